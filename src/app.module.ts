@@ -1,0 +1,25 @@
+import { type DynamicModule, Module } from '@nestjs/common';
+import { LifecycleModule } from './common/lifecycle/lifecycle.module';
+import { type AppConfig } from './config/app-config';
+import { ConfigModule } from './config/config.module';
+import { HealthModule } from './health/health.module';
+import { CacheModule } from './infra/cache/cache.module';
+import { DatabaseModule } from './infra/database/database.module';
+import { MetricsModule } from './infra/metrics/metrics.module';
+
+@Module({})
+export class AppModule {
+  static forRoot(config: AppConfig): DynamicModule {
+    return {
+      module: AppModule,
+      imports: [
+        ConfigModule.forRoot(config),
+        LifecycleModule,
+        MetricsModule,
+        DatabaseModule.forRoot(config.DATA_BACKEND),
+        CacheModule.forRoot(config.CACHE_BACKEND),
+        HealthModule,
+      ],
+    };
+  }
+}

@@ -1,0 +1,12 @@
+import { deviceProblems, type DeviceErrorCode } from '../../devices/devices.errors';
+import { commonProblems, type CommonErrorCode } from './common.errors';
+import { type ProblemCatalog } from './problem-catalog';
+
+/** Every error code the gateway can raise. A feature adds its enum here and its catalog below. */
+export type ErrorCode = CommonErrorCode | DeviceErrorCode;
+
+/** Typed as a complete Record: an enum member without an HTTP mapping fails to compile. */
+export const ERROR_CATALOG: ProblemCatalog<ErrorCode> = {
+  ...commonProblems,
+  ...deviceProblems,
+};

@@ -1,0 +1,97 @@
+import { type ArgumentsHost, Catch, type ExceptionFilter, HttpException, Logger } from '@nestjs/common';
+import { type FastifyReply, type FastifyRequest } from 'fastify';
+import { CommonErrorCode, DependencyFailedError, ValidationFailedError } from '../errors/common.errors';
+import { DomainError } from '../errors/domain-error';
+import { ERROR_CATALOG, type ErrorCode } from '../errors/error-catalog';
+import { type Problem, PROBLEM_CONTENT_TYPE, problemType } from '../errors/problem';
+
+/** Codes for errors raised by Nest or Fastify themselves, which carry only a status. */
+const CODE_BY_STATUS: Record<number, CommonErrorCode> = {
+  400: CommonErrorCode.MalformedRequest,
+  401: CommonErrorCode.Unauthorized,
+  403: CommonErrorCode.Forbidden,
+  404: CommonErrorCode.NotFound,
+  405: CommonErrorCode.MethodNotAllowed,
+  409: CommonErrorCode.Conflict,
+  413: CommonErrorCode.PayloadTooLarge,
+  415: CommonErrorCode.UnsupportedMediaType,
+  429: CommonErrorCode.TooManyRequests,
+  503: CommonErrorCode.ServiceUnavailable,
+};
+
+/** Fastify's own errors (bad JSON, body too large, wrong content type) carry a 4xx statusCode. */
+function fastifyClientErrorStatus(error: unknown): number | undefined {
+  if (error instanceof Error && 'statusCode' in error && typeof error.statusCode === 'number') {
+    const status = error.statusCode;
+    return status >= 400 && status < 500 ? status : undefined;
+  }
+  return undefined;
+}
+
+function isKnownCode(code: string): code is ErrorCode {
+  return Object.hasOwn(ERROR_CATALOG, code);
+}
+
+/**
+ * The one place errors become HTTP responses: domain errors through the catalog, framework errors by
+ * status, anything else a logged 500 that reveals nothing.
+ */
+@Catch()
+export class ProblemFilter implements ExceptionFilter {
+  private readonly logger = new Logger('Errors');
+
+  catch(exception: unknown, host: ArgumentsHost): void {
+    const http = host.switchToHttp();
+    const request = http.getRequest<FastifyRequest>();
+    const reply = http.getResponse<FastifyReply>();
+    const problem = this.toProblem(exception, request);
+    if (reply.sent) return;
+    void reply.status(problem.status).header('content-type', PROBLEM_CONTENT_TYPE).send(problem);
+  }
+
+  toProblem(exception: unknown, request: FastifyRequest): Problem {
+    const base = { instance: request.url, requestId: request.id };
+    if (exception instanceof DomainError && isKnownCode(exception.code)) {
+      const spec = ERROR_CATALOG[exception.code];
+      if (exception instanceof DependencyFailedError) {
+        request.log.warn({ err: exception.cause, dependency: exception.dependency }, exception.detail);
+      }
+      return {
+        type: problemType(exception.code),
+        title: spec.title,
+        status: spec.status,
+        detail: exception.detail,
+        code: exception.code,
+        ...base,
+        ...(exception instanceof ValidationFailedError ? { errors: exception.errors } : {}),
+        ...exception.extras,
+      };
+    }
+    const status =
+      exception instanceof HttpException ? exception.getStatus() : fastifyClientErrorStatus(exception);
+    if (status !== undefined && status < 500) {
+      const code = CODE_BY_STATUS[status] ?? CommonErrorCode.MalformedRequest;
+      const detail =
+        exception instanceof HttpException && status === 404
+          ? `No route ${request.method} ${request.url.split('?')[0] ?? ''}`
+          : exception instanceof Error
+            ? exception.message
+            : ERROR_CATALOG[code].title;
+      return { type: problemType(code), title: ERROR_CATALOG[code].title, status, detail, code, ...base };
+    }
+    if (exception instanceof HttpException && exception.getStatus() === 503) {
+      const code = CommonErrorCode.ServiceUnavailable;
+      return { type: problemType(code), title: ERROR_CATALOG[code].title, status: 503, detail: exception.message, code, ...base };
+    }
+    request.log.error({ err: exception }, 'Unhandled error');
+    const code = CommonErrorCode.Internal;
+    return {
+      type: problemType(code),
+      title: ERROR_CATALOG[code].title,
+      status: 500,
+      detail: 'The gateway failed to handle this request; it has been logged.',
+      code,
+      ...base,
+    };
+  }
+}

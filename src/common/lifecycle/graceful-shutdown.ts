@@ -1,0 +1,40 @@
+import { type INestApplication, Logger } from '@nestjs/common';
+import { setTimeout as sleep } from 'node:timers/promises';
+import { type AppConfig } from '../../config/app-config';
+import { ShutdownState } from './shutdown-state';
+
+/**
+ * SIGTERM/SIGINT: readiness turns 503, then (after the drain delay) the listener closes, in-flight
+ * requests finish, clients close, and the process exits 0. Past the grace period it exits 1.
+ * Nest's enableShutdownHooks is not used: it re-raises the signal, so the exit code is never 0.
+ */
+export function installGracefulShutdown(app: INestApplication, config: AppConfig): void {
+  const logger = new Logger('Shutdown');
+  let stopping = false;
+
+  const stop = async (signal: NodeJS.Signals): Promise<void> => {
+    if (stopping) return;
+    stopping = true;
+    const deadline = setTimeout(() => {
+      logger.error(`Shutdown took longer than ${config.SHUTDOWN_GRACE_MS} ms; exiting anyway`);
+      process.exit(1);
+    }, config.SHUTDOWN_GRACE_MS);
+    deadline.unref();
+
+    logger.log(`${signal} received: no longer ready; finishing in-flight work`);
+    app.get(ShutdownState).begin();
+    if (config.SHUTDOWN_DRAIN_DELAY_MS > 0) await sleep(config.SHUTDOWN_DRAIN_DELAY_MS);
+    try {
+      await app.close();
+      logger.log('Stopped cleanly');
+      process.exit(0);
+    } catch (error) {
+      logger.error(`Shutdown failed: ${String(error)}`);
+      process.exit(1);
+    }
+  };
+
+  for (const signal of ['SIGTERM', 'SIGINT'] as const) {
+    process.once(signal, () => void stop(signal));
+  }
+}

@@ -1,0 +1,22 @@
+import { type DeviceChanges, type DeviceListQuery, type DeviceRecord, type NewDevice, type Page } from './device';
+
+/**
+ * Storage port for devices. Adapters: SQL (PostgreSQL pool and embedded PGlite) and Supabase (PostgREST).
+ * Every adapter passes the same contract suite in test/storage.
+ */
+export abstract class DeviceRepository {
+  /** Throws DeviceSerialTakenError when the customer already has a live device with that serial. */
+  abstract create(device: NewDevice): Promise<DeviceRecord>;
+
+  /** Revoked devices are returned too: callers decide what a revoked device means to them. */
+  abstract findById(id: string): Promise<DeviceRecord | null>;
+
+  /** Live (not revoked) devices in creation order, one page at a time. */
+  abstract list(query: DeviceListQuery): Promise<Page<DeviceRecord>>;
+
+  /** Returns null when the device does not exist or is revoked. */
+  abstract update(id: string, changes: DeviceChanges): Promise<DeviceRecord | null>;
+
+  /** Marks a live device revoked; returns null when it does not exist or was already revoked. */
+  abstract revoke(id: string): Promise<DeviceRecord | null>;
+}

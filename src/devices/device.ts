@@ -1,0 +1,68 @@
+export const DEVICE_STATUSES = ['provisioned', 'active', 'revoked'] as const;
+export type DeviceStatus = (typeof DEVICE_STATUSES)[number];
+
+export const PRESENCE_STATES = ['unknown', 'online', 'stale', 'offline'] as const;
+export type PresenceState = (typeof PRESENCE_STATES)[number];
+
+export interface DeviceHardware {
+  model?: string;
+  serial?: string;
+  os?: string;
+  kernel?: string;
+}
+
+/** A device as stored. Never sent to clients as is: it carries the credential hash. */
+export interface DeviceRecord {
+  id: string;
+  customerId: string;
+  name: string;
+  serial: string | null;
+  status: DeviceStatus;
+  secretHash: string;
+  agentVersion: string | null;
+  hardware: DeviceHardware | null;
+  capabilities: string[];
+  presenceState: PresenceState;
+  lastSeenAt: Date | null;
+  lastHeartbeat: Record<string, unknown> | null;
+  registeredAt: Date | null;
+  revokedAt: Date | null;
+  createdAt: Date;
+  updatedAt: Date;
+}
+
+export interface NewDevice {
+  customerId: string;
+  name: string;
+  serial: string | null;
+  secretHash: string;
+}
+
+/** Fields a later step may change; revocation has its own operation. */
+export type DeviceChanges = Partial<
+  Pick<
+    DeviceRecord,
+    | 'name'
+    | 'status'
+    | 'agentVersion'
+    | 'hardware'
+    | 'capabilities'
+    | 'presenceState'
+    | 'lastSeenAt'
+    | 'lastHeartbeat'
+    | 'registeredAt'
+  >
+>;
+
+export interface DeviceListQuery {
+  /** Omitted for an admin, who reads every customer's devices. */
+  customerId?: string;
+  presenceState?: PresenceState;
+  cursor?: string;
+  limit: number;
+}
+
+export interface Page<T> {
+  items: T[];
+  nextCursor: string | null;
+}

@@ -1,0 +1,31 @@
+import { Injectable } from '@nestjs/common';
+import { type HealthIndicatorResult, HealthIndicatorService } from '@nestjs/terminus';
+import { AppConfig } from '../config/app-config';
+import { Cache } from '../infra/cache/cache';
+import { withTimeout } from '../common/with-timeout';
+
+@Injectable()
+export class CacheHealthIndicator {
+  constructor(
+    private readonly cache: Cache,
+    private readonly indicators: HealthIndicatorService,
+    private readonly config: AppConfig,
+  ) {}
+
+  async check(key = 'cache'): Promise<HealthIndicatorResult> {
+    const indicator = this.indicators.check(key);
+    try {
+      await withTimeout(this.cache.ping(), this.config.HEALTH_CHECK_TIMEOUT_MS, 'The cache');
+      return indicator.up({ backend: this.config.CACHE_BACKEND });
+    } catch (error) {
+      return indicator.down({ backend: this.config.CACHE_BACKEND, message: messageOf(error) });
+    }
+  }
+}
+
+export function messageOf(error: unknown): string {
+  if (error instanceof Error) {
+    return error.cause instanceof Error ? `${error.message}: ${error.cause.message}` : error.message;
+  }
+  return String(error);
+}

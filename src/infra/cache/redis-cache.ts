@@ -1,0 +1,120 @@
+import { Injectable, Logger, type OnApplicationShutdown } from '@nestjs/common';
+import type Redis from 'ioredis';
+import { DependencyFailedError } from '../../common/errors/common.errors';
+import { AppConfig } from '../../config/app-config';
+import { closeRedis, InjectRedis, logConnectionChanges } from '../redis/redis-client.provider';
+import { Cache } from './cache';
+
+/** CACHE_BACKEND=redis: shared by every instance. Failures surface as DependencyFailedError (503). */
+@Injectable()
+export class RedisCache extends Cache implements OnApplicationShutdown {
+  private readonly logger = new Logger(RedisCache.name);
+  private subscriber: Redis | undefined;
+  private readonly handlers = new Map<string, Set<(message: string) => void>>();
+
+  constructor(
+    @InjectRedis() private readonly redis: Redis,
+    private readonly config: AppConfig,
+  ) {
+    super();
+  }
+
+  private async run<T>(command: () => Promise<T>): Promise<T> {
+    try {
+      return await command();
+    } catch (error) {
+      throw new DependencyFailedError('cache', error);
+    }
+  }
+
+  /** ioredis prefixes keys, never channels; the prefix is added here so deployments stay apart. */
+  private channel(name: string): string {
+    return `${this.config.REDIS_KEY_PREFIX}${name}`;
+  }
+
+  get(key: string): Promise<string | null> {
+    return this.run(() => this.redis.get(key));
+  }
+
+  async set(key: string, value: string, ttlMs?: number): Promise<void> {
+    await this.run(() =>
+      ttlMs === undefined ? this.redis.set(key, value) : this.redis.set(key, value, 'PX', ttlMs),
+    );
+  }
+
+  async setIfAbsent(key: string, value: string, ttlMs: number): Promise<boolean> {
+    const reply = await this.run(() => this.redis.set(key, value, 'PX', ttlMs, 'NX'));
+    return reply === 'OK';
+  }
+
+  async delete(key: string): Promise<void> {
+    await this.run(() => this.redis.del(key));
+  }
+
+  async sortedSetAdd(key: string, member: string, score: number): Promise<void> {
+    await this.run(() => this.redis.zadd(key, score, member));
+  }
+
+  sortedSetRangeByScore(key: string, maxScore: number, limit: number): Promise<string[]> {
+    return this.run(() => this.redis.zrangebyscore(key, '-inf', maxScore, 'LIMIT', 0, limit));
+  }
+
+  async sortedSetRemove(key: string, member: string): Promise<boolean> {
+    return (await this.run(() => this.redis.zrem(key, member))) === 1;
+  }
+
+  async publish(channel: string, message: string): Promise<void> {
+    await this.run(() => this.redis.publish(this.channel(channel), message));
+  }
+
+  async subscribe(channel: string, handler: (message: string) => void): Promise<() => Promise<void>> {
+    const subscriber = await this.subscriberConnection();
+    const name = this.channel(channel);
+    let handlers = this.handlers.get(name);
+    if (!handlers) {
+      handlers = new Set();
+      this.handlers.set(name, handlers);
+      await this.run(() => subscriber.subscribe(name));
+    }
+    handlers.add(handler);
+    return async () => {
+      handlers.delete(handler);
+      if (handlers.size === 0 && this.handlers.get(name) === handlers) {
+        this.handlers.delete(name);
+        await subscriber.unsubscribe(name).catch(() => undefined);
+      }
+    };
+  }
+
+  async ping(): Promise<void> {
+    await this.run(() => this.redis.ping());
+  }
+
+  /**
+   * A connection in subscriber mode can send nothing else, so it is a duplicate of the command client.
+   * It keeps an offline queue so that subscriptions made during an outage are sent on reconnection;
+   * ioredis re-subscribes to every channel after a reconnect by itself.
+   */
+  private async subscriberConnection(): Promise<Redis> {
+    if (!this.subscriber) {
+      const subscriber = this.redis.duplicate({ enableOfflineQueue: true, keyPrefix: undefined });
+      logConnectionChanges(subscriber, this.logger, 'subscriber');
+      subscriber.on('message', (channel: string, message: string) => {
+        for (const handler of this.handlers.get(channel) ?? []) {
+          try {
+            handler(message);
+          } catch (error) {
+            this.logger.error(`A handler for ${channel} failed: ${String(error)}`);
+          }
+        }
+      });
+      this.subscriber = subscriber;
+      await subscriber.connect().catch(() => undefined);
+    }
+    return this.subscriber;
+  }
+
+  async onApplicationShutdown(): Promise<void> {
+    if (this.subscriber) await closeRedis(this.subscriber);
+  }
+}

@@ -1,0 +1,81 @@
+import {
+  type DeviceChanges,
+  type DeviceHardware,
+  type DeviceRecord,
+  type DeviceStatus,
+  type PresenceState,
+} from '../../devices/device';
+
+/** A `devices` row as both pg/PGlite (dates as Date) and PostgREST (dates as strings) return it. */
+export interface DeviceRow {
+  id: string;
+  customer_id: string;
+  name: string;
+  serial: string | null;
+  status: DeviceStatus;
+  secret_hash: string;
+  agent_version: string | null;
+  hardware: DeviceHardware | null;
+  capabilities: string[] | null;
+  presence_state: PresenceState;
+  last_seen_at: Date | string | null;
+  last_heartbeat: Record<string, unknown> | null;
+  registered_at: Date | string | null;
+  revoked_at: Date | string | null;
+  created_at: Date | string;
+  updated_at: Date | string;
+}
+
+const toDate = (value: Date | string): Date => new Date(value);
+const toOptionalDate = (value: Date | string | null): Date | null => (value === null ? null : new Date(value));
+
+export function toDeviceRecord(row: DeviceRow): DeviceRecord {
+  return {
+    id: row.id,
+    customerId: row.customer_id,
+    name: row.name,
+    serial: row.serial,
+    status: row.status,
+    secretHash: row.secret_hash,
+    agentVersion: row.agent_version,
+    hardware: row.hardware,
+    capabilities: row.capabilities ?? [],
+    presenceState: row.presence_state,
+    lastSeenAt: toOptionalDate(row.last_seen_at),
+    lastHeartbeat: row.last_heartbeat,
+    registeredAt: toOptionalDate(row.registered_at),
+    revokedAt: toOptionalDate(row.revoked_at),
+    createdAt: toDate(row.created_at),
+    updatedAt: toDate(row.updated_at),
+  };
+}
+
+/** Column of each changeable field. A Record, so a new field without a column fails to compile. */
+export const DEVICE_CHANGE_COLUMNS: Record<keyof Required<DeviceChanges>, keyof DeviceRow> = {
+  name: 'name',
+  status: 'status',
+  agentVersion: 'agent_version',
+  hardware: 'hardware',
+  capabilities: 'capabilities',
+  presenceState: 'presence_state',
+  lastSeenAt: 'last_seen_at',
+  lastHeartbeat: 'last_heartbeat',
+  registeredAt: 'registered_at',
+};
+
+/** The changes as column → value, skipping fields left undefined. */
+export function deviceChangesToColumns(changes: DeviceChanges): [keyof DeviceRow, unknown][] {
+  return (Object.keys(DEVICE_CHANGE_COLUMNS) as (keyof DeviceChanges)[])
+    .filter((field) => changes[field] !== undefined)
+    .map((field) => {
+      const value = changes[field];
+      return [DEVICE_CHANGE_COLUMNS[field], value instanceof Date ? value.toISOString() : value];
+    });
+}
+
+const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
+
+/** Ids come from URLs; one that is not a UUID cannot name a row, so it is "not found" without a query. */
+export function isUuid(value: string): boolean {
+  return UUID.test(value);
+}

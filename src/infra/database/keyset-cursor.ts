@@ -1,0 +1,37 @@
+import { InvalidCursorError } from '../../common/errors/common.errors';
+import { type Page } from '../../devices/device';
+
+/** Position after the last row of a page ordered by (created_at, id). Opaque to clients. */
+export interface KeysetPosition {
+  createdAt: string;
+  id: string;
+}
+
+const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
+
+export function encodeCursor(position: KeysetPosition): string {
+  return Buffer.from(`${position.createdAt}|${position.id}`, 'utf8').toString('base64url');
+}
+
+export function decodeCursor(cursor: string): KeysetPosition {
+  const [createdAt, id, ...rest] = Buffer.from(cursor, 'base64url').toString('utf8').split('|');
+  if (
+    rest.length > 0 ||
+    createdAt === undefined ||
+    id === undefined ||
+    !UUID.test(id) ||
+    Number.isNaN(Date.parse(createdAt))
+  ) {
+    throw new InvalidCursorError();
+  }
+  return { createdAt: new Date(createdAt).toISOString(), id };
+}
+
+/** Pages are fetched with one extra row: its presence says whether a next page exists. */
+export function toPage<T extends { createdAt: Date; id: string }>(records: T[], limit: number): Page<T> {
+  const items = records.slice(0, limit);
+  const last = items.at(-1);
+  const nextCursor =
+    records.length > limit && last ? encodeCursor({ createdAt: last.createdAt.toISOString(), id: last.id }) : null;
+  return { items, nextCursor };
+}

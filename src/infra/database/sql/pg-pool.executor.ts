@@ -1,0 +1,61 @@
+import { Logger, type OnApplicationShutdown } from '@nestjs/common';
+import { Pool } from 'pg';
+import { type AppConfig } from '../../../config/app-config';
+import { DependencyFailedError } from '../../../common/errors/common.errors';
+import { SqlExecutor, sqlStateOf } from './sql-executor';
+
+/** DATA_BACKEND=postgres: a pool of direct connections to DATABASE_URL. */
+export class PgPoolExecutor extends SqlExecutor implements OnApplicationShutdown {
+  private readonly logger = new Logger(PgPoolExecutor.name);
+
+  constructor(private readonly pool: Pool) {
+    super();
+    // An idle client that loses its connection emits here; without a listener it would crash the process.
+    pool.on('error', (error) => {
+      this.logger.warn(`An idle database connection failed: ${error.message}`);
+    });
+  }
+
+  static fromConfig(config: AppConfig): PgPoolExecutor {
+    return new PgPoolExecutor(
+      new Pool({
+        connectionString: config.DATABASE_URL,
+        max: config.DATABASE_POOL_MAX,
+        connectionTimeoutMillis: config.DATABASE_TIMEOUT_MS,
+        query_timeout: config.DATABASE_TIMEOUT_MS,
+        statement_timeout: config.DATABASE_TIMEOUT_MS,
+        application_name: 'netdiag-gateway',
+      }),
+    );
+  }
+
+  async query<Row extends object>(text: string, params: readonly unknown[] = []): Promise<Row[]> {
+    try {
+      const result = await this.pool.query<Row>(text, params as unknown[]);
+      return result.rows;
+    } catch (error) {
+      throw asDependencyFailure(error);
+    }
+  }
+
+  async exec(script: string): Promise<void> {
+    try {
+      await this.pool.query(script);
+    } catch (error) {
+      throw asDependencyFailure(error);
+    }
+  }
+
+  async onApplicationShutdown(): Promise<void> {
+    await this.pool.end();
+  }
+}
+
+/**
+ * Connection failures, timeouts (57014), server shutdowns (57P0x) and resource exhaustion (53xxx) are the
+ * database's trouble, answered with 503; any other SQLSTATE is left for the repository to interpret.
+ */
+function asDependencyFailure(error: unknown): unknown {
+  const state = sqlStateOf(error);
+  return state === undefined || /^(08|53|57)/.test(state) ? new DependencyFailedError('database', error) : error;
+}

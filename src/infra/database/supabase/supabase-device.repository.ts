@@ -1,0 +1,101 @@
+import { Injectable } from '@nestjs/common';
+import { type SupabaseClient } from '@supabase/supabase-js';
+import {
+  type DeviceChanges,
+  type DeviceListQuery,
+  type DeviceRecord,
+  type NewDevice,
+  type Page,
+} from '../../../devices/device';
+import { DeviceRepository } from '../../../devices/device.repository';
+import { DeviceSerialTakenError } from '../../../devices/devices.errors';
+import { InjectSupabase } from '../../supabase/supabase-client.provider';
+import { deviceChangesToColumns, type DeviceRow, isUuid, toDeviceRecord } from '../device-row';
+import { decodeCursor, toPage } from '../keyset-cursor';
+import { UNIQUE_VIOLATION } from '../sql/sql-executor';
+import { failureFrom } from './postgrest-error';
+
+@Injectable()
+export class SupabaseDeviceRepository extends DeviceRepository {
+  constructor(@InjectSupabase() private readonly supabase: SupabaseClient) {
+    super();
+  }
+
+  private get devices() {
+    return this.supabase.from('devices');
+  }
+
+  async create(device: NewDevice): Promise<DeviceRecord> {
+    const { data, error } = await this.devices
+      .insert({
+        customer_id: device.customerId,
+        name: device.name,
+        serial: device.serial,
+        secret_hash: device.secretHash,
+      })
+      .select()
+      .single<DeviceRow>();
+    if (error) {
+      if (error.code === UNIQUE_VIOLATION && device.serial !== null) {
+        throw new DeviceSerialTakenError(device.serial);
+      }
+      throw failureFrom(error);
+    }
+    return toDeviceRecord(data);
+  }
+
+  async findById(id: string): Promise<DeviceRecord | null> {
+    if (!isUuid(id)) return null;
+    const { data, error } = await this.devices.select('*').eq('id', id).retry(false).maybeSingle<DeviceRow>();
+    if (error) throw failureFrom(error);
+    return data ? toDeviceRecord(data) : null;
+  }
+
+  async list(query: DeviceListQuery): Promise<Page<DeviceRecord>> {
+    let request = this.devices.select('*').neq('status', 'revoked');
+    if (query.customerId !== undefined) request = request.eq('customer_id', query.customerId);
+    if (query.presenceState !== undefined) request = request.eq('presence_state', query.presenceState);
+    if (query.cursor !== undefined) {
+      const after = decodeCursor(query.cursor);
+      // Values with ':' or '.' must be quoted inside PostgREST's or=() syntax.
+      request = request.or(
+        `created_at.gt."${after.createdAt}",and(created_at.eq."${after.createdAt}",id.gt.${after.id})`,
+      );
+    }
+    const { data, error } = await request
+      .order('created_at', { ascending: true })
+      .order('id', { ascending: true })
+      .limit(query.limit + 1)
+      .retry(false)
+      .returns<DeviceRow[]>();
+    if (error) throw failureFrom(error);
+    return toPage(data.map(toDeviceRecord), query.limit);
+  }
+
+  async update(id: string, changes: DeviceChanges): Promise<DeviceRecord | null> {
+    if (!isUuid(id)) return null;
+    const row: Record<string, unknown> = Object.fromEntries(deviceChangesToColumns(changes));
+    row.updated_at = new Date().toISOString();
+    const { data, error } = await this.devices
+      .update(row)
+      .eq('id', id)
+      .neq('status', 'revoked')
+      .select()
+      .maybeSingle<DeviceRow>();
+    if (error) throw failureFrom(error);
+    return data ? toDeviceRecord(data) : null;
+  }
+
+  async revoke(id: string): Promise<DeviceRecord | null> {
+    if (!isUuid(id)) return null;
+    const now = new Date().toISOString();
+    const { data, error } = await this.devices
+      .update({ status: 'revoked', revoked_at: now, updated_at: now })
+      .eq('id', id)
+      .neq('status', 'revoked')
+      .select()
+      .maybeSingle<DeviceRow>();
+    if (error) throw failureFrom(error);
+    return data ? toDeviceRecord(data) : null;
+  }
+}

@@ -1,0 +1,68 @@
+import { Inject, Injectable, Logger, type OnApplicationShutdown, type Provider } from '@nestjs/common';
+import Redis, { type RedisOptions } from 'ioredis';
+import { AppConfig } from '../../config/app-config';
+
+export const REDIS_CLIENT = Symbol('REDIS_CLIENT');
+
+export const InjectRedis = (): ParameterDecorator => Inject(REDIS_CLIENT);
+
+export function redisOptions(config: AppConfig): RedisOptions {
+  return {
+    keyPrefix: config.REDIS_KEY_PREFIX,
+    lazyConnect: true,
+    // Reconnect for as long as it takes, never waiting longer than the configured bound between tries.
+    retryStrategy: (attempt) => Math.min(attempt * 100, config.REDIS_RECONNECT_MAX_DELAY_MS),
+    // While Redis is away, commands fail at once (and callers answer 503) instead of piling up in memory.
+    enableOfflineQueue: false,
+    maxRetriesPerRequest: 1,
+    commandTimeout: config.REDIS_COMMAND_TIMEOUT_MS,
+    connectTimeout: Math.max(config.REDIS_COMMAND_TIMEOUT_MS, 2000),
+    connectionName: 'netdiag-gateway',
+  };
+}
+
+/** Logs the first error of an outage and the recovery, not every reconnection attempt in between. */
+export function logConnectionChanges(client: Redis, logger: Logger, name: string): void {
+  let healthy = true;
+  client.on('error', (error: Error) => {
+    if (healthy) logger.warn(`Redis ${name} connection failed: ${error.message}; reconnecting`);
+    healthy = false;
+  });
+  client.on('ready', () => {
+    if (!healthy) logger.log(`Redis ${name} connection restored`);
+    healthy = true;
+  });
+}
+
+/** quit() waits for replies that never come from a dead server; disconnect() does not. */
+export async function closeRedis(client: Redis): Promise<void> {
+  if (client.status === 'ready') {
+    await client.quit().catch(() => client.disconnect());
+  } else {
+    client.disconnect();
+  }
+}
+
+export const redisClientProvider: Provider<Redis> = {
+  provide: REDIS_CLIENT,
+  inject: [AppConfig],
+  useFactory: async (config: AppConfig): Promise<Redis> => {
+    const logger = new Logger('Redis');
+    const client = new Redis(config.REDIS_URL, redisOptions(config));
+    logConnectionChanges(client, logger, 'command');
+    // Start-up must not fail because Redis is away: readiness reports it, and the client keeps retrying.
+    await client.connect().catch((error: unknown) => {
+      logger.warn(`Redis is not reachable at start-up (${String(error)}); the gateway is not ready until it is`);
+    });
+    return client;
+  },
+};
+
+@Injectable()
+export class RedisClientCloser implements OnApplicationShutdown {
+  constructor(@InjectRedis() private readonly client: Redis) {}
+
+  async onApplicationShutdown(): Promise<void> {
+    await closeRedis(this.client);
+  }
+}

@@ -1,0 +1,32 @@
+import 'reflect-metadata';
+import { Logger } from '@nestjs/common';
+import { createApp } from './app.factory';
+import { type AppConfig, ConfigValidationError } from './config/app-config';
+import { loadConfigFromEnvironment } from './config/environment';
+import { installGracefulShutdown } from './common/lifecycle/graceful-shutdown';
+import { describeRunningMode } from './config/running-mode';
+
+function readConfig(): AppConfig {
+  try {
+    return loadConfigFromEnvironment();
+  } catch (error) {
+    if (error instanceof ConfigValidationError) {
+      process.stderr.write(`${error.message}\n`);
+      process.exit(1);
+    }
+    throw error;
+  }
+}
+
+async function bootstrap(): Promise<void> {
+  const config = readConfig();
+  const app = await createApp({ config });
+  installGracefulShutdown(app, config);
+  await app.listen({ port: config.PORT, host: config.HOST });
+  new Logger('Gateway').log(`Listening on http://${config.HOST}:${config.PORT}; ${describeRunningMode(config)}`);
+}
+
+bootstrap().catch((error: unknown) => {
+  process.stderr.write(`The gateway failed to start: ${error instanceof Error ? (error.stack ?? error.message) : String(error)}\n`);
+  process.exit(1);
+});
