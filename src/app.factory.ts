@@ -1,3 +1,4 @@
+import { type Type } from '@nestjs/common';
 import { NestFactory } from '@nestjs/core';
 import { FastifyAdapter, type NestFastifyApplication } from '@nestjs/platform-fastify';
 import { type DestinationStream } from 'pino';
@@ -13,13 +14,19 @@ export interface CreateAppOptions {
   config: AppConfig;
   /** Where logs go; stdout when omitted. Tests pass a stream to read them back. */
   logDestination?: DestinationStream;
+  /** Test-only additions (a deliberately slow route, say); production passes none. */
+  extraModules?: Type[];
 }
 
 /**
  * Builds and initialises the gateway, ready to listen. main.ts and the e2e tests both start here, so
  * tests run exactly what production runs.
  */
-export async function createApp({ config, logDestination }: CreateAppOptions): Promise<NestFastifyApplication> {
+export async function createApp({
+  config,
+  logDestination,
+  extraModules = [],
+}: CreateAppOptions): Promise<NestFastifyApplication> {
   const logger = createRootLogger(config, logDestination);
   const adapter = new FastifyAdapter({
     loggerInstance: logger,
@@ -30,7 +37,7 @@ export async function createApp({ config, logDestination }: CreateAppOptions): P
     bodyLimit: config.BODY_LIMIT_BYTES,
     return503OnClosing: true,
   });
-  const app = await NestFactory.create<NestFastifyApplication>(AppModule.forRoot(config), adapter, {
+  const app = await NestFactory.create<NestFastifyApplication>(AppModule.forRoot(config, extraModules), adapter, {
     logger: new PinoNestLogger(logger),
     abortOnError: false,
   });

@@ -1,4 +1,4 @@
-import { type DynamicModule, Module } from '@nestjs/common';
+import { type DynamicModule, Module, type Type } from '@nestjs/common';
 import { LifecycleModule } from './common/lifecycle/lifecycle.module';
 import { type AppConfig } from './config/app-config';
 import { ConfigModule } from './config/config.module';
@@ -9,7 +9,7 @@ import { MetricsModule } from './infra/metrics/metrics.module';
 
 @Module({})
 export class AppModule {
-  static forRoot(config: AppConfig): DynamicModule {
+  static forRoot(config: AppConfig, extraModules: Type[] = []): DynamicModule {
     return {
       module: AppModule,
       imports: [
@@ -19,6 +19,7 @@ export class AppModule {
         DatabaseModule.forRoot(config.DATA_BACKEND),
         CacheModule.forRoot(config.CACHE_BACKEND),
         HealthModule,
+        ...extraModules,
       ],
     };
   }
