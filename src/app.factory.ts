@@ -1,6 +1,7 @@
 import { type Type } from '@nestjs/common';
 import { NestFactory } from '@nestjs/core';
 import { FastifyAdapter, type NestFastifyApplication } from '@nestjs/platform-fastify';
+import { LogController } from 'fastify';
 import { type DestinationStream } from 'pino';
 import { AppModule } from './app.module';
 import { ProblemFilter } from './common/http/problem.filter';
@@ -31,11 +32,13 @@ export async function createApp({
   const adapter = new FastifyAdapter({
     loggerInstance: logger,
     // No info line per request: on the heartbeat path it would cost more than the work itself.
-    disableRequestLogging: true,
-    requestIdLogLabel: 'requestId',
+    logController: new LogController({ disableRequestLogging: true, requestIdLogLabel: 'requestId' }),
     genReqId: requestIdFor,
     bodyLimit: config.BODY_LIMIT_BYTES,
     return503OnClosing: true,
+    // Schema-validated routes (@BodySchema) refuse unknown fields and wrong types instead of silently
+    // dropping or coercing them, like the class-validator pipe does elsewhere.
+    ajv: { customOptions: { removeAdditional: false, coerceTypes: false, useDefaults: false, allErrors: true } },
   });
   const app = await NestFactory.create<NestFastifyApplication>(AppModule.forRoot(config, extraModules), adapter, {
     logger: new PinoNestLogger(logger),

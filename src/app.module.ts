@@ -1,11 +1,15 @@
 import { type DynamicModule, Module, type Type } from '@nestjs/common';
+import { AgentModule } from './agent/agent.module';
+import { AuthModule } from './auth/auth.module';
 import { LifecycleModule } from './common/lifecycle/lifecycle.module';
 import { type AppConfig } from './config/app-config';
 import { ConfigModule } from './config/config.module';
+import { DevicesModule } from './devices/devices.module';
 import { HealthModule } from './health/health.module';
 import { CacheModule } from './infra/cache/cache.module';
 import { DatabaseModule } from './infra/database/database.module';
 import { MetricsModule } from './infra/metrics/metrics.module';
+import { PresenceModule } from './presence/presence.module';
 
 @Module({})
 export class AppModule {
@@ -18,7 +22,11 @@ export class AppModule {
         MetricsModule,
         DatabaseModule.forRoot(config.DATA_BACKEND),
         CacheModule.forRoot(config.CACHE_BACKEND),
+        AuthModule,
+        PresenceModule,
         HealthModule,
+        DevicesModule,
+        AgentModule,
         ...extraModules,
       ],
     };

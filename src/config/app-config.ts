@@ -6,6 +6,7 @@ import {
   IsInt,
   IsNotEmpty,
   IsOptional,
+  MinLength,
   IsString,
   IsUrl,
   Matches,
@@ -94,10 +95,13 @@ export class AppConfig {
   @Max(60000, { message: 'DATABASE_TIMEOUT_MS must be an integer between 100 and 60000' })
   DATABASE_TIMEOUT_MS = 5000;
 
-  @ValidateIf((config: AppConfig) => config.DATA_BACKEND === DataBackend.Supabase)
+  /** The Supabase project: its data API (DATA_BACKEND=supabase) and the JWKS customer tokens are checked with. */
+  @ValidateIf(
+    (config: AppConfig) => config.DATA_BACKEND !== DataBackend.Embedded || config.SUPABASE_URL !== undefined,
+  )
   @IsUrl(
     { require_tld: false, protocols: ['http', 'https'], require_protocol: true },
-    { message: 'SUPABASE_URL must be an http(s) URL when DATA_BACKEND=supabase' },
+    { message: 'SUPABASE_URL must be an http(s) URL; it is required unless DATA_BACKEND=embedded' },
   )
   SUPABASE_URL?: string;
 
@@ -132,6 +136,66 @@ export class AppConfig {
   @Min(50, { message: 'REDIS_COMMAND_TIMEOUT_MS must be an integer between 50 and 60000' })
   @Max(60000, { message: 'REDIS_COMMAND_TIMEOUT_MS must be an integer between 50 and 60000' })
   REDIS_COMMAND_TIMEOUT_MS = 1000;
+
+  /**
+   * HS256 secret of the Supabase project. Only when set are HS256 access tokens accepted; otherwise only
+   * the asymmetric keys published at SUPABASE_URL's JWKS endpoint are.
+   */
+  @IsOptional()
+  @IsString()
+  @MinLength(32, { message: 'SUPABASE_JWT_SECRET must be at least 32 characters' })
+  SUPABASE_JWT_SECRET?: string;
+
+  /** Keyed-hash pepper for device secrets. Generated into DATA_DIR in embedded mode. */
+  @ValidateIf((config: AppConfig) => config.DATA_BACKEND !== DataBackend.Embedded || config.DEVICE_SECRET_PEPPER !== undefined)
+  @IsString({ message: 'DEVICE_SECRET_PEPPER is required unless DATA_BACKEND=embedded' })
+  @MinLength(32, { message: 'DEVICE_SECRET_PEPPER must be at least 32 characters' })
+  DEVICE_SECRET_PEPPER?: string;
+
+  /** Backend services: `name:key` pairs, comma separated; keys of at least 32 characters. */
+  @IsOptional()
+  @Matches(/^[a-z][a-z0-9_-]{0,31}:[^,:\s]{32,}(,[a-z][a-z0-9_-]{0,31}:[^,:\s]{32,})*$/, {
+    message: 'SERVICE_KEYS must be comma-separated name:key pairs (lower-case names, keys of 32+ characters)',
+  })
+  SERVICE_KEYS?: string;
+
+  /** How often agents send heartbeats; presence turns stale after 1.5 and offline after 3 intervals. */
+  @Transform(toInteger)
+  @IsInt({ message: 'HEARTBEAT_INTERVAL_SEC must be an integer between 1 and 3600' })
+  @Min(1, { message: 'HEARTBEAT_INTERVAL_SEC must be an integer between 1 and 3600' })
+  @Max(3600, { message: 'HEARTBEAT_INTERVAL_SEC must be an integer between 1 and 3600' })
+  HEARTBEAT_INTERVAL_SEC = 30;
+
+  /** Told to agents at registration: how long a sent command may wait for its ack. */
+  @Transform(toInteger)
+  @IsInt({ message: 'COMMAND_ACK_TIMEOUT_SEC must be an integer between 1 and 3600' })
+  @Min(1, { message: 'COMMAND_ACK_TIMEOUT_SEC must be an integer between 1 and 3600' })
+  @Max(3600, { message: 'COMMAND_ACK_TIMEOUT_SEC must be an integer between 1 and 3600' })
+  COMMAND_ACK_TIMEOUT_SEC = 30;
+
+  /** At most one heartbeat payload per device is written to the database per this interval. */
+  @Transform(toInteger)
+  @IsInt({ message: 'HEARTBEAT_PERSIST_INTERVAL_SEC must be an integer between 1 and 86400' })
+  @Min(1, { message: 'HEARTBEAT_PERSIST_INTERVAL_SEC must be an integer between 1 and 86400' })
+  @Max(86400, { message: 'HEARTBEAT_PERSIST_INTERVAL_SEC must be an integer between 1 and 86400' })
+  HEARTBEAT_PERSIST_INTERVAL_SEC = 60;
+
+  /** How often each instance looks for devices whose presence deadline has passed. */
+  @Transform(toInteger)
+  @IsInt({ message: 'PRESENCE_SWEEP_INTERVAL_MS must be an integer between 50 and 60000' })
+  @Min(50, { message: 'PRESENCE_SWEEP_INTERVAL_MS must be an integer between 50 and 60000' })
+  @Max(60000, { message: 'PRESENCE_SWEEP_INTERVAL_MS must be an integer between 50 and 60000' })
+  PRESENCE_SWEEP_INTERVAL_MS = 1000;
+
+  /**
+   * How long an instance trusts a device credential it has verified. Revocation is broadcast to every
+   * instance at once; this bound only matters if that broadcast is lost.
+   */
+  @Transform(toInteger)
+  @IsInt({ message: 'DEVICE_AUTH_CACHE_TTL_MS must be an integer between 0 and 3600000' })
+  @Min(0, { message: 'DEVICE_AUTH_CACHE_TTL_MS must be an integer between 0 and 3600000' })
+  @Max(3600000, { message: 'DEVICE_AUTH_CACHE_TTL_MS must be an integer between 0 and 3600000' })
+  DEVICE_AUTH_CACHE_TTL_MS = 60000;
 
   /** Time each readiness check may take before it counts as down. */
   @Transform(toInteger)
@@ -171,7 +235,15 @@ export class AppConfig {
 }
 
 /** Variables without a default, which `new AppConfig()` does not list. */
-const OPTIONAL_VARIABLES = ['DATABASE_URL', 'SUPABASE_URL', 'SUPABASE_SERVICE_ROLE_KEY', 'BUILD_COMMIT'];
+const OPTIONAL_VARIABLES = [
+  'DATABASE_URL',
+  'SUPABASE_URL',
+  'SUPABASE_SERVICE_ROLE_KEY',
+  'SUPABASE_JWT_SECRET',
+  'DEVICE_SECRET_PEPPER',
+  'SERVICE_KEYS',
+  'BUILD_COMMIT',
+];
 
 export class ConfigValidationError extends Error {
   constructor(readonly problems: string[]) {
@@ -183,8 +255,9 @@ export class ConfigValidationError extends Error {
 function describe(errors: ValidationError[], raw: Record<string, RawValue>): string[] {
   return errors.flatMap((error) => {
     const messages = Object.values(error.constraints ?? {});
-    const unique = [...new Set(messages)];
     const given = raw[error.property];
+    // For a missing variable, "is required" says it all; its format rules would only repeat it.
+    const unique = given === undefined ? [...new Set(messages)].slice(-1) : [...new Set(messages)];
     const suffix = given === undefined ? ' (not set)' : ` (got "${given}")`;
     return unique.map((message) => `${message}${suffix}`);
   });

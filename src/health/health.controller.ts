@@ -1,7 +1,7 @@
 import { Controller, Get, Header, HttpCode, Res, ServiceUnavailableException } from '@nestjs/common';
 import { HealthCheck, HealthCheckService, type HealthCheckResult } from '@nestjs/terminus';
 import { type FastifyReply } from 'fastify';
-import { Public } from '../common/http/public.decorator';
+import { Public } from '../auth/public.decorator';
 import { MetricsService } from '../infra/metrics/metrics.service';
 import { CacheHealthIndicator } from './cache.health';
 import { DataHealthIndicator } from './data.health';

@@ -1,7 +1,7 @@
 import { type ArgumentsHost, Catch, type ExceptionFilter, HttpException, Logger } from '@nestjs/common';
 import { type FastifyReply, type FastifyRequest } from 'fastify';
 import { CommonErrorCode, DependencyFailedError, ValidationFailedError } from '../errors/common.errors';
-import { DomainError } from '../errors/domain-error';
+import { DomainError, type FieldError } from '../errors/domain-error';
 import { ERROR_CATALOG, type ErrorCode } from '../errors/error-catalog';
 import { type Problem, PROBLEM_CONTENT_TYPE, problemType } from '../errors/problem';
 
@@ -28,6 +28,31 @@ function fastifyClientErrorStatus(error: unknown): number | undefined {
   return undefined;
 }
 
+interface SchemaViolation {
+  instancePath: string;
+  keyword: string;
+  params: Record<string, unknown>;
+  message?: string;
+}
+
+/** Fastify's JSON Schema validation (routes with @BodySchema) reports ajv errors in `validation`. */
+function schemaViolationsOf(error: unknown): FieldError[] | undefined {
+  if (!(error instanceof Error) || !('validation' in error) || !Array.isArray(error.validation)) return undefined;
+  return (error.validation as SchemaViolation[]).map((violation) => {
+    const path = violation.instancePath.split('/').filter(Boolean);
+    const extra = violation.params.additionalProperty ?? violation.params.missingProperty;
+    if (typeof extra === 'string') path.push(extra);
+    const field = path.join('.') || 'body';
+    const message =
+      violation.keyword === 'additionalProperties'
+        ? `property ${field} should not exist`
+        : violation.keyword === 'required'
+          ? `${field} is required`
+          : `${field} ${violation.message ?? 'is not valid'}`;
+    return { field, message };
+  });
+}
+
 function isKnownCode(code: string): code is ErrorCode {
   return Object.hasOwn(ERROR_CATALOG, code);
 }
@@ -50,6 +75,8 @@ export class ProblemFilter implements ExceptionFilter {
   }
 
   toProblem(exception: unknown, request: FastifyRequest): Problem {
+    const violations = schemaViolationsOf(exception);
+    if (violations) return this.toProblem(new ValidationFailedError(violations), request);
     const base = { instance: request.url, requestId: request.id };
     if (exception instanceof DomainError && isKnownCode(exception.code)) {
       const spec = ERROR_CATALOG[exception.code];

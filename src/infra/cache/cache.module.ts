@@ -1,23 +1,41 @@
 import { type DynamicModule, Global, Module } from '@nestjs/common';
 import { CacheBackend } from '../../config/app-config';
 import { RedisClientCloser, redisClientProvider, REDIS_CLIENT } from '../redis/redis-client.provider';
+import { PresenceStore } from '../../presence/presence.store';
+import { RedisPresenceStore } from '../redis/redis-presence.store';
 import { Cache } from './cache';
 import { MemoryCache } from './memory-cache';
+import { MemoryPresenceStore } from './memory-presence.store';
 import { RedisCache } from './redis-cache';
 
-/** The cache port bound to the adapter CACHE_BACKEND names; the Redis client is exported for Socket.IO. */
+/**
+ * The cache and presence ports bound to the adapters CACHE_BACKEND names; the Redis client is exported
+ * for the Socket.IO adapter.
+ */
 @Global()
 @Module({})
 export class CacheModule {
   static forRoot(backend: CacheBackend): DynamicModule {
     switch (backend) {
       case CacheBackend.Memory:
-        return { module: CacheModule, providers: [{ provide: Cache, useClass: MemoryCache }], exports: [Cache] };
+        return {
+          module: CacheModule,
+          providers: [
+            { provide: Cache, useClass: MemoryCache },
+            { provide: PresenceStore, useClass: MemoryPresenceStore },
+          ],
+          exports: [Cache, PresenceStore],
+        };
       case CacheBackend.Redis:
         return {
           module: CacheModule,
-          providers: [redisClientProvider, RedisClientCloser, { provide: Cache, useClass: RedisCache }],
-          exports: [Cache, REDIS_CLIENT],
+          providers: [
+            redisClientProvider,
+            RedisClientCloser,
+            { provide: Cache, useClass: RedisCache },
+            { provide: PresenceStore, useClass: RedisPresenceStore },
+          ],
+          exports: [Cache, PresenceStore, REDIS_CLIENT],
         };
     }
   }

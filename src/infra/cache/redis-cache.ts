@@ -74,7 +74,15 @@ export class RedisCache extends Cache implements OnApplicationShutdown {
     if (!handlers) {
       handlers = new Set();
       this.handlers.set(name, handlers);
-      await this.run(() => subscriber.subscribe(name));
+      const subscribed = subscriber.subscribe(name);
+      if (subscriber.status === 'ready') {
+        await this.run(() => subscribed);
+      } else {
+        // Redis is away: the subscription is queued and sent on reconnection; startup must not wait.
+        subscribed.catch((error: unknown) => {
+          this.logger.warn(`Subscription to ${name} failed: ${String(error)}`);
+        });
+      }
     }
     handlers.add(handler);
     return async () => {
@@ -92,12 +100,16 @@ export class RedisCache extends Cache implements OnApplicationShutdown {
 
   /**
    * A connection in subscriber mode can send nothing else, so it is a duplicate of the command client.
-   * It keeps an offline queue so that subscriptions made during an outage are sent on reconnection;
-   * ioredis re-subscribes to every channel after a reconnect by itself.
+   * It keeps an offline queue, with no retry limit, so that subscriptions made during an outage are sent
+   * on reconnection; ioredis re-subscribes to every channel after a reconnect by itself.
    */
   private async subscriberConnection(): Promise<Redis> {
     if (!this.subscriber) {
-      const subscriber = this.redis.duplicate({ enableOfflineQueue: true, keyPrefix: undefined });
+      const subscriber = this.redis.duplicate({
+        enableOfflineQueue: true,
+        maxRetriesPerRequest: null,
+        keyPrefix: undefined,
+      });
       logConnectionChanges(subscriber, this.logger, 'subscriber');
       subscriber.on('message', (channel: string, message: string) => {
         for (const handler of this.handlers.get(channel) ?? []) {
@@ -109,6 +121,7 @@ export class RedisCache extends Cache implements OnApplicationShutdown {
         }
       });
       this.subscriber = subscriber;
+      // Bounded by connectTimeout; when Redis is down this fails fast and reconnection goes on.
       await subscriber.connect().catch(() => undefined);
     }
     return this.subscriber;

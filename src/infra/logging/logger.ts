@@ -34,22 +34,30 @@ export function createRootLogger(config: AppConfig, destination?: DestinationStr
   return pino(options);
 }
 
-/** Nest's logger interface over the same pino instance Fastify logs requests with. */
+type Level = 'error' | 'warn' | 'info' | 'debug' | 'trace' | 'fatal';
+
+/**
+ * Nest's logger interface over the same pino instance Fastify logs requests with. Nest calls
+ * `logger.warn(messageOrFields, ...extra, context)`; an object becomes pino fields and a following
+ * string its message.
+ */
 export class PinoNestLogger implements LoggerService {
   constructor(private readonly pino: Logger) {}
 
-  private write(level: 'error' | 'warn' | 'info' | 'debug' | 'trace' | 'fatal', message: unknown, params: unknown[]) {
+  private write(level: Level, message: unknown, params: unknown[]): void {
     if (!this.pino.isLevelEnabled(level)) return;
-    const context = typeof params.at(-1) === 'string' ? (params.at(-1) as string) : undefined;
+    const last = params.at(-1);
+    const context = params.length > 0 && typeof last === 'string' ? last : undefined;
     const extra = context === undefined ? params : params.slice(0, -1);
     const fields: Record<string, unknown> = context === undefined ? {} : { context };
-    // Nest passes an error's stack as the first extra parameter of error().
-    const stack = extra.find((value): value is string => typeof value === 'string');
-    if (stack !== undefined) fields.stack = stack;
+    const text = extra.find((value): value is string => typeof value === 'string');
     if (message instanceof Error) {
       this.pino[level]({ ...fields, err: message }, message.message);
     } else if (typeof message === 'object' && message !== null) {
-      this.pino[level]({ ...fields, ...message });
+      this.pino[level]({ ...fields, ...message }, text);
+    } else if (text !== undefined && text.includes('\n    at ')) {
+      // Nest's own error(message, stack, context).
+      this.pino[level]({ ...fields, stack: text }, String(message));
     } else {
       this.pino[level](fields, String(message));
     }

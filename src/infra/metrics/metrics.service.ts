@@ -1,5 +1,5 @@
 import { Injectable } from '@nestjs/common';
-import { collectDefaultMetrics, Histogram, Registry } from 'prom-client';
+import { collectDefaultMetrics, Counter, Histogram, Registry } from 'prom-client';
 
 /**
  * The process's Prometheus registry. Each app instance has its own (not prom-client's global one), so
@@ -17,12 +17,34 @@ export class MetricsService {
     registers: [this.registry],
   });
 
+  private readonly authFailures = new Counter({
+    name: 'auth_failures_total',
+    help: 'Refused credentials, by principal kind and reason',
+    labelNames: ['principal', 'reason'] as const,
+    registers: [this.registry],
+  });
+
+  private readonly presenceTransitions = new Counter({
+    name: 'presence_transitions_total',
+    help: 'Device presence transitions made by this instance, by new state',
+    labelNames: ['state'] as const,
+    registers: [this.registry],
+  });
+
   constructor() {
     collectDefaultMetrics({ register: this.registry });
   }
 
   observeHttpRequest(route: string, method: string, statusCode: number, seconds: number): void {
     this.httpDuration.observe({ route, method, status_code: statusCode }, seconds);
+  }
+
+  countAuthFailure(principal: string, reason: string): void {
+    this.authFailures.inc({ principal, reason });
+  }
+
+  countPresenceTransition(state: string): void {
+    this.presenceTransitions.inc({ state });
   }
 
   get contentType(): string {

@@ -1,0 +1,79 @@
+import { Injectable } from '@nestjs/common';
+import { AuditLogRepository } from '../audit/audit-log.repository';
+import { actorOf, type DevicePrincipal } from '../auth/principal';
+import { AppConfig } from '../config/app-config';
+import { DeviceRepository } from '../devices/device.repository';
+import { DeviceNotFoundError } from '../devices/devices.errors';
+import { PresenceService } from '../presence/presence.service';
+import { type HeartbeatDto } from './dto/heartbeat.dto';
+import { type RegisterAgentDto } from './dto/register-agent.dto';
+
+export interface RegisterResponse {
+  deviceId: string;
+  heartbeatIntervalSec: number;
+  commandAckTimeoutSec: number;
+  realtime: { namespace: string; path: string };
+}
+
+export interface HeartbeatResponse {
+  serverTime: string;
+  nextHeartbeatSec: number;
+  pendingCommands: number;
+}
+
+/** What device agents do over HTTP (PRODUCT §3.1). */
+@Injectable()
+export class AgentService {
+  constructor(
+    private readonly config: AppConfig,
+    private readonly devices: DeviceRepository,
+    private readonly presence: PresenceService,
+    private readonly audit: AuditLogRepository,
+  ) {}
+
+  /** Idempotent: the first call activates the device; later calls refresh what the agent reports. */
+  async register(principal: DevicePrincipal, input: RegisterAgentDto): Promise<RegisterResponse> {
+    const existing = await this.devices.findById(principal.deviceId);
+    if (!existing || existing.status === 'revoked') throw new DeviceNotFoundError(principal.deviceId);
+    const firstRegistration = existing.status === 'provisioned';
+    const now = new Date();
+    const updated = await this.devices.update(principal.deviceId, {
+      agentVersion: input.agentVersion,
+      hardware: input.hardware ?? null,
+      capabilities: input.capabilities,
+      ...(firstRegistration ? { status: 'active' as const, registeredAt: now } : {}),
+    });
+    if (!updated) throw new DeviceNotFoundError(principal.deviceId);
+    if (firstRegistration) {
+      await this.audit.append({
+        actor: actorOf(principal),
+        action: 'device.registered',
+        subjectType: 'device',
+        subjectId: updated.id,
+        customerId: updated.customerId,
+        details: { agentVersion: input.agentVersion, hardware: input.hardware ?? null },
+      });
+    }
+    await this.presence.recordSign({ id: updated.id, customerId: updated.customerId });
+    return {
+      deviceId: updated.id,
+      heartbeatIntervalSec: this.config.HEARTBEAT_INTERVAL_SEC,
+      commandAckTimeoutSec: this.config.COMMAND_ACK_TIMEOUT_SEC,
+      realtime: { namespace: '/agent', path: '/socket.io' },
+    };
+  }
+
+  /** The hot path: one atomic cache step, and a database write at most once per persistence interval. */
+  async heartbeat(principal: DevicePrincipal, input: HeartbeatDto): Promise<HeartbeatResponse> {
+    await this.presence.recordSign(
+      { id: principal.deviceId, customerId: principal.customerId },
+      { heartbeat: input as unknown as Record<string, unknown>, agentVersion: input.agentVersion },
+    );
+    return {
+      serverTime: new Date().toISOString(),
+      nextHeartbeatSec: this.config.HEARTBEAT_INTERVAL_SEC,
+      // Diagnostic commands arrive with the commands capability; until then none can be pending.
+      pendingCommands: 0,
+    };
+  }
+}

@@ -1,0 +1,78 @@
+import { DomainError } from '../common/errors/domain-error';
+import { type ProblemCatalog } from '../common/errors/problem-catalog';
+
+export enum AuthErrorCode {
+  MissingCredentials = 'missing_credentials',
+  InvalidCredentials = 'invalid_credentials',
+  TokenExpired = 'token_expired',
+  Forbidden = 'access_denied',
+  RouteWithoutPrincipal = 'route_without_principal',
+}
+
+export const authProblems = {
+  [AuthErrorCode.MissingCredentials]: { status: 401, title: 'Credentials are required' },
+  [AuthErrorCode.InvalidCredentials]: { status: 401, title: 'The credentials are not valid' },
+  [AuthErrorCode.TokenExpired]: { status: 401, title: 'The access token has expired' },
+  [AuthErrorCode.Forbidden]: { status: 403, title: 'Access is not allowed' },
+  // A programming error: every route must say who may call it. Refused loudly rather than left open.
+  [AuthErrorCode.RouteWithoutPrincipal]: { status: 500, title: 'The route declares no principal' },
+} satisfies ProblemCatalog<AuthErrorCode>;
+
+export class MissingCredentialsError extends DomainError<AuthErrorCode.MissingCredentials> {
+  readonly code = AuthErrorCode.MissingCredentials;
+
+  constructor(accepted: string) {
+    super(`Send ${accepted} in the Authorization header.`);
+  }
+}
+
+/** Deliberately vague: the reason (unknown id, wrong secret, bad signature) is logged, never returned. */
+export class InvalidCredentialsError extends DomainError<AuthErrorCode.InvalidCredentials> {
+  readonly code = AuthErrorCode.InvalidCredentials;
+
+  constructor() {
+    super('The credentials were not accepted.');
+  }
+}
+
+export class TokenExpiredError extends DomainError<AuthErrorCode.TokenExpired> {
+  readonly code = AuthErrorCode.TokenExpired;
+
+  constructor() {
+    super('The access token has expired; refresh it and try again.');
+  }
+}
+
+export class ForbiddenError extends DomainError<AuthErrorCode.Forbidden> {
+  readonly code = AuthErrorCode.Forbidden;
+
+  constructor(detail: string) {
+    super(detail);
+  }
+}
+
+export class RouteWithoutPrincipalError extends DomainError<AuthErrorCode.RouteWithoutPrincipal> {
+  readonly code = AuthErrorCode.RouteWithoutPrincipal;
+
+  constructor(route: string) {
+    super(`${route} declares no principal.`);
+  }
+}
+
+/** Why a credential was refused; logged and counted, never sent to the caller. */
+export type AuthFailureReason =
+  | 'missing'
+  | 'malformed'
+  | 'unknown_device'
+  | 'revoked'
+  | 'wrong_secret'
+  | 'bad_token'
+  | 'expired'
+  | 'unknown_key';
+
+export class AuthFailure {
+  constructor(
+    readonly reason: AuthFailureReason,
+    readonly detail: string,
+  ) {}
+}

@@ -1,0 +1,34 @@
+import { Global, Module } from '@nestjs/common';
+import { APP_GUARD } from '@nestjs/core';
+import { PassportModule } from '@nestjs/passport';
+import { AppConfig } from '../config/app-config';
+import { AuthSecrets } from './auth-secrets';
+import { CustomerTokenVerifier } from './customer-token.verifier';
+import { DeviceCredentialsService } from './device-credentials.service';
+import { PrincipalGuard } from './principal.guard';
+import { ServiceKeyVerifier } from './service-key.verifier';
+import { CustomerStrategy } from './strategies/customer.strategy';
+import { DeviceStrategy } from './strategies/device.strategy';
+import { ServiceStrategy } from './strategies/service.strategy';
+
+/**
+ * Principals and their verification (PRODUCT §2). The verifiers are exported for the Socket.IO handshake;
+ * the guard is global, registered with useExisting so a test module can override it.
+ */
+@Global()
+@Module({
+  imports: [PassportModule.register({ session: false })],
+  providers: [
+    { provide: AuthSecrets, inject: [AppConfig], useFactory: (config: AppConfig) => AuthSecrets.load(config) },
+    CustomerTokenVerifier,
+    ServiceKeyVerifier,
+    DeviceCredentialsService,
+    DeviceStrategy,
+    CustomerStrategy,
+    ServiceStrategy,
+    PrincipalGuard,
+    { provide: APP_GUARD, useExisting: PrincipalGuard },
+  ],
+  exports: [CustomerTokenVerifier, ServiceKeyVerifier, DeviceCredentialsService, AuthSecrets],
+})
+export class AuthModule {}

@@ -1,0 +1,111 @@
+import { Injectable } from '@nestjs/common';
+import {
+  createLocalJWKSet,
+  createRemoteJWKSet,
+  decodeJwt,
+  errors as joseErrors,
+  type JWTPayload,
+  jwtVerify,
+  type JWTVerifyGetKey,
+} from 'jose';
+import { AppConfig } from '../config/app-config';
+import { AuthFailure } from './auth.errors';
+import { AuthSecrets, EMBEDDED_TOKEN_ISSUER } from './auth-secrets';
+import { type CustomerPrincipal } from './principal';
+
+const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
+const CLOCK_TOLERANCE_SEC = 5;
+/** After an unknown `kid`, the JWKS is fetched again at most this often: forged kids cannot flood Supabase. */
+const JWKS_COOLDOWN_MS = 30_000;
+const JWKS_MAX_AGE_MS = 10 * 60_000;
+const JWKS_TIMEOUT_MS = 5_000;
+
+interface TrustedIssuer {
+  keys: JWTVerifyGetKey;
+  algorithms: string[];
+}
+
+interface SupabaseClaims extends JWTPayload {
+  role?: unknown;
+  session_id?: unknown;
+  email?: unknown;
+  app_metadata?: { role?: unknown };
+}
+
+/**
+ * Verifies Supabase access tokens locally (PRODUCT §2). `supabase.auth.getClaims()` is not used: it checks
+ * neither `aud`, `iss` nor `role`. The issuer picks the keys; `alg: none` and any algorithm not listed
+ * for that issuer are refused by jose before a signature is even looked at.
+ */
+@Injectable()
+export class CustomerTokenVerifier {
+  private readonly issuers = new Map<string, TrustedIssuer>();
+
+  constructor(config: AppConfig, secrets: AuthSecrets) {
+    if (config.SUPABASE_URL !== undefined) {
+      const base = config.SUPABASE_URL.replace(/\/+$/, '');
+      const jwks = createRemoteJWKSet(new URL(`${base}/auth/v1/.well-known/jwks.json`), {
+        cooldownDuration: JWKS_COOLDOWN_MS,
+        cacheMaxAge: JWKS_MAX_AGE_MS,
+        timeoutDuration: JWKS_TIMEOUT_MS,
+      });
+      const secret = config.SUPABASE_JWT_SECRET;
+      const hmacKey = secret === undefined ? undefined : new TextEncoder().encode(secret);
+      const keys: JWTVerifyGetKey = (header, token) =>
+        header.alg === 'HS256' && hmacKey !== undefined ? hmacKey : jwks(header, token);
+      this.issuers.set(`${base}/auth/v1`, {
+        keys,
+        algorithms: hmacKey === undefined ? ['ES256', 'RS256'] : ['ES256', 'RS256', 'HS256'],
+      });
+    }
+    if (secrets.devSigningKey !== null) {
+      this.issuers.set(EMBEDDED_TOKEN_ISSUER, {
+        keys: createLocalJWKSet({ keys: [secrets.devSigningKey.publicJwk] }),
+        algorithms: ['ES256'],
+      });
+    }
+  }
+
+  async verify(token: string): Promise<CustomerPrincipal | AuthFailure> {
+    let issuer: string | undefined;
+    try {
+      issuer = decodeJwt(token).iss;
+    } catch {
+      return new AuthFailure('malformed', 'not a JWT');
+    }
+    const trusted = issuer === undefined ? undefined : this.issuers.get(issuer);
+    if (issuer === undefined || trusted === undefined) {
+      return new AuthFailure('bad_token', 'untrusted issuer');
+    }
+    let claims: SupabaseClaims;
+    try {
+      ({ payload: claims } = await jwtVerify<SupabaseClaims>(token, trusted.keys, {
+        issuer,
+        audience: 'authenticated',
+        algorithms: trusted.algorithms,
+        clockTolerance: CLOCK_TOLERANCE_SEC,
+        requiredClaims: ['exp', 'sub', 'session_id'],
+      }));
+    } catch (error) {
+      if (error instanceof joseErrors.JWTExpired) return new AuthFailure('expired', 'token expired');
+      if (error instanceof joseErrors.JWKSNoMatchingKey) return new AuthFailure('unknown_key', 'unknown kid');
+      const code = error instanceof joseErrors.JOSEError ? error.code : 'unknown';
+      return new AuthFailure('bad_token', code);
+    }
+    if (claims.role !== 'authenticated') return new AuthFailure('bad_token', 'role is not authenticated');
+    if (typeof claims.sub !== 'string' || !UUID.test(claims.sub)) {
+      return new AuthFailure('bad_token', 'sub is not a UUID');
+    }
+    if (typeof claims.session_id !== 'string' || claims.session_id === '') {
+      return new AuthFailure('bad_token', 'no session_id');
+    }
+    return {
+      kind: 'customer',
+      userId: claims.sub.toLowerCase(),
+      sessionId: claims.session_id,
+      isAdmin: claims.app_metadata?.role === 'admin',
+      email: typeof claims.email === 'string' ? claims.email : null,
+      expiresAt: (claims.exp ?? 0) * 1000,
+    };
+  }
+}

@@ -1,0 +1,127 @@
+import { Injectable, Logger } from '@nestjs/common';
+import { AuditLogRepository } from '../audit/audit-log.repository';
+import { ForbiddenError } from '../auth/auth.errors';
+import { DeviceCredentialsService } from '../auth/device-credentials.service';
+import { actorOf, type CustomerPrincipal } from '../auth/principal';
+import { PresenceService } from '../presence/presence.service';
+import { type DeviceRecord } from './device';
+import { DeviceRepository } from './device.repository';
+import { DeviceNotFoundError } from './devices.errors';
+import { type CreateDeviceDto } from './dto/create-device.dto';
+import { type DeviceResponse, toDeviceResponse } from './dto/device.response';
+import { type ListDevicesQuery } from './dto/list-devices.query';
+import { type UpdateDeviceDto } from './dto/update-device.dto';
+
+export interface CreatedDevice {
+  device: DeviceResponse;
+  credentials: { deviceId: string; secret: string };
+}
+
+/** Customers' devices (PRODUCT §3.2). A device of another customer is "not found", never "forbidden". */
+@Injectable()
+export class DevicesService {
+  private readonly logger = new Logger(DevicesService.name);
+
+  constructor(
+    private readonly devices: DeviceRepository,
+    private readonly credentials: DeviceCredentialsService,
+    private readonly presence: PresenceService,
+    private readonly audit: AuditLogRepository,
+  ) {}
+
+  async create(customer: CustomerPrincipal, input: CreateDeviceDto): Promise<CreatedDevice> {
+    const secret = this.credentials.generateSecret();
+    const device = await this.devices.create({
+      customerId: customer.userId,
+      name: input.name,
+      serial: input.serial ?? null,
+      secretHash: this.credentials.hashSecret(secret),
+    });
+    await this.audit.append({
+      actor: actorOf(customer),
+      action: 'device.created',
+      subjectType: 'device',
+      subjectId: device.id,
+      customerId: device.customerId,
+      details: { name: device.name, serial: device.serial },
+    });
+    const [presence] = await this.presence.views([device]);
+    return {
+      device: toDeviceResponse(device, presence ?? unknownPresence()),
+      credentials: { deviceId: device.id, secret },
+    };
+  }
+
+  async list(
+    customer: CustomerPrincipal,
+    query: ListDevicesQuery,
+  ): Promise<{ items: DeviceResponse[]; nextCursor: string | null }> {
+    const page = await this.devices.list({
+      customerId: customer.isAdmin ? undefined : customer.userId,
+      presenceState: query.state,
+      cursor: query.cursor,
+      limit: query.limit,
+    });
+    const presence = await this.presence.views(page.items);
+    return {
+      items: page.items.map((device, index) => toDeviceResponse(device, presence[index] ?? unknownPresence())),
+      nextCursor: page.nextCursor,
+    };
+  }
+
+  async get(customer: CustomerPrincipal, deviceId: string): Promise<DeviceResponse> {
+    const device = await this.readable(customer, deviceId);
+    return this.respond(device);
+  }
+
+  async rename(customer: CustomerPrincipal, deviceId: string, input: UpdateDeviceDto): Promise<DeviceResponse> {
+    await this.owned(customer, deviceId);
+    const device = await this.devices.update(deviceId, { name: input.name });
+    if (!device) throw new DeviceNotFoundError(deviceId);
+    return this.respond(device);
+  }
+
+  /** Revokes the credentials everywhere and forgets the device's presence; the row stays for the audit. */
+  async remove(customer: CustomerPrincipal, deviceId: string): Promise<void> {
+    await this.owned(customer, deviceId);
+    const revoked = await this.devices.revoke(deviceId);
+    if (!revoked) throw new DeviceNotFoundError(deviceId);
+    await this.credentials.revoke(revoked.id);
+    await this.presence.forget(revoked.id).catch((error: unknown) => {
+      this.logger.warn(`Could not clear presence of revoked device ${revoked.id}: ${String(error)}`);
+    });
+    await this.audit.append({
+      actor: actorOf(customer),
+      action: 'device.revoked',
+      subjectType: 'device',
+      subjectId: revoked.id,
+      customerId: revoked.customerId,
+    });
+  }
+
+  private async respond(device: DeviceRecord): Promise<DeviceResponse> {
+    const [presence] = await this.presence.views([device]);
+    return toDeviceResponse(device, presence ?? unknownPresence());
+  }
+
+  /** The customer's own live device, or any live device for an admin. */
+  private async readable(customer: CustomerPrincipal, deviceId: string): Promise<DeviceRecord> {
+    const device = await this.devices.findById(deviceId);
+    if (!device || device.status === 'revoked') throw new DeviceNotFoundError(deviceId);
+    if (device.customerId !== customer.userId && !customer.isAdmin) throw new DeviceNotFoundError(deviceId);
+    return device;
+  }
+
+  /** Only the owner changes a device; an admin reads every device but changes only its own. */
+  private async owned(customer: CustomerPrincipal, deviceId: string): Promise<DeviceRecord> {
+    const device = await this.readable(customer, deviceId);
+    if (device.customerId !== customer.userId) {
+      throw new ForbiddenError('Admins may read every device but change only their own.');
+    }
+    return device;
+  }
+}
+
+function unknownPresence() {
+  return { state: 'unknown' as const, lastSeenAt: null, lastHeartbeat: null };
+}

@@ -1,0 +1,81 @@
+import { Injectable } from '@nestjs/common';
+import { type PresenceState } from '../../devices/device';
+import { type HotPresence, type SignInput, type SignOutcome } from '../../presence/presence';
+import { PresenceStore } from '../../presence/presence.store';
+
+interface Stored extends HotPresence {
+  persistedAt: number;
+}
+
+/** CACHE_BACKEND=memory: hot presence inside this one process; every method is synchronous inside. */
+@Injectable()
+export class MemoryPresenceStore extends PresenceStore {
+  private readonly states = new Map<string, Stored>();
+  private readonly deadlines = new Map<string, number>();
+
+  applySign(sign: SignInput, staleAfterMs: number): Promise<SignOutcome> {
+    const current = this.states.get(sign.deviceId);
+    const previousState: PresenceState = current?.state ?? 'unknown';
+    if (sign.epoch !== undefined && current && sign.epoch < current.epoch) {
+      return Promise.resolve({ applied: false, previousState, persistDue: false });
+    }
+    const at = Math.max(sign.at, current?.lastSeenAt ?? 0);
+    const next: Stored = {
+      state: 'online',
+      lastSeenAt: at,
+      epoch: sign.epoch ?? current?.epoch ?? 0,
+      heartbeat: sign.heartbeat ?? current?.heartbeat ?? null,
+      heartbeatAt: sign.heartbeat === undefined ? (current?.heartbeatAt ?? null) : at,
+      persistedAt: current?.persistedAt ?? 0,
+    };
+    const persistDue = sign.heartbeat !== undefined && at - next.persistedAt >= sign.persistIntervalMs;
+    if (persistDue) next.persistedAt = at;
+    this.states.set(sign.deviceId, next);
+    this.deadlines.set(sign.deviceId, at + staleAfterMs);
+    return Promise.resolve({ applied: true, previousState, persistDue });
+  }
+
+  get(deviceIds: readonly string[]): Promise<(HotPresence | null)[]> {
+    return Promise.resolve(
+      deviceIds.map((id) => {
+        const stored = this.states.get(id);
+        if (!stored) return null;
+        const { persistedAt: _persistedAt, ...hot } = stored;
+        return hot;
+      }),
+    );
+  }
+
+  due(now: number, limit: number): Promise<string[]> {
+    const due = [...this.deadlines.entries()]
+      .filter(([, deadline]) => deadline <= now)
+      .sort(([, a], [, b]) => a - b)
+      .slice(0, limit)
+      .map(([id]) => id);
+    return Promise.resolve(due);
+  }
+
+  transition(
+    deviceId: string,
+    from: { state: PresenceState; lastSeenAt: number },
+    to: PresenceState,
+    deadline: number | null,
+  ): Promise<boolean> {
+    const current = this.states.get(deviceId);
+    if (!current) {
+      this.deadlines.delete(deviceId);
+      return Promise.resolve(false);
+    }
+    if (current.state !== from.state || current.lastSeenAt !== from.lastSeenAt) return Promise.resolve(false);
+    current.state = to;
+    if (deadline === null) this.deadlines.delete(deviceId);
+    else this.deadlines.set(deviceId, deadline);
+    return Promise.resolve(true);
+  }
+
+  forget(deviceId: string): Promise<void> {
+    this.states.delete(deviceId);
+    this.deadlines.delete(deviceId);
+    return Promise.resolve();
+  }
+}

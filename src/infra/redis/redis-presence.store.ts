@@ -1,0 +1,143 @@
+import { Injectable } from '@nestjs/common';
+import type Redis from 'ioredis';
+import { DependencyFailedError } from '../../common/errors/common.errors';
+import { type PresenceState } from '../../devices/device';
+import { type HotPresence, type SignInput, type SignOutcome } from '../../presence/presence';
+import { PresenceStore } from '../../presence/presence.store';
+import { InjectRedis } from './redis-client.provider';
+
+const DEADLINES_KEY = 'presence:deadlines';
+/** Hot state of a device that stays silent this long is dropped; the database keeps its last state. */
+const STATE_TTL_MS = 7 * 24 * 3600 * 1000;
+
+const stateKey = (deviceId: string): string => `presence:${deviceId}`;
+
+/**
+ * One round trip per sign. Times travel as strings and are stored as given: a Lua number would be
+ * formatted with 14 significant digits, and comparisons rely on the exact text.
+ */
+const APPLY_SIGN = `
+local key, deadlines = KEYS[1], KEYS[2]
+local id, now, epoch, heartbeat = ARGV[1], ARGV[2], ARGV[3], ARGV[4]
+local staleAfter, persistInterval, ttl = tonumber(ARGV[5]), tonumber(ARGV[6]), ARGV[7]
+local current = redis.call('HMGET', key, 'state', 'epoch', 'persistedAt', 'lastSeenAt')
+local previous = current[1] or 'unknown'
+if epoch ~= '' and tonumber(epoch) < tonumber(current[2] or '0') then
+  return {0, previous, 0}
+end
+if current[4] and tonumber(current[4]) > tonumber(now) then now = current[4] end
+redis.call('HSET', key, 'state', 'online', 'lastSeenAt', now)
+if epoch ~= '' then redis.call('HSET', key, 'epoch', epoch) end
+local persist = 0
+if heartbeat ~= '' then
+  redis.call('HSET', key, 'heartbeat', heartbeat, 'heartbeatAt', now)
+  if tonumber(now) - tonumber(current[3] or '0') >= persistInterval then
+    redis.call('HSET', key, 'persistedAt', now)
+    persist = 1
+  end
+end
+redis.call('PEXPIRE', key, ttl)
+redis.call('ZADD', deadlines, tonumber(now) + staleAfter, id)
+return {1, previous, persist}
+`;
+
+const TRANSITION = `
+local current = redis.call('HMGET', KEYS[1], 'state', 'lastSeenAt')
+if not current[1] then
+  redis.call('ZREM', KEYS[2], ARGV[1])
+  return 0
+end
+if current[1] ~= ARGV[2] or current[2] ~= ARGV[3] then return 0 end
+redis.call('HSET', KEYS[1], 'state', ARGV[4])
+if ARGV[5] == '' then redis.call('ZREM', KEYS[2], ARGV[1]) else redis.call('ZADD', KEYS[2], ARGV[5], ARGV[1]) end
+return 1
+`;
+
+interface PresenceCommands {
+  presenceApplySign(...args: string[]): Promise<[number, string, number]>;
+  presenceTransition(...args: string[]): Promise<number>;
+}
+
+@Injectable()
+export class RedisPresenceStore extends PresenceStore {
+  private readonly commands: PresenceCommands;
+
+  constructor(@InjectRedis() private readonly redis: Redis) {
+    super();
+    redis.defineCommand('presenceApplySign', { numberOfKeys: 2, lua: APPLY_SIGN });
+    redis.defineCommand('presenceTransition', { numberOfKeys: 2, lua: TRANSITION });
+    this.commands = redis as unknown as PresenceCommands;
+  }
+
+  private async run<T>(command: () => Promise<T>): Promise<T> {
+    try {
+      return await command();
+    } catch (error) {
+      throw new DependencyFailedError('cache', error);
+    }
+  }
+
+  async applySign(sign: SignInput, staleAfterMs: number): Promise<SignOutcome> {
+    const [applied, previous, persist] = await this.run(() =>
+      this.commands.presenceApplySign(
+        stateKey(sign.deviceId),
+        DEADLINES_KEY,
+        sign.deviceId,
+        String(sign.at),
+        sign.epoch === undefined ? '' : String(sign.epoch),
+        sign.heartbeat ?? '',
+        String(staleAfterMs),
+        String(sign.persistIntervalMs),
+        String(STATE_TTL_MS),
+      ),
+    );
+    return { applied: applied === 1, previousState: previous as PresenceState, persistDue: persist === 1 };
+  }
+
+  async get(deviceIds: readonly string[]): Promise<(HotPresence | null)[]> {
+    if (deviceIds.length === 0) return [];
+    const pipeline = this.redis.pipeline();
+    for (const id of deviceIds) pipeline.hmget(stateKey(id), 'state', 'lastSeenAt', 'epoch', 'heartbeat', 'heartbeatAt');
+    const results = await this.run(() => pipeline.exec());
+    return (results ?? []).map(([error, fields]) => {
+      if (error) throw new DependencyFailedError('cache', error);
+      const [state, lastSeenAt, epoch, heartbeat, heartbeatAt] = fields as (string | null)[];
+      if (!state || !lastSeenAt) return null;
+      return {
+        state: state as PresenceState,
+        lastSeenAt: Number(lastSeenAt),
+        epoch: Number(epoch ?? 0),
+        heartbeat: heartbeat ?? null,
+        heartbeatAt: heartbeatAt ? Number(heartbeatAt) : null,
+      };
+    });
+  }
+
+  due(now: number, limit: number): Promise<string[]> {
+    return this.run(() => this.redis.zrangebyscore(DEADLINES_KEY, '-inf', now, 'LIMIT', 0, limit));
+  }
+
+  async transition(
+    deviceId: string,
+    from: { state: PresenceState; lastSeenAt: number },
+    to: PresenceState,
+    deadline: number | null,
+  ): Promise<boolean> {
+    const made = await this.run(() =>
+      this.commands.presenceTransition(
+        stateKey(deviceId),
+        DEADLINES_KEY,
+        deviceId,
+        from.state,
+        String(from.lastSeenAt),
+        to,
+        deadline === null ? '' : String(deadline),
+      ),
+    );
+    return made === 1;
+  }
+
+  async forget(deviceId: string): Promise<void> {
+    await this.run(() => this.redis.multi().del(stateKey(deviceId)).zrem(DEADLINES_KEY, deviceId).exec());
+  }
+}

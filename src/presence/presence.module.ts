@@ -1,0 +1,7 @@
+import { Global, Module } from '@nestjs/common';
+import { PresenceEvents } from './presence-events';
+import { PresenceService } from './presence.service';
+
+@Global()
+@Module({ providers: [PresenceService, PresenceEvents], exports: [PresenceService, PresenceEvents] })
+export class PresenceModule {}
