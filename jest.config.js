@@ -5,8 +5,10 @@ const common = {
     '^.+\\.ts$': ['ts-jest', { isolatedModules: true }],
     // jose 6 ships ES modules only; jest's CommonJS runtime cannot load them untranspiled.
     '/node_modules/jose/.+\\.js$': ['ts-jest', { isolatedModules: true, tsconfig: { allowJs: true } }],
+    // PGlite (the embedded backend) loads Node built-ins with dynamic import(), which jest cannot run as is.
+    '/node_modules/@electric-sql/pglite/dist/.+\\.cjs$': `${__dirname}/test/support/jest/dynamic-import.transform.cjs`,
   },
-  transformIgnorePatterns: ['/node_modules/(?!jose/)'],
+  transformIgnorePatterns: ['/node_modules/(?!jose/|@electric-sql/pglite/)'],
   testEnvironment: 'node',
 };
 
@@ -16,6 +18,12 @@ module.exports = {
   testTimeout: 30000,
   projects: [
     { ...common, displayName: 'unit', rootDir: 'src', testRegex: '.*\\.spec\\.ts$' },
-    { ...common, displayName: 'e2e', rootDir: '.', roots: ['<rootDir>/test'], testRegex: '.*\\.e2e-spec\\.ts$' },
+    {
+      ...common,
+      displayName: 'e2e',
+      rootDir: '.',
+      roots: ['<rootDir>/test'],
+      testRegex: '.*\\.e2e-spec\\.ts$',
+    },
   ],
 };
