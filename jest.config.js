@@ -4,7 +4,7 @@ const common = {
   transform: {
     '^.+\\.ts$': ['ts-jest', { isolatedModules: true }],
     // jose 6 ships ES modules only; jest's CommonJS runtime cannot load them untranspiled.
-    '/node_modules/jose/.+\\.js$': ['ts-jest', { isolatedModules: true, tsconfig: { allowJs: true } }],
+    '/node_modules/jose/.+\\.js$': `${__dirname}/test/support/jest/esm-to-cjs.transform.cjs`,
     // PGlite (the embedded backend) loads Node built-ins with dynamic import(), which jest cannot run as is.
     '/node_modules/@electric-sql/pglite/dist/.+\\.cjs$': `${__dirname}/test/support/jest/dynamic-import.transform.cjs`,
   },

@@ -1,6 +1,5 @@
 import { Global, Module } from '@nestjs/common';
 import { APP_GUARD } from '@nestjs/core';
-import { PassportModule } from '@nestjs/passport';
 import { AppConfig } from '../config/app-config';
 import { AuthSecrets } from './auth-secrets';
 import { CustomerTokenVerifier } from './customer-token.verifier';
@@ -17,7 +16,6 @@ import { ServiceStrategy } from './strategies/service.strategy';
  */
 @Global()
 @Module({
-  imports: [PassportModule.register({ session: false })],
   providers: [
     { provide: AuthSecrets, inject: [AppConfig], useFactory: (config: AppConfig) => AuthSecrets.load(config) },
     CustomerTokenVerifier,

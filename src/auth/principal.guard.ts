@@ -1,7 +1,7 @@
 import { type CanActivate, type ExecutionContext, Injectable, Logger } from '@nestjs/common';
 import { Reflector } from '@nestjs/core';
-import { AuthGuard, type IAuthGuard } from '@nestjs/passport';
 import { type FastifyRequest } from 'fastify';
+import { Authenticator } from 'passport';
 import { MetricsService } from '../infra/metrics/metrics.service';
 import { ACCEPTED_PRINCIPALS } from './auth.decorators';
 import {
@@ -13,6 +13,9 @@ import {
 } from './auth.errors';
 import { type Principal, type PrincipalKind } from './principal';
 import { IS_PUBLIC } from './public.decorator';
+import { CustomerStrategy } from './strategies/customer.strategy';
+import { DeviceStrategy } from './strategies/device.strategy';
+import { ServiceStrategy } from './strategies/service.strategy';
 
 const CREDENTIAL_FORMS: Record<PrincipalKind, string> = {
   device: 'Basic <deviceId:secret>',
@@ -32,16 +35,27 @@ function mostTellingFailure(info: unknown): AuthFailure | undefined {
  * The one global guard (PRODUCT §2): every route declares its principals with @Auth()/@DeviceAuth()/...
  * or @Public(); the matching passport-custom strategies run; a route that declares nothing is refused.
  * Socket.IO connections authenticate in their handshake with the same verification services.
+ *
+ * Strategies run on this app's own passport Authenticator, not passport's process-wide singleton (where
+ * @nestjs/passport's AuthGuard looks them up): with two gateways in one process, the second would
+ * otherwise authenticate the first one's requests with its own configuration.
  */
 @Injectable()
 export class PrincipalGuard implements CanActivate {
   private readonly logger = new Logger('Auth');
-  private readonly passportGuards = new Map<string, IAuthGuard>();
+  private readonly authenticator = new Authenticator();
 
   constructor(
     private readonly reflector: Reflector,
     private readonly metrics: MetricsService,
-  ) {}
+    device: DeviceStrategy,
+    customer: CustomerStrategy,
+    service: ServiceStrategy,
+  ) {
+    this.authenticator.use('device', device);
+    this.authenticator.use('customer', customer);
+    this.authenticator.use('service', service);
+  }
 
   async canActivate(context: ExecutionContext): Promise<boolean> {
     if (context.getType() !== 'http') return true;
@@ -51,43 +65,44 @@ export class PrincipalGuard implements CanActivate {
     if (!kinds || kinds.length === 0) {
       throw new RouteWithoutPrincipalError(`${context.getClass().name}.${context.getHandler().name}`);
     }
-    return this.passportGuardFor(kinds).canActivate(context) as Promise<boolean>;
+    const http = context.switchToHttp();
+    const request = http.getRequest<FastifyRequest & { user?: Principal }>();
+    request.user = await this.authenticate(kinds, request, http.getResponse());
+    return true;
   }
 
-  private passportGuardFor(kinds: PrincipalKind[]): IAuthGuard {
-    const key = kinds.join(',');
-    let guard = this.passportGuards.get(key);
-    if (!guard) {
-      guard = this.createPassportGuard(kinds);
-      this.passportGuards.set(key, guard);
-    }
-    return guard;
+  private authenticate(kinds: PrincipalKind[], request: FastifyRequest, response: unknown): Promise<Principal> {
+    return new Promise<Principal>((resolve, reject) => {
+      const middleware = this.authenticator.authenticate(
+        kinds,
+        { session: false },
+        (error: unknown, principal: Principal | false, info: unknown) => {
+          if (error) {
+            reject(error instanceof Error ? error : new Error(String(error)));
+          } else if (principal) {
+            resolve(principal);
+          } else {
+            reject(this.refusal(kinds, request, info));
+          }
+        },
+      ) as (request: unknown, response: unknown, next: (error?: unknown) => void) => void;
+      middleware(request, response, (error?: unknown) => {
+        reject(error instanceof Error ? error : new Error(String(error)));
+      });
+    });
   }
 
-  private createPassportGuard(kinds: PrincipalKind[]): IAuthGuard {
-    const logger = this.logger;
-    const metrics = this.metrics;
-    const accepted = kinds.map((kind) => CREDENTIAL_FORMS[kind]).join(' or ');
-    class PassportGuard extends AuthGuard(kinds) {
-      override handleRequest<TUser = Principal>(
-        error: unknown,
-        principal: TUser | false,
-        info: unknown,
-        context: ExecutionContext,
-      ): TUser {
-        if (error) throw error;
-        if (principal) return principal;
-        const failure = mostTellingFailure(info);
-        const reason = failure?.reason ?? 'missing';
-        const request = context.switchToHttp().getRequest<FastifyRequest>();
-        metrics.countAuthFailure(kinds.join('|'), reason);
-        // Never the credential itself: only which kind was refused and why.
-        logger.warn({ requestId: request.id, route: request.routeOptions.url, principals: kinds, reason, detail: failure?.detail }, 'Authentication refused');
-        if (reason === 'missing') throw new MissingCredentialsError(accepted);
-        if (reason === 'expired') throw new TokenExpiredError();
-        throw new InvalidCredentialsError();
-      }
-    }
-    return new PassportGuard();
+  private refusal(kinds: PrincipalKind[], request: FastifyRequest, info: unknown): Error {
+    const failure = mostTellingFailure(info);
+    const reason = failure?.reason ?? 'missing';
+    this.metrics.countAuthFailure(kinds.join('|'), reason);
+    // Never the credential itself: only which kind was refused and why.
+    this.logger.warn(
+      { requestId: request.id, route: request.routeOptions.url, principals: kinds, reason, detail: failure?.detail },
+      'Authentication refused',
+    );
+    if (reason === 'missing') return new MissingCredentialsError(kinds.map((kind) => CREDENTIAL_FORMS[kind]).join(' or '));
+    if (reason === 'expired') return new TokenExpiredError();
+    return new InvalidCredentialsError();
   }
 }

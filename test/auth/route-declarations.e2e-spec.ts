@@ -1,0 +1,89 @@
+import { RequestMethod } from '@nestjs/common';
+import { METHOD_METADATA, PATH_METADATA } from '@nestjs/common/constants';
+import { MetadataScanner, ModulesContainer, Reflector } from '@nestjs/core';
+import { ACCEPTED_PRINCIPALS } from '../../src/auth/auth.decorators';
+import { IS_PUBLIC } from '../../src/auth/public.decorator';
+import { startInProcessApp, type InProcessApp } from '../support/in-process-app';
+
+interface RouteDeclaration {
+  route: string;
+  isPublic: boolean;
+  principals: string[];
+}
+
+function joinPath(...parts: string[]): string {
+  const joined = parts
+    .flatMap((part) => part.split('/'))
+    .filter(Boolean)
+    .join('/');
+  return `/${joined}`;
+}
+
+/** Every handler of every controller of the real app, with what it declares about its callers. */
+function declaredRoutes(gateway: InProcessApp): RouteDeclaration[] {
+  const modules = [...gateway.app.get(ModulesContainer).values()];
+  const scanner = new MetadataScanner();
+  const reflector = new Reflector();
+  return modules
+    .flatMap((module) => [...module.controllers.values()])
+    .flatMap((wrapper) => {
+      const controller = wrapper.metatype as (new (...args: never[]) => object) | null;
+      if (!controller) return [];
+      const prototype = controller.prototype as Record<string, unknown>;
+      return scanner.getAllMethodNames(prototype).flatMap((methodName) => {
+        const handler = prototype[methodName] as (...args: unknown[]) => unknown;
+        const path = Reflect.getMetadata(PATH_METADATA, handler) as string | undefined;
+        if (path === undefined) return [];
+        const method = Reflect.getMetadata(METHOD_METADATA, handler) as RequestMethod;
+        const targets = [handler, controller];
+        return [
+          {
+            route: `${RequestMethod[method]} ${joinPath(Reflect.getMetadata(PATH_METADATA, controller) as string, path)} (${controller.name}.${methodName})`,
+            isPublic: reflector.getAllAndOverride<boolean | undefined>(IS_PUBLIC, targets) === true,
+            principals: reflector.getAllAndOverride<string[] | undefined>(ACCEPTED_PRINCIPALS, targets) ?? [],
+          },
+        ];
+      });
+    });
+}
+
+describe('route declarations', () => {
+  let gateway: InProcessApp;
+
+  beforeAll(async () => {
+    gateway = await startInProcessApp({ env: { LOG_LEVEL: 'silent' } });
+  });
+
+  afterAll(async () => {
+    await gateway.close();
+  });
+
+  it('finds the routes of every controller', () => {
+    const routes = declaredRoutes(gateway).map((declaration) => declaration.route);
+    expect(routes).toEqual(
+      expect.arrayContaining([
+        expect.stringContaining('POST /v1/agent/heartbeat'),
+        expect.stringContaining('GET /v1/devices/:deviceId'),
+        expect.stringContaining('GET /health/live'),
+      ]),
+    );
+  });
+
+  it('has no route that declares neither @Public() nor the principals it accepts', () => {
+    const undeclared = declaredRoutes(gateway).filter(
+      (declaration) => !declaration.isPublic && declaration.principals.length === 0,
+    );
+    expect(undeclared.map((declaration) => declaration.route)).toEqual([]);
+  });
+
+  it('keeps the operations endpoints public and everything under /v1 authenticated', () => {
+    for (const declaration of declaredRoutes(gateway)) {
+      if (declaration.route.includes(' /v1/')) {
+        expect({ route: declaration.route, isPublic: declaration.isPublic }).toEqual({
+          route: declaration.route,
+          isPublic: false,
+        });
+      }
+    }
+  });
+});
