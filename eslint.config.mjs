@@ -29,7 +29,9 @@ export default tseslint.config(
       '@typescript-eslint/restrict-template-expressions': ['error', { allowNumber: true }],
       // Nest modules and DTOs are classes without members by design.
       '@typescript-eslint/no-extraneous-class': 'off',
-      '@typescript-eslint/no-unused-vars': ['error', { argsIgnorePattern: '^_' }],
+      // Nest's and Fastify's option parameters are typed as classes but meant to be passed as literals.
+      '@typescript-eslint/no-unsafe-class-instance-assignment': 'off',
+      '@typescript-eslint/no-unused-vars': ['error', { argsIgnorePattern: '^_', ignoreRestSiblings: true }],
     },
   },
   {
@@ -37,6 +39,10 @@ export default tseslint.config(
     rules: {
       '@typescript-eslint/no-non-null-assertion': 'off',
       '@typescript-eslint/unbound-method': 'off',
+      // afterAll must clean up after a beforeAll that failed half-way, when "non-nullable" fixtures are unset.
+      '@typescript-eslint/no-unnecessary-condition': 'off',
+      // Typed helpers that cast query results for the caller.
+      '@typescript-eslint/no-unnecessary-type-parameters': 'off',
     },
   },
 );

@@ -23,10 +23,14 @@ async function bootstrap(): Promise<void> {
   const app = await createApp({ config });
   installGracefulShutdown(app, config);
   await app.listen({ port: config.PORT, host: config.HOST });
-  new Logger('Gateway').log(`Listening on http://${config.HOST}:${config.PORT}; ${describeRunningMode(config)}`);
+  new Logger('Gateway').log(
+    `Listening on http://${config.HOST}:${config.PORT}; ${describeRunningMode(config)}`,
+  );
 }
 
 bootstrap().catch((error: unknown) => {
-  process.stderr.write(`The gateway failed to start: ${error instanceof Error ? (error.stack ?? error.message) : String(error)}\n`);
+  process.stderr.write(
+    `The gateway failed to start: ${error instanceof Error ? (error.stack ?? error.message) : String(error)}\n`,
+  );
   process.exit(1);
 });

@@ -25,9 +25,9 @@ export class AuthSecrets {
       return new AuthSecrets(config.DEVICE_SECRET_PEPPER ?? '', null);
     }
     const directory = secretsDirectory(config.DATA_DIR);
-    const pepper = config.DEVICE_SECRET_PEPPER ?? loadOrCreate(join(directory, 'device-secret-pepper'), () =>
-      randomBytes(32).toString('base64url'),
-    );
+    const pepper =
+      config.DEVICE_SECRET_PEPPER ??
+      loadOrCreate(join(directory, 'device-secret-pepper'), () => randomBytes(32).toString('base64url'));
     return new AuthSecrets(pepper, await loadOrCreateDevSigningKey(config.DATA_DIR));
   }
 }
@@ -50,7 +50,7 @@ export async function loadOrCreateDevSigningKey(dataDir: string): Promise<DevSig
   const path = join(secretsDirectory(dataDir), 'dev-signing-key.json');
   if (existsSync(path)) {
     const privateJwk = JSON.parse(readFileSync(path, 'utf8')) as JWK;
-    const { d: _private, ...publicJwk } = privateJwk;
+    const { d: _private, ...publicJwk } = privateJwk; // the public half: everything but `d`
     await importJWK(privateJwk, 'ES256');
     return { privateJwk, publicJwk };
   }

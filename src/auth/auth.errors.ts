@@ -45,10 +45,6 @@ export class TokenExpiredError extends DomainError<AuthErrorCode.TokenExpired> {
 
 export class ForbiddenError extends DomainError<AuthErrorCode.Forbidden> {
   readonly code = AuthErrorCode.Forbidden;
-
-  constructor(detail: string) {
-    super(detail);
-  }
 }
 
 export class RouteWithoutPrincipalError extends DomainError<AuthErrorCode.RouteWithoutPrincipal> {

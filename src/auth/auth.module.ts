@@ -17,7 +17,11 @@ import { ServiceStrategy } from './strategies/service.strategy';
 @Global()
 @Module({
   providers: [
-    { provide: AuthSecrets, inject: [AppConfig], useFactory: (config: AppConfig) => AuthSecrets.load(config) },
+    {
+      provide: AuthSecrets,
+      inject: [AppConfig],
+      useFactory: (config: AppConfig) => AuthSecrets.load(config),
+    },
     CustomerTokenVerifier,
     ServiceKeyVerifier,
     DeviceCredentialsService,

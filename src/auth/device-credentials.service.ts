@@ -102,7 +102,8 @@ export class DeviceCredentialsService implements OnModuleInit, OnModuleDestroy {
     const device = await this.devices.findById(deviceId);
     if (!device) return new AuthFailure('unknown_device', 'no such device');
     if (device.status === 'revoked') return new AuthFailure('revoked', 'device revoked');
-    if (!device.secretHash.startsWith(HASH_SCHEME)) return new AuthFailure('malformed', 'unknown hash scheme');
+    if (!device.secretHash.startsWith(HASH_SCHEME))
+      return new AuthFailure('malformed', 'unknown hash scheme');
     const entry: VerifiedDevice = {
       secretHash: Buffer.from(device.secretHash.slice(HASH_SCHEME.length), 'base64url'),
       customerId: device.customerId,

@@ -28,7 +28,9 @@ function mostTellingFailure(info: unknown): AuthFailure | undefined {
   const failures = (Array.isArray(info) ? info : [info]).filter(
     (item): item is AuthFailure => item instanceof AuthFailure,
   );
-  return failures.find((failure) => failure.reason !== 'missing' && failure.reason !== 'malformed') ?? failures[0];
+  return (
+    failures.find((failure) => failure.reason !== 'missing' && failure.reason !== 'malformed') ?? failures[0]
+  );
 }
 
 /**
@@ -71,14 +73,18 @@ export class PrincipalGuard implements CanActivate {
     return true;
   }
 
-  private authenticate(kinds: PrincipalKind[], request: FastifyRequest, response: unknown): Promise<Principal> {
+  private authenticate(
+    kinds: PrincipalKind[],
+    request: FastifyRequest,
+    response: unknown,
+  ): Promise<Principal> {
     return new Promise<Principal>((resolve, reject) => {
       const middleware = this.authenticator.authenticate(
         kinds,
         { session: false },
         (error: unknown, principal: Principal | false, info: unknown) => {
           if (error) {
-            reject(error instanceof Error ? error : new Error(String(error)));
+            reject(error instanceof Error ? error : new Error('Authentication failed'));
           } else if (principal) {
             resolve(principal);
           } else {
@@ -86,8 +92,9 @@ export class PrincipalGuard implements CanActivate {
           }
         },
       ) as (request: unknown, response: unknown, next: (error?: unknown) => void) => void;
-      middleware(request, response, (error?: unknown) => {
-        reject(error instanceof Error ? error : new Error(String(error)));
+      // Passport calls next() only when a strategy neither succeeds nor fails, which ours never do.
+      middleware(request, response, () => {
+        reject(new Error('No authentication strategy decided'));
       });
     });
   }
@@ -98,10 +105,17 @@ export class PrincipalGuard implements CanActivate {
     this.metrics.countAuthFailure(kinds.join('|'), reason);
     // Never the credential itself: only which kind was refused and why.
     this.logger.warn(
-      { requestId: request.id, route: request.routeOptions.url, principals: kinds, reason, detail: failure?.detail },
+      {
+        requestId: request.id,
+        route: request.routeOptions.url,
+        principals: kinds,
+        reason,
+        detail: failure?.detail,
+      },
       'Authentication refused',
     );
-    if (reason === 'missing') return new MissingCredentialsError(kinds.map((kind) => CREDENTIAL_FORMS[kind]).join(' or '));
+    if (reason === 'missing')
+      return new MissingCredentialsError(kinds.map((kind) => CREDENTIAL_FORMS[kind]).join(' or '));
     if (reason === 'expired') return new TokenExpiredError();
     return new InvalidCredentialsError();
   }

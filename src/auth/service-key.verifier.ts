@@ -36,6 +36,8 @@ export class ServiceKeyVerifier {
     for (const { name, digest } of this.keys) {
       if (timingSafeEqual(presented, digest) && matched === undefined) matched = name;
     }
-    return matched === undefined ? new AuthFailure('bad_token', 'unknown service key') : { kind: 'service', name: matched };
+    return matched === undefined
+      ? new AuthFailure('bad_token', 'unknown service key')
+      : { kind: 'service', name: matched };
   }
 }

@@ -147,7 +147,10 @@ export class AppConfig {
   SUPABASE_JWT_SECRET?: string;
 
   /** Keyed-hash pepper for device secrets. Generated into DATA_DIR in embedded mode. */
-  @ValidateIf((config: AppConfig) => config.DATA_BACKEND !== DataBackend.Embedded || config.DEVICE_SECRET_PEPPER !== undefined)
+  @ValidateIf(
+    (config: AppConfig) =>
+      config.DATA_BACKEND !== DataBackend.Embedded || config.DEVICE_SECRET_PEPPER !== undefined,
+  )
   @IsString({ message: 'DEVICE_SECRET_PEPPER is required unless DATA_BACKEND=embedded' })
   @MinLength(32, { message: 'DEVICE_SECRET_PEPPER must be at least 32 characters' })
   DEVICE_SECRET_PEPPER?: string;

@@ -1,4 +1,10 @@
-import { type DeviceChanges, type DeviceListQuery, type DeviceRecord, type NewDevice, type Page } from './device';
+import {
+  type DeviceChanges,
+  type DeviceListQuery,
+  type DeviceRecord,
+  type NewDevice,
+  type Page,
+} from './device';
 
 /**
  * Storage port for devices. Adapters: SQL (PostgreSQL pool and embedded PGlite) and Supabase (PostgREST).

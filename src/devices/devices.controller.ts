@@ -13,7 +13,10 @@ export class DevicesController {
   constructor(private readonly devices: DevicesService) {}
 
   @Post()
-  create(@CurrentCustomer() customer: CustomerPrincipal, @Body() body: CreateDeviceDto): Promise<CreatedDevice> {
+  create(
+    @CurrentCustomer() customer: CustomerPrincipal,
+    @Body() body: CreateDeviceDto,
+  ): Promise<CreatedDevice> {
     return this.devices.create(customer, body);
   }
 
@@ -26,7 +29,10 @@ export class DevicesController {
   }
 
   @Get(':deviceId')
-  get(@CurrentCustomer() customer: CustomerPrincipal, @Param('deviceId') deviceId: string): Promise<DeviceResponse> {
+  get(
+    @CurrentCustomer() customer: CustomerPrincipal,
+    @Param('deviceId') deviceId: string,
+  ): Promise<DeviceResponse> {
     return this.devices.get(customer, deviceId);
   }
 

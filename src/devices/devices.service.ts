@@ -64,7 +64,9 @@ export class DevicesService {
     });
     const presence = await this.presence.views(page.items);
     return {
-      items: page.items.map((device, index) => toDeviceResponse(device, presence[index] ?? unknownPresence())),
+      items: page.items.map((device, index) =>
+        toDeviceResponse(device, presence[index] ?? unknownPresence()),
+      ),
       nextCursor: page.nextCursor,
     };
   }
@@ -74,7 +76,11 @@ export class DevicesService {
     return this.respond(device);
   }
 
-  async rename(customer: CustomerPrincipal, deviceId: string, input: UpdateDeviceDto): Promise<DeviceResponse> {
+  async rename(
+    customer: CustomerPrincipal,
+    deviceId: string,
+    input: UpdateDeviceDto,
+  ): Promise<DeviceResponse> {
     await this.owned(customer, deviceId);
     const device = await this.devices.update(deviceId, { name: input.name });
     if (!device) throw new DeviceNotFoundError(deviceId);

@@ -133,17 +133,30 @@ export class PresenceService implements OnApplicationBootstrap, OnApplicationShu
 
   private view(device: DeviceRecord, hot: HotPresence | null, now: number): PresenceView {
     if (!hot) {
-      return { state: device.presenceState, lastSeenAt: device.lastSeenAt, lastHeartbeat: device.lastHeartbeat };
+      return {
+        state: device.presenceState,
+        lastSeenAt: device.lastSeenAt,
+        lastHeartbeat: device.lastHeartbeat,
+      };
     }
     return {
       // Judged at read time, so a reader is exact even between two sweeps.
       state: stateAt(hot.lastSeenAt, now, this.timing),
       lastSeenAt: new Date(hot.lastSeenAt),
-      lastHeartbeat: hot.heartbeat === null ? device.lastHeartbeat : (JSON.parse(hot.heartbeat) as Record<string, unknown>),
+      lastHeartbeat:
+        hot.heartbeat === null
+          ? device.lastHeartbeat
+          : (JSON.parse(hot.heartbeat) as Record<string, unknown>),
     };
   }
 
-  private announce(device: DeviceRef, from: PresenceState, to: PresenceState, at: number, lastSeenAt = at): void {
+  private announce(
+    device: DeviceRef,
+    from: PresenceState,
+    to: PresenceState,
+    at: number,
+    lastSeenAt = at,
+  ): void {
     this.metrics.countPresenceTransition(to);
     this.events.publish({
       deviceId: device.id,

@@ -31,7 +31,11 @@ export function stateAt(lastSeenAt: number, now: number, timing: PresenceTiming)
 }
 
 /** When the device next changes state if no sign arrives; null once offline. */
-export function nextDeadline(state: PresenceState, lastSeenAt: number, timing: PresenceTiming): number | null {
+export function nextDeadline(
+  state: PresenceState,
+  lastSeenAt: number,
+  timing: PresenceTiming,
+): number | null {
   switch (state) {
     case 'online':
       return lastSeenAt + timing.staleAfterMs;

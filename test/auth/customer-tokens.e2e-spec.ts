@@ -2,7 +2,7 @@ import { execFile } from 'node:child_process';
 import { randomUUID } from 'node:crypto';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
-import { generateKeyPair, SignJWT } from 'jose';
+import { type CryptoKey, generateKeyPair, SignJWT } from 'jose';
 import { bearer, type GatewayInstance, request, startGatewayInstance } from '../support/gateway-instance';
 import { makeDataDir, startInProcessApp, type InProcessApp } from '../support/in-process-app';
 import { type SupabaseStack, startSupabaseStack } from '../support/supabase-stack';

@@ -13,7 +13,9 @@ let definitions: Record<string, JsonSchema> | undefined;
  * only at this internal path, without a type declaration next to it.
  */
 // eslint-disable-next-line @typescript-eslint/no-require-imports
-const { defaultMetadataStorage } = require('class-transformer/cjs/storage') as { defaultMetadataStorage: MetadataStorage };
+const { defaultMetadataStorage } = require('class-transformer/cjs/storage') as {
+  defaultMetadataStorage: MetadataStorage;
+};
 
 /** Unknown fields are refused (PRODUCT §3), so every object in a body schema is closed. */
 function closeObjects(schema: JsonSchema): JsonSchema {
@@ -60,5 +62,6 @@ export const BodySchema = (dto: Type): MethodDecorator => RouteSchema({ body: js
  * ValidationPipe does not validate it a second time.
  */
 export const SchemaValidatedBody = createParamDecorator(
-  (_: unknown, context: ExecutionContext): unknown => context.switchToHttp().getRequest<FastifyRequest>().body,
+  (_: unknown, context: ExecutionContext): unknown =>
+    context.switchToHttp().getRequest<FastifyRequest>().body,
 );

@@ -37,7 +37,8 @@ interface SchemaViolation {
 
 /** Fastify's JSON Schema validation (routes with @BodySchema) reports ajv errors in `validation`. */
 function schemaViolationsOf(error: unknown): FieldError[] | undefined {
-  if (!(error instanceof Error) || !('validation' in error) || !Array.isArray(error.validation)) return undefined;
+  if (!(error instanceof Error) || !('validation' in error) || !Array.isArray(error.validation))
+    return undefined;
   return (error.validation as SchemaViolation[]).map((violation) => {
     const path = violation.instancePath.split('/').filter(Boolean);
     const extra = violation.params.additionalProperty ?? violation.params.missingProperty;
@@ -78,17 +79,18 @@ export class ProblemFilter implements ExceptionFilter {
     const violations = schemaViolationsOf(exception);
     if (violations) return this.toProblem(new ValidationFailedError(violations), request);
     const base = { instance: request.url, requestId: request.id };
-    if (exception instanceof DomainError && isKnownCode(exception.code)) {
-      const spec = ERROR_CATALOG[exception.code];
+    const domainCode: unknown = exception instanceof DomainError ? exception.code : undefined;
+    if (exception instanceof DomainError && typeof domainCode === 'string' && isKnownCode(domainCode)) {
+      const spec = ERROR_CATALOG[domainCode];
       if (exception instanceof DependencyFailedError) {
         request.log.warn({ err: exception.cause, dependency: exception.dependency }, exception.detail);
       }
       return {
-        type: problemType(exception.code),
+        type: problemType(domainCode),
         title: spec.title,
         status: spec.status,
         detail: exception.detail,
-        code: exception.code,
+        code: domainCode,
         ...base,
         ...(exception instanceof ValidationFailedError ? { errors: exception.errors } : {}),
         ...exception.extras,
@@ -108,7 +110,14 @@ export class ProblemFilter implements ExceptionFilter {
     }
     if (exception instanceof HttpException && exception.getStatus() === 503) {
       const code = CommonErrorCode.ServiceUnavailable;
-      return { type: problemType(code), title: ERROR_CATALOG[code].title, status: 503, detail: exception.message, code, ...base };
+      return {
+        type: problemType(code),
+        title: ERROR_CATALOG[code].title,
+        status: 503,
+        detail: exception.message,
+        code,
+        ...base,
+      };
     }
     request.log.error({ err: exception }, 'Unhandled error');
     const code = CommonErrorCode.Internal;

@@ -36,7 +36,9 @@ function providersFor(backend: DataBackend): Provider[] {
           const executor = await PgliteExecutor.open(config.DATA_DIR);
           const applied = await migrate(executor);
           if (applied.length > 0) {
-            new Logger('DatabaseModule').log(`Applied migrations ${applied.join(', ')} to ${config.DATA_DIR}`);
+            new Logger('DatabaseModule').log(
+              `Applied migrations ${applied.join(', ')} to ${config.DATA_DIR}`,
+            );
           }
           return executor;
         },

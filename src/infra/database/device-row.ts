@@ -27,7 +27,8 @@ export interface DeviceRow {
 }
 
 const toDate = (value: Date | string): Date => new Date(value);
-const toOptionalDate = (value: Date | string | null): Date | null => (value === null ? null : new Date(value));
+const toOptionalDate = (value: Date | string | null): Date | null =>
+  value === null ? null : new Date(value);
 
 export function toDeviceRecord(row: DeviceRow): DeviceRecord {
   return {

@@ -32,6 +32,8 @@ export function toPage<T extends { createdAt: Date; id: string }>(records: T[], 
   const items = records.slice(0, limit);
   const last = items.at(-1);
   const nextCursor =
-    records.length > limit && last ? encodeCursor({ createdAt: last.createdAt.toISOString(), id: last.id }) : null;
+    records.length > limit && last
+      ? encodeCursor({ createdAt: last.createdAt.toISOString(), id: last.id })
+      : null;
   return { items, nextCursor };
 }

@@ -12,11 +12,9 @@ export const REDACTED_PATHS = [
   'req.headers["x-api-key"]',
   'headers.authorization',
   'headers.cookie',
-  ...['authorization', 'secret', 'token', 'accessToken', 'password', 'serviceKey', 'apiKey'].flatMap((key) => [
-    key,
-    `*.${key}`,
-    `*.*.${key}`,
-  ]),
+  ...['authorization', 'secret', 'token', 'accessToken', 'password', 'serviceKey', 'apiKey'].flatMap(
+    (key) => [key, `*.${key}`, `*.*.${key}`],
+  ),
 ];
 
 export function createRootLogger(config: AppConfig, destination?: DestinationStream): Logger {

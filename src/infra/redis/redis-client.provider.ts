@@ -40,7 +40,9 @@ export function logConnectionChanges(client: Redis, logger: Logger, name: string
 /** quit() waits for replies that never come from a dead server; disconnect() does not. */
 export async function closeRedis(client: Redis): Promise<void> {
   if (client.status === 'ready') {
-    await client.quit().catch(() => client.disconnect());
+    await client.quit().catch(() => {
+      client.disconnect();
+    });
   } else {
     client.disconnect();
   }
@@ -55,7 +57,9 @@ export const redisClientProvider: Provider<Redis> = {
     logConnectionChanges(client, logger, 'command');
     // Start-up must not fail because Redis is away: readiness reports it, and the client keeps retrying.
     await client.connect().catch((error: unknown) => {
-      logger.warn(`Redis is not reachable at start-up (${String(error)}); the gateway is not ready until it is`);
+      logger.warn(
+        `Redis is not reachable at start-up (${String(error)}); the gateway is not ready until it is`,
+      );
     });
     return client;
   },

@@ -97,7 +97,8 @@ export class RedisPresenceStore extends PresenceStore {
   async get(deviceIds: readonly string[]): Promise<(HotPresence | null)[]> {
     if (deviceIds.length === 0) return [];
     const pipeline = this.redis.pipeline();
-    for (const id of deviceIds) pipeline.hmget(stateKey(id), 'state', 'lastSeenAt', 'epoch', 'heartbeat', 'heartbeatAt');
+    for (const id of deviceIds)
+      pipeline.hmget(stateKey(id), 'state', 'lastSeenAt', 'epoch', 'heartbeat', 'heartbeatAt');
     const results = await this.run(() => pipeline.exec());
     return (results ?? []).map(([error, fields]) => {
       if (error) throw new DependencyFailedError('cache', error);

@@ -1,5 +1,5 @@
 import { Inject, type Provider } from '@nestjs/common';
-import { createClient, type SupabaseClient } from '@supabase/supabase-js';
+import { createClient } from '@supabase/supabase-js';
 import WebSocket from 'ws';
 import { AppConfig } from '../../config/app-config';
 
@@ -11,10 +11,10 @@ export const InjectSupabase = (): ParameterDecorator => Inject(SUPABASE_CLIENT);
  * One service-role client per process. It never signs in: a stored session would replace the service key.
  * Realtime is unused, but supabase-js on Node 20 refuses to start without a WebSocket implementation.
  */
-export const supabaseClientProvider: Provider<SupabaseClient> = {
+export const supabaseClientProvider: Provider = {
   provide: SUPABASE_CLIENT,
   inject: [AppConfig],
-  useFactory: (config: AppConfig): SupabaseClient =>
+  useFactory: (config: AppConfig) =>
     createClient(config.SUPABASE_URL ?? '', config.SUPABASE_SERVICE_ROLE_KEY ?? '', {
       auth: { persistSession: false, autoRefreshToken: false, detectSessionInUrl: false },
       db: { timeout: config.DATABASE_TIMEOUT_MS },

@@ -24,6 +24,11 @@ module.exports = {
     return { code: outputText };
   },
   getCacheKey(source, filename) {
-    return createHash('sha256').update(VERSION).update(ts.version).update(filename).update(source).digest('hex');
+    return createHash('sha256')
+      .update(VERSION)
+      .update(ts.version)
+      .update(filename)
+      .update(source)
+      .digest('hex');
   },
 };

@@ -57,5 +57,7 @@ export class PgPoolExecutor extends SqlExecutor implements OnApplicationShutdown
  */
 function asDependencyFailure(error: unknown): unknown {
   const state = sqlStateOf(error);
-  return state === undefined || /^(08|53|57)/.test(state) ? new DependencyFailedError('database', error) : error;
+  return state === undefined || /^(08|53|57)/.test(state)
+    ? new DependencyFailedError('database', error)
+    : error;
 }

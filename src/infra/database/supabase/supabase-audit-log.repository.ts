@@ -38,7 +38,7 @@ export class SupabaseAuditLogRepository extends AuditLogRepository {
       .order('id', { ascending: true })
       .limit(query.limit)
       .retry(false)
-      .returns<AuditRow[]>();
+      .overrideTypes<AuditRow[], { merge: false }>();
     if (error) throw failureFrom(error);
     return data.map(toAuditEvent);
   }

@@ -67,7 +67,7 @@ export class SupabaseDeviceRepository extends DeviceRepository {
       .order('id', { ascending: true })
       .limit(query.limit + 1)
       .retry(false)
-      .returns<DeviceRow[]>();
+      .overrideTypes<DeviceRow[], { merge: false }>();
     if (error) throw failureFrom(error);
     return toPage(data.map(toDeviceRecord), query.limit);
   }
