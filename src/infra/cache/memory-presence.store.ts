@@ -4,7 +4,8 @@ import { type HotPresence, type SignInput, type SignOutcome } from '../../presen
 import { PresenceStore } from '../../presence/presence.store';
 
 interface Stored extends HotPresence {
-  persistedAt: number;
+  /** When a heartbeat payload was last due for the database; null before the first. */
+  persistedAt: number | null;
 }
 
 /** CACHE_BACKEND=memory: hot presence inside this one process; every method is synchronous inside. */
@@ -26,9 +27,11 @@ export class MemoryPresenceStore extends PresenceStore {
       epoch: sign.epoch ?? current?.epoch ?? 0,
       heartbeat: sign.heartbeat ?? current?.heartbeat ?? null,
       heartbeatAt: sign.heartbeat === undefined ? (current?.heartbeatAt ?? null) : at,
-      persistedAt: current?.persistedAt ?? 0,
+      persistedAt: current?.persistedAt ?? null,
     };
-    const persistDue = sign.heartbeat !== undefined && at - next.persistedAt >= sign.persistIntervalMs;
+    const persistDue =
+      sign.heartbeat !== undefined &&
+      (next.persistedAt === null || at - next.persistedAt >= sign.persistIntervalMs);
     if (persistDue) next.persistedAt = at;
     this.states.set(sign.deviceId, next);
     this.deadlines.set(sign.deviceId, at + staleAfterMs);

@@ -31,7 +31,7 @@ if epoch ~= '' then redis.call('HSET', key, 'epoch', epoch) end
 local persist = 0
 if heartbeat ~= '' then
   redis.call('HSET', key, 'heartbeat', heartbeat, 'heartbeatAt', now)
-  if tonumber(now) - tonumber(current[3] or '0') >= persistInterval then
+  if not current[3] or tonumber(now) - tonumber(current[3]) >= persistInterval then
     redis.call('HSET', key, 'persistedAt', now)
     persist = 1
   end

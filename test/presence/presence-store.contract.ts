@@ -1,0 +1,158 @@
+import { randomUUID } from 'node:crypto';
+import { type SignInput } from '../../src/presence/presence';
+import { type PresenceStore } from '../../src/presence/presence.store';
+
+export interface PresenceStoreFixture {
+  /** Two handles on the same shared state, as two gateway instances have. */
+  store: PresenceStore;
+  peer: PresenceStore;
+  close(): Promise<void>;
+}
+
+const STALE_AFTER_MS = 1500;
+const HOUR = 3_600_000;
+
+function sign(deviceId: string, at: number, extra: Partial<SignInput> = {}): SignInput {
+  return { deviceId, at, persistIntervalMs: HOUR, ...extra };
+}
+
+/** One contract for every PresenceStore adapter (Redis and memory). */
+export function describePresenceStoreContract(name: string, open: () => Promise<PresenceStoreFixture>): void {
+  describe(`PresenceStore contract: ${name}`, () => {
+    let fixture: PresenceStoreFixture;
+
+    beforeAll(async () => {
+      fixture = await open();
+    });
+
+    afterAll(async () => {
+      await fixture?.close();
+    });
+
+    it('records a first sign as a transition from unknown, then keeps the device online', async () => {
+      const id = randomUUID();
+      const first = await fixture.store.applySign(
+        sign(id, 1000, { heartbeat: '{"uptimeSec":1}' }),
+        STALE_AFTER_MS,
+      );
+      expect(first).toEqual({ applied: true, previousState: 'unknown', persistDue: true });
+      const second = await fixture.peer.applySign(
+        sign(id, 2000, { heartbeat: '{"uptimeSec":2}' }),
+        STALE_AFTER_MS,
+      );
+      expect(second).toEqual({ applied: true, previousState: 'online', persistDue: false });
+      const [hot] = await fixture.store.get([id]);
+      expect(hot).toEqual({
+        state: 'online',
+        lastSeenAt: 2000,
+        epoch: 0,
+        heartbeat: '{"uptimeSec":2}',
+        heartbeatAt: 2000,
+      });
+    });
+
+    it('makes a heartbeat payload due for the database once per persistence interval', async () => {
+      const id = randomUUID();
+      const at = (t: number) => sign(id, t, { heartbeat: '{}', persistIntervalMs: 1000 });
+      const outcomes = [];
+      for (const t of [0, 400, 999, 1000, 1500, 2100]) {
+        outcomes.push((await fixture.store.applySign(at(t + 10_000), STALE_AFTER_MS)).persistDue);
+      }
+      expect(outcomes).toEqual([true, false, false, true, false, true]);
+      // A sign without payload (registration) never writes one.
+      expect((await fixture.store.applySign(sign(id, 50_000), STALE_AFTER_MS)).persistDue).toBe(false);
+    });
+
+    it('ignores a sign from an older connection epoch', async () => {
+      const id = randomUUID();
+      await fixture.store.applySign(sign(id, 1000, { epoch: 5 }), STALE_AFTER_MS);
+      const late = await fixture.peer.applySign(
+        sign(id, 9000, { epoch: 4, heartbeat: '{"old":true}' }),
+        STALE_AFTER_MS,
+      );
+      expect(late.applied).toBe(false);
+      const [hot] = await fixture.store.get([id]);
+      expect(hot).toMatchObject({ lastSeenAt: 1000, epoch: 5, heartbeat: null });
+      // A sign without an epoch (HTTP) keeps the stored epoch.
+      await fixture.store.applySign(sign(id, 2000), STALE_AFTER_MS);
+      expect((await fixture.store.get([id]))[0]).toMatchObject({ lastSeenAt: 2000, epoch: 5 });
+    });
+
+    it('never moves lastSeenAt backwards when clocks of instances disagree', async () => {
+      const id = randomUUID();
+      await fixture.store.applySign(sign(id, 5000), STALE_AFTER_MS);
+      await fixture.peer.applySign(sign(id, 4000), STALE_AFTER_MS);
+      expect((await fixture.store.get([id]))[0]?.lastSeenAt).toBe(5000);
+    });
+
+    it('lists devices whose deadline passed, earliest first, up to the limit', async () => {
+      const base = 10 ** 12 + Math.floor(Math.random() * 10 ** 9);
+      const early = randomUUID();
+      const late = randomUUID();
+      const future = randomUUID();
+      await fixture.store.applySign(sign(late, base + 100), STALE_AFTER_MS);
+      await fixture.store.applySign(sign(early, base), STALE_AFTER_MS);
+      await fixture.store.applySign(sign(future, base + 10_000), STALE_AFTER_MS);
+      const due = await fixture.peer.due(base + 100 + STALE_AFTER_MS, 10_000);
+      expect(due.indexOf(early)).toBeGreaterThanOrEqual(0);
+      expect(due.indexOf(early)).toBeLessThan(due.indexOf(late));
+      expect(due).not.toContain(future);
+      expect(await fixture.peer.due(base + STALE_AFTER_MS, 1)).toHaveLength(1);
+    });
+
+    it('lets exactly one of two concurrent sweepers make a transition', async () => {
+      const id = randomUUID();
+      await fixture.store.applySign(sign(id, 1000), STALE_AFTER_MS);
+      const seen = { state: 'online' as const, lastSeenAt: 1000 };
+      const results = await Promise.all([
+        fixture.store.transition(id, seen, 'stale', 4000),
+        fixture.peer.transition(id, seen, 'stale', 4000),
+      ]);
+      expect(results.filter(Boolean)).toHaveLength(1);
+      expect((await fixture.store.get([id]))[0]?.state).toBe('stale');
+    });
+
+    it('refuses a transition when a sign arrived after the sweeper looked', async () => {
+      const id = randomUUID();
+      await fixture.store.applySign(sign(id, 1000), STALE_AFTER_MS);
+      const seenBySweeper = { state: 'online' as const, lastSeenAt: 1000 };
+      await fixture.peer.applySign(sign(id, 1200), STALE_AFTER_MS);
+      expect(await fixture.store.transition(id, seenBySweeper, 'stale', 4000)).toBe(false);
+      expect((await fixture.store.get([id]))[0]).toMatchObject({ state: 'online', lastSeenAt: 1200 });
+    });
+
+    it('reschedules on a transition and stops scheduling once offline', async () => {
+      const id = randomUUID();
+      const base = 2 * 10 ** 12 + Math.floor(Math.random() * 10 ** 9);
+      await fixture.store.applySign(sign(id, base), STALE_AFTER_MS);
+      await fixture.store.transition(id, { state: 'online', lastSeenAt: base }, 'stale', base + 3000);
+      expect(await fixture.store.due(base + 2999, 10_000)).not.toContain(id);
+      expect(await fixture.store.due(base + 3000, 10_000)).toContain(id);
+      await fixture.store.transition(id, { state: 'stale', lastSeenAt: base }, 'offline', null);
+      expect(await fixture.store.due(Number.MAX_SAFE_INTEGER, 100_000)).not.toContain(id);
+      const back = await fixture.peer.applySign(sign(id, base + 5000), STALE_AFTER_MS);
+      expect(back.previousState).toBe('offline');
+    });
+
+    it('forgets a device entirely', async () => {
+      const id = randomUUID();
+      await fixture.store.applySign(sign(id, 1000), STALE_AFTER_MS);
+      await fixture.peer.forget(id);
+      expect(await fixture.store.get([id])).toEqual([null]);
+      expect(await fixture.store.due(Number.MAX_SAFE_INTEGER, 100_000)).not.toContain(id);
+      // A stale deadline of a forgotten device is cleared by the next transition attempt.
+      expect(await fixture.store.transition(id, { state: 'unknown', lastSeenAt: 0 }, 'unknown', null)).toBe(
+        false,
+      );
+    });
+
+    it('answers for several devices at once, null for unknown ones', async () => {
+      const known = randomUUID();
+      await fixture.store.applySign(sign(known, 1000), STALE_AFTER_MS);
+      const views = await fixture.peer.get([randomUUID(), known]);
+      expect(views[0]).toBeNull();
+      expect(views[1]?.state).toBe('online');
+      expect(await fixture.peer.get([])).toEqual([]);
+    });
+  });
+}
