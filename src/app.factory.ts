@@ -10,6 +10,7 @@ import { createValidationPipe } from './common/http/validation';
 import { type AppConfig } from './config/app-config';
 import { createRootLogger, PinoNestLogger } from './infra/logging/logger';
 import { MetricsService } from './infra/metrics/metrics.service';
+import { RealtimeIoAdapter } from './realtime/realtime-io.adapter';
 
 export interface CreateAppOptions {
   config: AppConfig;
@@ -65,6 +66,10 @@ export async function createApp({
     metrics.observeHttpRequest(route, request.method, reply.statusCode, reply.elapsedTime / 1000);
     done();
   });
+
+  const sockets = new RealtimeIoAdapter(app);
+  await sockets.prepare();
+  app.useWebSocketAdapter(sockets);
 
   await app.init();
   await fastify.ready();

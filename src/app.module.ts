@@ -10,6 +10,7 @@ import { CacheModule } from './infra/cache/cache.module';
 import { DatabaseModule } from './infra/database/database.module';
 import { MetricsModule } from './infra/metrics/metrics.module';
 import { PresenceModule } from './presence/presence.module';
+import { RealtimeModule } from './realtime/realtime.module';
 
 @Module({})
 export class AppModule {
@@ -27,6 +28,7 @@ export class AppModule {
         HealthModule,
         DevicesModule,
         AgentModule,
+        RealtimeModule,
         ...extraModules,
       ],
     };

@@ -200,6 +200,37 @@ export class AppConfig {
   @Max(3600000, { message: 'DEVICE_AUTH_CACHE_TTL_MS must be an integer between 0 and 3600000' })
   DEVICE_AUTH_CACHE_TTL_MS = 60000;
 
+  /**
+   * Origins allowed to open portal sockets from a browser, comma separated, or `*`. Empty: no CORS
+   * headers (same-origin portal, or non-browser clients such as agents).
+   */
+  @IsOptional()
+  @Matches(/^(\*|https?:\/\/[^,\s]+(,https?:\/\/[^,\s]+)*)$/, {
+    message: 'SOCKET_CORS_ORIGINS must be * or comma-separated http(s) origins',
+  })
+  SOCKET_CORS_ORIGINS?: string;
+
+  /** Largest Socket.IO message; a larger one closes the connection (the engine refuses to buffer it). */
+  @Transform(toInteger)
+  @IsInt({ message: 'SOCKET_MAX_MESSAGE_BYTES must be an integer between 1024 and 10485760' })
+  @Min(1024, { message: 'SOCKET_MAX_MESSAGE_BYTES must be an integer between 1024 and 10485760' })
+  @Max(10485760, { message: 'SOCKET_MAX_MESSAGE_BYTES must be an integer between 1024 and 10485760' })
+  SOCKET_MAX_MESSAGE_BYTES = 65536;
+
+  /** Devices one portal socket may subscribe to individually (its customer room covers its own devices). */
+  @Transform(toInteger)
+  @IsInt({ message: 'SOCKET_MAX_SUBSCRIPTIONS must be an integer between 1 and 100000' })
+  @Min(1, { message: 'SOCKET_MAX_SUBSCRIPTIONS must be an integer between 1 and 100000' })
+  @Max(100000, { message: 'SOCKET_MAX_SUBSCRIPTIONS must be an integer between 1 and 100000' })
+  SOCKET_MAX_SUBSCRIPTIONS = 500;
+
+  /** A client that reconnects within this window gets the events it missed (0 disables recovery). */
+  @Transform(toInteger)
+  @IsInt({ message: 'SOCKET_RECOVERY_WINDOW_MS must be an integer between 0 and 3600000' })
+  @Min(0, { message: 'SOCKET_RECOVERY_WINDOW_MS must be an integer between 0 and 3600000' })
+  @Max(3600000, { message: 'SOCKET_RECOVERY_WINDOW_MS must be an integer between 0 and 3600000' })
+  SOCKET_RECOVERY_WINDOW_MS = 120000;
+
   /** Time each readiness check may take before it counts as down. */
   @Transform(toInteger)
   @IsInt({ message: 'HEALTH_CHECK_TIMEOUT_MS must be an integer between 50 and 30000' })
@@ -245,6 +276,7 @@ const OPTIONAL_VARIABLES = [
   'SUPABASE_JWT_SECRET',
   'DEVICE_SECRET_PEPPER',
   'SERVICE_KEYS',
+  'SOCKET_CORS_ORIGINS',
   'BUILD_COMMIT',
 ];
 

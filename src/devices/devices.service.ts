@@ -71,6 +71,13 @@ export class DevicesService {
     };
   }
 
+  /** The current view of a live device, without an access check: for pushing updates to its watchers. */
+  async snapshot(deviceId: string): Promise<DeviceResponse | null> {
+    const device = await this.devices.findById(deviceId);
+    if (!device || device.status === 'revoked') return null;
+    return this.respond(device);
+  }
+
   async get(customer: CustomerPrincipal, deviceId: string): Promise<DeviceResponse> {
     const device = await this.readable(customer, deviceId);
     return this.respond(device);

@@ -95,6 +95,32 @@ export class PresenceService implements OnApplicationBootstrap, OnApplicationShu
     }
   }
 
+  /**
+   * A new /agent connection: it takes the next epoch (returned) and counts as a sign. The caller tells
+   * every instance, so that the device's older sockets are closed as replaced.
+   */
+  async connect(device: DeviceRef): Promise<number> {
+    const at = Date.now();
+    const { epoch, previousState } = await this.store.connect(device.id, at, this.timing.staleAfterMs);
+    if (previousState !== 'online') {
+      this.announce(device, previousState, 'online', at);
+      await this.persist(device.id, { presenceState: 'online', lastSeenAt: new Date(at) });
+    }
+    return epoch;
+  }
+
+  /**
+   * The connection of `epoch` closed (PRODUCT §5): the device is offline at once, unless a newer
+   * connection took over, in which case this late close changes nothing.
+   */
+  async disconnect(device: DeviceRef, epoch: number): Promise<void> {
+    const outcome = await this.store.disconnect(device.id, epoch);
+    if (!outcome.applied) return;
+    const at = Date.now();
+    this.announce(device, outcome.previousState, 'offline', at, outcome.lastSeenAt ?? at);
+    await this.persist(device.id, { presenceState: 'offline' });
+  }
+
   /** Live presence of devices, falling back to what the database last recorded when the cache has none. */
   async views(devices: readonly DeviceRecord[]): Promise<PresenceView[]> {
     const hot = await this.store.get(devices.map((device) => device.id));

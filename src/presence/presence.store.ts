@@ -1,5 +1,11 @@
 import { type PresenceState } from '../devices/device';
-import { type HotPresence, type SignInput, type SignOutcome } from './presence';
+import {
+  type ConnectOutcome,
+  type DisconnectOutcome,
+  type HotPresence,
+  type SignInput,
+  type SignOutcome,
+} from './presence';
 
 /**
  * Storage port for hot presence. Every operation is atomic in the store, so that any number of instances
@@ -9,6 +15,18 @@ import { type HotPresence, type SignInput, type SignOutcome } from './presence';
 export abstract class PresenceStore {
   /** Records a sign: online, lastSeenAt = at, next deadline at + staleAfterMs. */
   abstract applySign(sign: SignInput, staleAfterMs: number): Promise<SignOutcome>;
+
+  /**
+   * A new /agent connection: takes the next epoch, counts as a sign, and returns both. Older connections
+   * of the device are superseded from here on.
+   */
+  abstract connect(deviceId: string, at: number, staleAfterMs: number): Promise<ConnectOutcome>;
+
+  /**
+   * The connection of `epoch` closed: offline now, unless a newer connection took over (then nothing
+   * changes). `applied` is true only when this call changed the state.
+   */
+  abstract disconnect(deviceId: string, epoch: number): Promise<DisconnectOutcome>;
 
   abstract get(deviceIds: readonly string[]): Promise<(HotPresence | null)[]>;
 

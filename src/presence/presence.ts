@@ -58,6 +58,17 @@ export interface SignInput {
   persistIntervalMs: number;
 }
 
+export interface ConnectOutcome {
+  epoch: number;
+  previousState: PresenceState;
+}
+
+export interface DisconnectOutcome {
+  applied: boolean;
+  previousState: PresenceState;
+  lastSeenAt: number | null;
+}
+
 export interface SignOutcome {
   /** False when the sign came from an older connection epoch and changed nothing. */
   applied: boolean;

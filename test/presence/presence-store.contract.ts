@@ -134,6 +134,41 @@ export function describePresenceStoreContract(name: string, open: () => Promise<
       expect(back.previousState).toBe('offline');
     });
 
+    it('gives each connection a newer epoch and counts it as a sign', async () => {
+      const id = randomUUID();
+      const first = await fixture.store.connect(id, 1000, STALE_AFTER_MS);
+      const second = await fixture.peer.connect(id, 2000, STALE_AFTER_MS);
+      expect(first).toEqual({ epoch: 1, previousState: 'unknown' });
+      expect(second).toEqual({ epoch: 2, previousState: 'online' });
+      expect((await fixture.store.get([id]))[0]).toMatchObject({
+        state: 'online',
+        lastSeenAt: 2000,
+        epoch: 2,
+      });
+      // A heartbeat of the replaced connection changes nothing.
+      expect((await fixture.store.applySign(sign(id, 3000, { epoch: 1 }), STALE_AFTER_MS)).applied).toBe(
+        false,
+      );
+    });
+
+    it('ignores the late close of a replaced connection and goes offline when the current one closes', async () => {
+      const id = randomUUID();
+      const old = await fixture.store.connect(id, 1000, STALE_AFTER_MS);
+      const current = await fixture.peer.connect(id, 2000, STALE_AFTER_MS);
+      expect((await fixture.store.disconnect(id, old.epoch)).applied).toBe(false);
+      expect((await fixture.store.get([id]))[0]?.state).toBe('online');
+      expect(await fixture.peer.disconnect(id, current.epoch)).toEqual({
+        applied: true,
+        previousState: 'online',
+        lastSeenAt: 2000,
+      });
+      expect((await fixture.store.get([id]))[0]?.state).toBe('offline');
+      expect(await fixture.store.due(Number.MAX_SAFE_INTEGER, 100_000)).not.toContain(id);
+      // Closing twice makes one transition.
+      expect((await fixture.peer.disconnect(id, current.epoch)).applied).toBe(false);
+      expect((await fixture.peer.disconnect(randomUUID(), 1)).applied).toBe(false);
+    });
+
     it('forgets a device entirely', async () => {
       const id = randomUUID();
       await fixture.store.applySign(sign(id, 1000), STALE_AFTER_MS);

@@ -1,14 +1,16 @@
 import { authProblems, type AuthErrorCode } from '../../auth/auth.errors';
 import { deviceProblems, type DeviceErrorCode } from '../../devices/devices.errors';
+import { realtimeProblems, type RealtimeErrorCode } from '../../realtime/realtime.errors';
 import { commonProblems, type CommonErrorCode } from './common.errors';
 import { type ProblemCatalog } from './problem-catalog';
 
 /** Every error code the gateway can raise. A feature adds its enum here and its catalog below. */
-export type ErrorCode = CommonErrorCode | AuthErrorCode | DeviceErrorCode;
+export type ErrorCode = CommonErrorCode | AuthErrorCode | DeviceErrorCode | RealtimeErrorCode;
 
 /** Typed as a complete Record: an enum member without an HTTP mapping fails to compile. */
 export const ERROR_CATALOG: ProblemCatalog<ErrorCode> = {
   ...commonProblems,
   ...authProblems,
   ...deviceProblems,
+  ...realtimeProblems,
 };

@@ -37,14 +37,17 @@ function closeObjects(schema: JsonSchema): JsonSchema {
 
 /** JSON Schema of a class-validator DTO; the DTO stays the one source of truth for its rules. */
 export function jsonSchemaOf(dto: Type): JsonSchema {
-  definitions ??= Object.fromEntries(
-    Object.entries(
-      validationMetadatasToSchemas({
-        classTransformerMetadataStorage: defaultMetadataStorage,
-        refPointerPrefix: '#/definitions/',
-      }),
-    ).map(([name, schema]) => [name, closeObjects(schema as JsonSchema)]),
-  );
+  // Regenerated when a DTO is asked for that was not yet loaded when the schemas were last generated.
+  if (definitions?.[dto.name] === undefined) {
+    definitions = Object.fromEntries(
+      Object.entries(
+        validationMetadatasToSchemas({
+          classTransformerMetadataStorage: defaultMetadataStorage,
+          refPointerPrefix: '#/definitions/',
+        }),
+      ).map(([name, schema]) => [name, closeObjects(schema as JsonSchema)]),
+    );
+  }
   const own = definitions[dto.name];
   if (!own) throw new Error(`${dto.name} has no class-validator rules`);
   return { ...own, definitions };

@@ -4,6 +4,7 @@ import { CommonErrorCode, DependencyFailedError, ValidationFailedError } from '.
 import { DomainError, type FieldError } from '../errors/domain-error';
 import { ERROR_CATALOG, type ErrorCode } from '../errors/error-catalog';
 import { type Problem, PROBLEM_CONTENT_TYPE, problemType } from '../errors/problem';
+import { toFieldError } from '../validation/schema-validator';
 
 /** Codes for errors raised by Nest or Fastify themselves, which carry only a status. */
 const CODE_BY_STATUS: Record<number, CommonErrorCode> = {
@@ -28,34 +29,29 @@ function fastifyClientErrorStatus(error: unknown): number | undefined {
   return undefined;
 }
 
-interface SchemaViolation {
-  instancePath: string;
-  keyword: string;
-  params: Record<string, unknown>;
-  message?: string;
-}
-
 /** Fastify's JSON Schema validation (routes with @BodySchema) reports ajv errors in `validation`. */
 function schemaViolationsOf(error: unknown): FieldError[] | undefined {
   if (!(error instanceof Error) || !('validation' in error) || !Array.isArray(error.validation))
     return undefined;
-  return (error.validation as SchemaViolation[]).map((violation) => {
-    const path = violation.instancePath.split('/').filter(Boolean);
-    const extra = violation.params.additionalProperty ?? violation.params.missingProperty;
-    if (typeof extra === 'string') path.push(extra);
-    const field = path.join('.') || 'body';
-    const message =
-      violation.keyword === 'additionalProperties'
-        ? `property ${field} should not exist`
-        : violation.keyword === 'required'
-          ? `${field} is required`
-          : `${field} ${violation.message ?? 'is not valid'}`;
-    return { field, message };
-  });
+  return (error.validation as Parameters<typeof toFieldError>[0][]).map(toFieldError);
 }
 
 function isKnownCode(code: string): code is ErrorCode {
   return Object.hasOwn(ERROR_CATALOG, code);
+}
+
+/**
+ * What the mapping needs to know about the request or event it answers: an HTTP request, or a Socket.IO
+ * event described the same way (`url` = namespace and event, `id` = socket id).
+ */
+export interface ProblemContext {
+  url: string;
+  method: string;
+  id: string;
+  log: {
+    warn(fields: object, message: string): void;
+    error(fields: object, message: string): void;
+  };
 }
 
 /**
@@ -75,7 +71,7 @@ export class ProblemFilter implements ExceptionFilter {
     void reply.status(problem.status).header('content-type', PROBLEM_CONTENT_TYPE).send(problem);
   }
 
-  toProblem(exception: unknown, request: FastifyRequest): Problem {
+  toProblem(exception: unknown, request: ProblemContext): Problem {
     const violations = schemaViolationsOf(exception);
     if (violations) return this.toProblem(new ValidationFailedError(violations), request);
     const base = { instance: request.url, requestId: request.id };

@@ -1,6 +1,12 @@
 import { Injectable } from '@nestjs/common';
 import { type PresenceState } from '../../devices/device';
-import { type HotPresence, type SignInput, type SignOutcome } from '../../presence/presence';
+import {
+  type ConnectOutcome,
+  type DisconnectOutcome,
+  type HotPresence,
+  type SignInput,
+  type SignOutcome,
+} from '../../presence/presence';
 import { PresenceStore } from '../../presence/presence.store';
 
 interface Stored extends HotPresence {
@@ -36,6 +42,27 @@ export class MemoryPresenceStore extends PresenceStore {
     this.states.set(sign.deviceId, next);
     this.deadlines.set(sign.deviceId, at + staleAfterMs);
     return Promise.resolve({ applied: true, previousState, persistDue });
+  }
+
+  async connect(deviceId: string, at: number, staleAfterMs: number): Promise<ConnectOutcome> {
+    const epoch = (this.states.get(deviceId)?.epoch ?? 0) + 1;
+    const { previousState } = await this.applySign(
+      { deviceId, at, epoch, persistIntervalMs: Infinity },
+      staleAfterMs,
+    );
+    return { epoch, previousState };
+  }
+
+  disconnect(deviceId: string, epoch: number): Promise<DisconnectOutcome> {
+    const current = this.states.get(deviceId);
+    if (!current) return Promise.resolve({ applied: false, previousState: 'unknown', lastSeenAt: null });
+    const previousState = current.state;
+    if (current.epoch !== epoch || previousState === 'offline') {
+      return Promise.resolve({ applied: false, previousState, lastSeenAt: current.lastSeenAt });
+    }
+    current.state = 'offline';
+    this.deadlines.delete(deviceId);
+    return Promise.resolve({ applied: true, previousState, lastSeenAt: current.lastSeenAt });
   }
 
   get(deviceIds: readonly string[]): Promise<(HotPresence | null)[]> {

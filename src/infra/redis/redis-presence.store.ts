@@ -2,7 +2,13 @@ import { Injectable } from '@nestjs/common';
 import type Redis from 'ioredis';
 import { DependencyFailedError } from '../../common/errors/common.errors';
 import { type PresenceState } from '../../devices/device';
-import { type HotPresence, type SignInput, type SignOutcome } from '../../presence/presence';
+import {
+  type ConnectOutcome,
+  type DisconnectOutcome,
+  type HotPresence,
+  type SignInput,
+  type SignOutcome,
+} from '../../presence/presence';
 import { PresenceStore } from '../../presence/presence.store';
 import { InjectRedis } from './redis-client.provider';
 
@@ -41,6 +47,30 @@ redis.call('ZADD', deadlines, tonumber(now) + staleAfter, id)
 return {1, previous, persist}
 `;
 
+/** A new connection: the next epoch, and a sign (the same steps as APPLY_SIGN without a payload). */
+const CONNECT = `
+local key, deadlines = KEYS[1], KEYS[2]
+local id, now, staleAfter, ttl = ARGV[1], ARGV[2], tonumber(ARGV[3]), ARGV[4]
+local current = redis.call('HMGET', key, 'state', 'lastSeenAt')
+local previous = current[1] or 'unknown'
+local epoch = redis.call('HINCRBY', key, 'epoch', 1)
+if current[2] and tonumber(current[2]) > tonumber(now) then now = current[2] end
+redis.call('HSET', key, 'state', 'online', 'lastSeenAt', now)
+redis.call('PEXPIRE', key, ttl)
+redis.call('ZADD', deadlines, tonumber(now) + staleAfter, id)
+return {epoch, previous}
+`;
+
+/** The connection of an epoch closed: offline, unless a newer epoch took over. */
+const DISCONNECT = `
+local current = redis.call('HMGET', KEYS[1], 'state', 'epoch', 'lastSeenAt')
+if not current[1] then return {0, 'unknown', ''} end
+if current[2] ~= ARGV[2] or current[1] == 'offline' then return {0, current[1], current[3]} end
+redis.call('HSET', KEYS[1], 'state', 'offline')
+redis.call('ZREM', KEYS[2], ARGV[1])
+return {1, current[1], current[3]}
+`;
+
 const TRANSITION = `
 local current = redis.call('HMGET', KEYS[1], 'state', 'lastSeenAt')
 if not current[1] then
@@ -55,6 +85,8 @@ return 1
 
 interface PresenceCommands {
   presenceApplySign(...args: string[]): Promise<[number, string, number]>;
+  presenceConnect(...args: string[]): Promise<[number, string]>;
+  presenceDisconnect(...args: string[]): Promise<[number, string, string]>;
   presenceTransition(...args: string[]): Promise<number>;
 }
 
@@ -66,6 +98,8 @@ export class RedisPresenceStore extends PresenceStore {
     super();
     redis.defineCommand('presenceApplySign', { numberOfKeys: 2, lua: APPLY_SIGN });
     redis.defineCommand('presenceTransition', { numberOfKeys: 2, lua: TRANSITION });
+    redis.defineCommand('presenceConnect', { numberOfKeys: 2, lua: CONNECT });
+    redis.defineCommand('presenceDisconnect', { numberOfKeys: 2, lua: DISCONNECT });
     this.commands = redis as unknown as PresenceCommands;
   }
 
@@ -92,6 +126,31 @@ export class RedisPresenceStore extends PresenceStore {
       ),
     );
     return { applied: applied === 1, previousState: previous as PresenceState, persistDue: persist === 1 };
+  }
+
+  async connect(deviceId: string, at: number, staleAfterMs: number): Promise<ConnectOutcome> {
+    const [epoch, previous] = await this.run(() =>
+      this.commands.presenceConnect(
+        stateKey(deviceId),
+        DEADLINES_KEY,
+        deviceId,
+        String(at),
+        String(staleAfterMs),
+        String(STATE_TTL_MS),
+      ),
+    );
+    return { epoch, previousState: previous as PresenceState };
+  }
+
+  async disconnect(deviceId: string, epoch: number): Promise<DisconnectOutcome> {
+    const [applied, previous, lastSeenAt] = await this.run(() =>
+      this.commands.presenceDisconnect(stateKey(deviceId), DEADLINES_KEY, deviceId, String(epoch)),
+    );
+    return {
+      applied: applied === 1,
+      previousState: previous as PresenceState,
+      lastSeenAt: lastSeenAt === '' ? null : Number(lastSeenAt),
+    };
   }
 
   async get(deviceIds: readonly string[]): Promise<(HotPresence | null)[]> {

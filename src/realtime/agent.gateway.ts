@@ -1,0 +1,223 @@
+import { Logger, type OnModuleDestroy, type OnModuleInit } from '@nestjs/common';
+import {
+  type OnGatewayConnection,
+  type OnGatewayDisconnect,
+  type OnGatewayInit,
+  WebSocketGateway,
+} from '@nestjs/websockets';
+import { type Namespace, type Socket } from 'socket.io';
+import { HeartbeatDto } from '../agent/dto/heartbeat.dto';
+import { AuthFailure } from '../auth/auth.errors';
+import { DeviceCredentialsService } from '../auth/device-credentials.service';
+import { type DevicePrincipal } from '../auth/principal';
+import { ShutdownState } from '../common/lifecycle/shutdown-state';
+import { SchemaValidator } from '../common/validation/schema-validator';
+import { AppConfig } from '../config/app-config';
+import { Cache } from '../infra/cache/cache';
+import { MetricsService } from '../infra/metrics/metrics.service';
+import { PresenceService } from '../presence/presence.service';
+import { rooms, SESSION_END_EVENT, type SessionEndReason } from './realtime.events';
+import { authenticationError } from './socket-auth';
+import { handleEvent } from './socket-events';
+
+/** Announces a new connection to every instance, so the device's older sockets anywhere are closed. */
+const CONNECTED_CHANNEL = 'agent-connected';
+
+interface AgentSocketData {
+  device: DevicePrincipal;
+  /** Resolves to the connection's epoch once presence recorded the connection. */
+  epoch: Promise<number>;
+  lastSignAt: number;
+}
+
+type AgentSocket = Socket<
+  Record<string, never>,
+  Record<string, never>,
+  Record<string, never>,
+  AgentSocketData
+>;
+
+/**
+ * `/agent` (PRODUCT §6): devices authenticate in the handshake with the same verification as HTTP, join
+ * `device:<id>`, and heartbeat with acks into the same presence service. Each connection gets a newer
+ * epoch and takes over: the device's older sockets, on any instance, are closed as `replaced`, and
+ * their late close changes nothing. A revoked device's sockets are closed on every instance.
+ */
+@WebSocketGateway({ namespace: '/agent' })
+export class AgentGateway
+  implements
+    OnGatewayInit<Namespace>,
+    OnGatewayConnection<AgentSocket>,
+    OnGatewayDisconnect<AgentSocket>,
+    OnModuleInit,
+    OnModuleDestroy
+{
+  private readonly logger = new Logger(AgentGateway.name);
+  private readonly heartbeat = new SchemaValidator(HeartbeatDto);
+  /** This instance's sockets by device; usually one each, briefly two during a takeover. */
+  private readonly local = new Map<string, Set<AgentSocket>>();
+  private readonly cleanups: (() => unknown)[] = [];
+  private livenessTimer: NodeJS.Timeout | undefined;
+
+  constructor(
+    private readonly config: AppConfig,
+    private readonly credentials: DeviceCredentialsService,
+    private readonly presence: PresenceService,
+    private readonly cache: Cache,
+    private readonly metrics: MetricsService,
+    private readonly shutdown: ShutdownState,
+  ) {}
+
+  async onModuleInit(): Promise<void> {
+    this.cleanups.push(
+      this.credentials.onRevoked((deviceId) => {
+        this.endLocal(deviceId, 'revoked');
+      }),
+    );
+    try {
+      this.cleanups.push(
+        await this.cache.subscribe(CONNECTED_CHANNEL, (message) => {
+          const { deviceId, epoch } = JSON.parse(message) as { deviceId: string; epoch: number };
+          this.endLocal(deviceId, 'replaced', epoch);
+        }),
+      );
+    } catch (error) {
+      this.logger.warn(`Could not subscribe to agent takeovers yet: ${String(error)}`);
+    }
+    // A live socket counts as a sign (PRODUCT §5) even from an agent that sends no heartbeat events.
+    const intervalMs = this.config.HEARTBEAT_INTERVAL_SEC * 1000;
+    this.livenessTimer = setInterval(() => {
+      this.refreshSilentSockets(intervalMs);
+    }, intervalMs);
+    this.livenessTimer.unref();
+  }
+
+  onModuleDestroy(): void {
+    clearInterval(this.livenessTimer);
+    for (const cleanup of this.cleanups) void cleanup();
+  }
+
+  afterInit(namespace: Namespace): void {
+    namespace.use((socket, next) => {
+      const auth = socket.handshake.auth as { deviceId?: unknown; secret?: unknown };
+      if (typeof auth.deviceId !== 'string' || typeof auth.secret !== 'string') {
+        this.refuse('missing');
+        next(authenticationError('missing'));
+        return;
+      }
+      this.credentials.verify(auth.deviceId, auth.secret).then(
+        (result) => {
+          if (result instanceof AuthFailure) {
+            this.refuse(result.reason);
+            next(authenticationError(result.reason));
+            return;
+          }
+          (socket as AgentSocket).data.device = result;
+          next();
+        },
+        (error: unknown) => {
+          this.logger.warn(`Device verification failed: ${String(error)}`);
+          next(authenticationError('unavailable'));
+        },
+      );
+    });
+  }
+
+  handleConnection(socket: AgentSocket): void {
+    const { device } = socket.data;
+    const ref = { id: device.deviceId, customerId: device.customerId };
+    socket.data.lastSignAt = Date.now();
+    socket.data.epoch = this.presence.connect(ref);
+    void socket.join(rooms.device(device.deviceId));
+    let sockets = this.local.get(device.deviceId);
+    if (!sockets) {
+      sockets = new Set();
+      this.local.set(device.deviceId, sockets);
+    }
+    sockets.add(socket);
+    socket.data.epoch.then(
+      async (epoch) => {
+        this.endLocal(device.deviceId, 'replaced', epoch);
+        await this.cache.publish(CONNECTED_CHANNEL, JSON.stringify({ deviceId: device.deviceId, epoch }));
+      },
+      (error: unknown) => {
+        this.logger.warn(`Could not record the connection of ${device.deviceId}: ${String(error)}`);
+        socket.disconnect(true);
+      },
+    );
+
+    // Registered at once: an agent may send its first heartbeat before presence has answered.
+    handleEvent(socket, 'heartbeat', this.heartbeat, async (payload) => {
+      const epoch = await socket.data.epoch;
+      await this.presence.recordSign(ref, {
+        heartbeat: payload as unknown as Record<string, unknown>,
+        agentVersion: payload.agentVersion,
+        epoch,
+      });
+      socket.data.lastSignAt = Date.now();
+      return { serverTime: new Date().toISOString(), nextHeartbeatSec: this.config.HEARTBEAT_INTERVAL_SEC };
+    });
+  }
+
+  async handleDisconnect(socket: AgentSocket): Promise<void> {
+    const device = socket.data.device as DevicePrincipal | undefined;
+    if (!device) return;
+    const sockets = this.local.get(device.deviceId);
+    sockets?.delete(socket);
+    if (sockets?.size === 0) this.local.delete(device.deviceId);
+    // An instance that is shutting down leaves presence alone: its agents reconnect elsewhere, and if
+    // they do not, the deadlines take them offline.
+    if (this.shutdown.isShuttingDown) return;
+    try {
+      const epoch = await socket.data.epoch;
+      await this.presence.disconnect({ id: device.deviceId, customerId: device.customerId }, epoch);
+    } catch (error) {
+      this.logger.warn(`Could not record the disconnection of ${device.deviceId}: ${String(error)}`);
+    }
+  }
+
+  /** Closes this instance's sockets of a device, or only those older than `newerEpoch`. */
+  private endLocal(deviceId: string, reason: SessionEndReason, newerEpoch?: number): void {
+    for (const socket of this.local.get(deviceId) ?? []) {
+      if (newerEpoch === undefined) {
+        endSession(socket, reason);
+        continue;
+      }
+      void socket.data.epoch.then(
+        (epoch) => {
+          if (epoch < newerEpoch) endSession(socket, reason);
+        },
+        () => undefined,
+      );
+    }
+  }
+
+  private refreshSilentSockets(intervalMs: number): void {
+    const now = Date.now();
+    for (const sockets of this.local.values()) {
+      for (const socket of sockets) {
+        if (now - socket.data.lastSignAt < intervalMs * 0.9) continue;
+        const { device } = socket.data;
+        socket.data.lastSignAt = now;
+        socket.data.epoch
+          .then((epoch) =>
+            this.presence.recordSign({ id: device.deviceId, customerId: device.customerId }, { epoch }),
+          )
+          .catch((error: unknown) => {
+            this.logger.warn(`Could not refresh the presence of ${device.deviceId}: ${String(error)}`);
+          });
+      }
+    }
+  }
+
+  private refuse(reason: string): void {
+    this.metrics.countAuthFailure('device-socket', reason);
+  }
+}
+
+/** Tells the client why, then closes its connection; a socket closed by the server does not reconnect. */
+export function endSession(socket: Socket, reason: SessionEndReason): void {
+  if (socket.disconnected) return;
+  socket.emit(SESSION_END_EVENT, { reason });
+  socket.disconnect(true);
+}

@@ -1,0 +1,163 @@
+import { Logger } from '@nestjs/common';
+import {
+  type OnGatewayConnection,
+  type OnGatewayDisconnect,
+  type OnGatewayInit,
+  WebSocketGateway,
+} from '@nestjs/websockets';
+import { type Namespace, type Socket } from 'socket.io';
+import { AuthFailure, ForbiddenError, InvalidCredentialsError } from '../auth/auth.errors';
+import { CustomerTokenVerifier } from '../auth/customer-token.verifier';
+import { type CustomerPrincipal } from '../auth/principal';
+import { SchemaValidator } from '../common/validation/schema-validator';
+import { AppConfig } from '../config/app-config';
+import { DevicesService } from '../devices/devices.service';
+import { MetricsService } from '../infra/metrics/metrics.service';
+import { endSession } from './agent.gateway';
+import { AuthRefreshDto } from './dto/auth-refresh.dto';
+import { DeviceSubscriptionDto } from './dto/device-subscription.dto';
+import { TooManySubscriptionsError } from './realtime.errors';
+import { RealtimeService } from './realtime.service';
+import { rooms } from './realtime.events';
+import { authenticationError } from './socket-auth';
+import { handleEvent } from './socket-events';
+
+interface PortalSocketData {
+  customer: CustomerPrincipal;
+  subscriptions: Set<string>;
+  expiry: NodeJS.Timeout | undefined;
+}
+
+type PortalSocket = Socket<
+  Record<string, never>,
+  Record<string, never>,
+  Record<string, never>,
+  PortalSocketData
+>;
+
+/** setTimeout holds at most about 24.8 days; a longer token is re-armed when that fires. */
+const MAX_TIMER_MS = 2 ** 31 - 1;
+
+/**
+ * `/portal` (PRODUCT §6): customers authenticate with their access token, join `customer:<sub>` (every
+ * status of their devices), and may subscribe to single devices (admins to any). When the token expires
+ * the socket is closed with `token_expired`, unless the client sent a fresh one with `auth:refresh`.
+ */
+@WebSocketGateway({ namespace: '/portal' })
+export class PortalGateway
+  implements OnGatewayInit<Namespace>, OnGatewayConnection<PortalSocket>, OnGatewayDisconnect<PortalSocket>
+{
+  private readonly logger = new Logger(PortalGateway.name);
+  private readonly subscription = new SchemaValidator(DeviceSubscriptionDto);
+  private readonly refresh = new SchemaValidator(AuthRefreshDto);
+
+  constructor(
+    private readonly config: AppConfig,
+    private readonly verifier: CustomerTokenVerifier,
+    private readonly devices: DevicesService,
+    private readonly realtime: RealtimeService,
+    private readonly metrics: MetricsService,
+  ) {}
+
+  afterInit(namespace: Namespace): void {
+    this.realtime.attachPortal(namespace);
+    namespace.use((socket, next) => {
+      const { token } = socket.handshake.auth as { token?: unknown };
+      if (typeof token !== 'string') {
+        this.metrics.countAuthFailure('customer-socket', 'missing');
+        next(authenticationError('missing'));
+        return;
+      }
+      this.verifier.verify(token).then(
+        (result) => {
+          if (result instanceof AuthFailure) {
+            this.metrics.countAuthFailure('customer-socket', result.reason);
+            next(authenticationError(result.reason));
+            return;
+          }
+          (socket as PortalSocket).data.customer = result;
+          next();
+        },
+        (error: unknown) => {
+          this.logger.warn(`Token verification failed: ${String(error)}`);
+          next(authenticationError('unavailable'));
+        },
+      );
+    });
+  }
+
+  handleConnection(socket: PortalSocket): void {
+    socket.data.subscriptions = new Set();
+    void socket.join(rooms.customer(socket.data.customer.userId));
+    this.armExpiry(socket);
+    const failure = (problem: unknown) => ({ ok: false, error: problem });
+
+    handleEvent(
+      socket,
+      'device:subscribe',
+      this.subscription,
+      async ({ deviceId }) => {
+        const id = deviceId.toLowerCase();
+        if (
+          !socket.data.subscriptions.has(id) &&
+          socket.data.subscriptions.size >= this.config.SOCKET_MAX_SUBSCRIPTIONS
+        ) {
+          throw new TooManySubscriptionsError(this.config.SOCKET_MAX_SUBSCRIPTIONS);
+        }
+        // Throws "not found" for a device of another customer, as HTTP does.
+        const device = await this.devices.get(socket.data.customer, id);
+        socket.data.subscriptions.add(id);
+        await socket.join(rooms.device(id));
+        return { ok: true, device };
+      },
+      failure,
+    );
+
+    handleEvent(
+      socket,
+      'device:unsubscribe',
+      this.subscription,
+      async ({ deviceId }) => {
+        const id = deviceId.toLowerCase();
+        socket.data.subscriptions.delete(id);
+        await socket.leave(rooms.device(id));
+        return { ok: true };
+      },
+      failure,
+    );
+
+    handleEvent(
+      socket,
+      'auth:refresh',
+      this.refresh,
+      async ({ token }) => {
+        const result = await this.verifier.verify(token);
+        if (result instanceof AuthFailure) throw new InvalidCredentialsError();
+        if (result.userId !== socket.data.customer.userId) {
+          throw new ForbiddenError('A socket cannot change the customer it belongs to; reconnect instead.');
+        }
+        socket.data.customer = result;
+        this.armExpiry(socket);
+        return { ok: true, expiresAt: new Date(result.expiresAt).toISOString() };
+      },
+      failure,
+    );
+  }
+
+  handleDisconnect(socket: PortalSocket): void {
+    clearTimeout(socket.data.expiry);
+  }
+
+  private armExpiry(socket: PortalSocket): void {
+    clearTimeout(socket.data.expiry);
+    const remaining = socket.data.customer.expiresAt - Date.now();
+    socket.data.expiry = setTimeout(
+      () => {
+        if (socket.data.customer.expiresAt <= Date.now()) endSession(socket, 'token_expired');
+        else this.armExpiry(socket);
+      },
+      Math.max(0, Math.min(remaining, MAX_TIMER_MS)),
+    );
+    socket.data.expiry.unref();
+  }
+}

@@ -1,0 +1,48 @@
+import { Injectable, Logger, type OnModuleDestroy, type OnModuleInit } from '@nestjs/common';
+import { DevicesService } from '../devices/devices.service';
+import { PresenceEvents, type PresenceTransition } from '../presence/presence-events';
+import { RealtimeService } from './realtime.service';
+
+/**
+ * Forwards each presence transition to the portals as `device:status` with the full device. The
+ * transition is made by one instance; the Socket.IO adapter carries the event to every instance.
+ */
+@Injectable()
+export class PresenceRelay implements OnModuleInit, OnModuleDestroy {
+  private readonly logger = new Logger(PresenceRelay.name);
+  private unsubscribe: (() => void) | undefined;
+
+  constructor(
+    private readonly events: PresenceEvents,
+    private readonly devices: DevicesService,
+    private readonly realtime: RealtimeService,
+  ) {}
+
+  onModuleInit(): void {
+    this.unsubscribe = this.events.subscribe((transition) => {
+      void this.relay(transition);
+    });
+  }
+
+  onModuleDestroy(): void {
+    this.unsubscribe?.();
+  }
+
+  private async relay(transition: PresenceTransition): Promise<void> {
+    try {
+      const device = await this.devices.snapshot(transition.deviceId);
+      if (!device) return;
+      // The snapshot reads presence at this moment; the event says which state was entered.
+      this.realtime.deviceStatus({
+        ...device,
+        presence: {
+          ...device.presence,
+          state: transition.to,
+          lastSeenAt: transition.lastSeenAt.toISOString(),
+        },
+      });
+    } catch (error) {
+      this.logger.warn(`Could not send the status of ${transition.deviceId}: ${String(error)}`);
+    }
+  }
+}

@@ -1,0 +1,52 @@
+import { type INestApplicationContext } from '@nestjs/common';
+import { IoAdapter } from '@nestjs/platform-socket.io';
+import { type Server, type ServerOptions } from 'socket.io';
+import { AppConfig } from '../config/app-config';
+import { SocketClusterAdapter } from './socket-cluster.adapter';
+
+/**
+ * Socket.IO on the app's own HTTP server (PRODUCT §6): path /socket.io, websocket transport only,
+ * permessage-deflate off (it costs about 17× the memory per socket), limits and CORS from configuration,
+ * and the Redis Streams adapter when instances share Redis. The cluster adapter is built once, before the
+ * first namespace is created, from the DI-provided SocketClusterAdapter.
+ */
+export class RealtimeIoAdapter extends IoAdapter {
+  private clusterAdapter: Awaited<ReturnType<SocketClusterAdapter['create']>>;
+
+  constructor(private readonly app: INestApplicationContext) {
+    super(app);
+  }
+
+  async prepare(): Promise<void> {
+    this.clusterAdapter = await this.app.get(SocketClusterAdapter).create();
+  }
+
+  override createIOServer(port: number, options?: ServerOptions): Server {
+    const config = this.app.get(AppConfig);
+    const origins = config.SOCKET_CORS_ORIGINS;
+    const recovery = config.SOCKET_RECOVERY_WINDOW_MS;
+    const server = super.createIOServer(port, {
+      ...options,
+      path: '/socket.io',
+      transports: ['websocket'],
+      perMessageDeflate: false,
+      httpCompression: false,
+      maxHttpBufferSize: config.SOCKET_MAX_MESSAGE_BYTES,
+      serveClient: false,
+      ...(origins
+        ? { cors: { origin: origins === '*' ? '*' : origins.split(','), credentials: false } }
+        : {}),
+      ...(recovery > 0
+        ? {
+            connectionStateRecovery: {
+              maxDisconnectionDuration: recovery,
+              // A recovered socket authenticates again: its token may have expired or its device been revoked.
+              skipMiddlewares: false,
+            },
+          }
+        : {}),
+      ...(this.clusterAdapter ? { adapter: this.clusterAdapter } : {}),
+    }) as Server;
+    return server;
+  }
+}

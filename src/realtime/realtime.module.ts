@@ -1,0 +1,14 @@
+import { Module } from '@nestjs/common';
+import { DevicesModule } from '../devices/devices.module';
+import { AgentGateway } from './agent.gateway';
+import { PortalGateway } from './portal.gateway';
+import { PresenceRelay } from './presence-relay';
+import { RealtimeService } from './realtime.service';
+import { SocketClusterAdapter } from './socket-cluster.adapter';
+
+@Module({
+  imports: [DevicesModule],
+  providers: [AgentGateway, PortalGateway, RealtimeService, PresenceRelay, SocketClusterAdapter],
+  exports: [RealtimeService],
+})
+export class RealtimeModule {}

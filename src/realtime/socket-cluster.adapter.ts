@@ -1,0 +1,52 @@
+import { Injectable, Logger, type OnApplicationShutdown } from '@nestjs/common';
+import { createAdapter } from '@socket.io/redis-streams-adapter';
+import Redis from 'ioredis';
+import { AppConfig, CacheBackend } from '../config/app-config';
+import { closeRedis, logConnectionChanges } from '../infra/redis/redis-client.provider';
+
+type AdapterConstructor = ReturnType<typeof createAdapter>;
+
+/**
+ * Joins every instance's Socket.IO server into one (PRODUCT §6) with the Redis Streams adapter, chosen over
+ * the Pub/Sub one because it supports connection state recovery (a client that reconnects within
+ * SOCKET_RECOVERY_WINDOW_MS gets the events it missed) and does not lose packets when Redis blips.
+ * Its client is separate from the command client: it blocks on XREAD, which the command client's
+ * timeout and disabled offline queue would cut short. Names carry REDIS_KEY_PREFIX explicitly because
+ * the adapter duplicates this client for pub/sub, where ioredis adds no prefix.
+ */
+@Injectable()
+export class SocketClusterAdapter implements OnApplicationShutdown {
+  private readonly logger = new Logger(SocketClusterAdapter.name);
+  private client: Redis | undefined;
+
+  constructor(private readonly config: AppConfig) {}
+
+  /** The adapter for the Socket.IO server, or undefined for the in-process default (CACHE_BACKEND=memory). */
+  async create(): Promise<AdapterConstructor | undefined> {
+    if (this.config.CACHE_BACKEND !== CacheBackend.Redis) return undefined;
+    const client = new Redis(this.config.REDIS_URL, {
+      lazyConnect: true,
+      retryStrategy: (attempt) => Math.min(attempt * 100, this.config.REDIS_RECONNECT_MAX_DELAY_MS),
+      maxRetriesPerRequest: null,
+      connectionName: 'netdiag-gateway-socket.io',
+    });
+    logConnectionChanges(client, this.logger, 'Socket.IO adapter');
+    this.client = client;
+    await client.connect().catch((error: unknown) => {
+      this.logger.warn(`Socket.IO adapter cannot reach Redis yet (${String(error)}); it keeps trying`);
+    });
+    const prefix = this.config.REDIS_KEY_PREFIX;
+    return createAdapter(client, {
+      streamName: `${prefix}socket.io`,
+      channelPrefix: `${prefix}socket.io`,
+      sessionKeyPrefix: `${prefix}socket.io:session:`,
+      maxLen: 10_000,
+      // Bounds how long a closing instance waits for its blocked stream read to return.
+      blockTimeInMs: 1000,
+    });
+  }
+
+  async onApplicationShutdown(): Promise<void> {
+    if (this.client) await closeRedis(this.client);
+  }
+}

@@ -1,0 +1,61 @@
+import { Logger } from '@nestjs/common';
+import { type Socket } from 'socket.io';
+import { ValidationFailedError } from '../common/errors/common.errors';
+import { type Problem } from '../common/errors/problem';
+import { ProblemFilter } from '../common/http/problem.filter';
+import { type SchemaValidator } from '../common/validation/schema-validator';
+
+const problems = new ProblemFilter();
+const logger = new Logger('Realtime');
+
+/** Sent to a client that did not ask for an ack, so a bad payload is never silently dropped. */
+export const ERROR_EVENT = 'error';
+
+/**
+ * The problem object a failed event answers with: the same mapping (and the same logging) as HTTP.
+ */
+export function problemForEvent(error: unknown, socket: Socket, event: string): Problem {
+  return problems.toProblem(error, {
+    url: `${socket.nsp.name}#${event}`,
+    method: 'EVENT',
+    id: socket.id,
+    log: {
+      warn: (fields, message) => {
+        logger.warn(fields, message);
+      },
+      error: (fields, message) => {
+        logger.error(fields, message);
+      },
+    },
+  });
+}
+
+type Ack = (response: unknown) => void;
+
+/**
+ * Registers an event handler with the payload discipline of PRODUCT §6: the payload is validated like an
+ * HTTP body; the handler's result is the ack; any failure becomes a problem in the ack, or in an `error`
+ * event when the client asked for no ack. Nothing a client sends can crash the process or hang.
+ */
+export function handleEvent<T>(
+  socket: Socket,
+  event: string,
+  validator: SchemaValidator<T>,
+  handler: (payload: T) => Promise<unknown>,
+  failureAck: (problem: Problem) => unknown = (problem) => ({ error: problem }),
+): void {
+  socket.on(event, (payload: unknown, ack?: unknown) => {
+    const reply = typeof ack === 'function' ? (ack as Ack) : undefined;
+    const fail = (error: unknown): void => {
+      const problem = problemForEvent(error, socket, event);
+      if (reply) reply(failureAck(problem));
+      else socket.emit(ERROR_EVENT, { event, ...problem });
+    };
+    const checked = validator.check(payload);
+    if ('errors' in checked) {
+      fail(new ValidationFailedError(checked.errors));
+      return;
+    }
+    handler(checked.value).then((result) => reply?.(result), fail);
+  });
+}
