@@ -1,0 +1,539 @@
+/**
+ * `npm run bench:heartbeat [-- --quick] [-- --profile]`: authenticated HTTP heartbeats against the built
+ * gateway and against a bare Fastify server doing the same work (bare-server.ts), side by side in one
+ * run, on 127.0.0.1 only. The figure that matters is the ratio of requests per server CPU-second,
+ * gateway / bare. See bench/README.md.
+ */
+import { execFile, execFileSync } from 'node:child_process';
+import { randomBytes, randomUUID } from 'node:crypto';
+import { copyFileSync, existsSync, mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { createServer } from 'node:net';
+import { availableParallelism, tmpdir } from 'node:os';
+import { join, resolve } from 'node:path';
+import { promisify, parseArgs } from 'node:util';
+import autocannon from 'autocannon';
+import Redis from 'ioredis';
+import { basicAuthorization, type BenchDevice, heartbeatBody } from './bench-device';
+import { monotonicUs, profileFile, type ProfileSummary, summariseProfile, type Window } from './cpu-profile';
+import { cpuSeconds, killAllNow, ServerProcess } from './processes';
+
+const ROOT = resolve(__dirname, '..', '..');
+/** Everything this benchmark talks to is on this machine. */
+const HOST = '127.0.0.1';
+const REDIS_URL = `redis://${HOST}:6379`;
+const TARGET_RATIO = 0.85;
+const STARTUP_TIMEOUT_MS = 60_000;
+
+interface Settings {
+  connections: number;
+  warmupSec: number;
+  durationSec: number;
+  rounds: number;
+  pin: boolean;
+  profile: boolean;
+}
+
+interface Measurement {
+  server: ServerName;
+  round: number;
+  requests: number;
+  wallSec: number;
+  cpuSec: number;
+  rps: number;
+  perCpuSec: number;
+  p99Ms: number;
+  window: Window;
+}
+
+type ServerName = 'gateway' | 'bare';
+
+function readSettings(): Settings {
+  const { values } = parseArgs({
+    options: {
+      quick: { type: 'boolean', default: false },
+      profile: { type: 'boolean', default: false },
+      'no-pin': { type: 'boolean', default: false },
+      connections: { type: 'string' },
+      duration: { type: 'string' },
+      rounds: { type: 'string' },
+    },
+  });
+  const bounded = (
+    name: string,
+    raw: string | undefined,
+    fallback: number,
+    min: number,
+    max: number,
+  ): number => {
+    if (raw === undefined) return fallback;
+    const value = Number(raw);
+    if (!Number.isInteger(value) || value < min || value > max) {
+      throw new Error(`--${name} must be an integer from ${min} to ${max} (got "${raw}")`);
+    }
+    return value;
+  };
+  return {
+    connections: bounded('connections', values.connections, 32, 1, 256),
+    warmupSec: values.quick ? 1 : 3,
+    durationSec: bounded('duration', values.duration, values.quick ? 2 : 8, 1, 60),
+    rounds: bounded('rounds', values.rounds, values.quick ? 1 : 3, 1, 9),
+    pin: !values['no-pin'],
+    profile: values.profile,
+  };
+}
+
+function freePort(): Promise<number> {
+  return new Promise((resolvePort, reject) => {
+    const probe = createServer();
+    probe.once('error', reject);
+    probe.listen(0, HOST, () => {
+      const address = probe.address();
+      const port = typeof address === 'object' && address !== null ? address.port : 0;
+      probe.close(() => {
+        resolvePort(port);
+      });
+    });
+  });
+}
+
+async function request(
+  url: string,
+  init: { method?: string; headers?: Record<string, string>; body?: string } = {},
+): Promise<{ status: number; body: unknown }> {
+  const response = await fetch(url, { ...init, signal: AbortSignal.timeout(5_000) });
+  const text = await response.text();
+  let body: unknown = text;
+  try {
+    body = JSON.parse(text);
+  } catch {
+    // Not JSON: keep the text for the error message.
+  }
+  return { status: response.status, body };
+}
+
+async function expectOk(what: string, url: string, init: Parameters<typeof request>[1]): Promise<unknown> {
+  const { status, body } = await request(url, init);
+  if (status < 200 || status >= 300) throw new Error(`${what}: HTTP ${status} ${JSON.stringify(body)}`);
+  return body;
+}
+
+const median = (values: number[]): number => {
+  const sorted = [...values].sort((a, b) => a - b);
+  const middle = Math.floor(sorted.length / 2);
+  return sorted.length % 2 === 1
+    ? (sorted[middle] ?? NaN)
+    : ((sorted[middle - 1] ?? NaN) + (sorted[middle] ?? NaN)) / 2;
+};
+
+const fixed = (value: number, digits = 0): string =>
+  value.toLocaleString('en-US', { minimumFractionDigits: digits, maximumFractionDigits: digits });
+
+class Bench {
+  private readonly temp = mkdtempSync(join(tmpdir(), 'bench-heartbeat-'));
+  private readonly prefix = `bench-hb-${randomBytes(4).toString('hex')}:`;
+  private readonly redis = new Redis(REDIS_URL, {
+    lazyConnect: true,
+    maxRetriesPerRequest: 1,
+    enableOfflineQueue: false,
+    connectTimeout: 2_000,
+    retryStrategy: () => null,
+  });
+  private readonly servers: ServerProcess[] = [];
+  private serverCpu: string | undefined;
+  private cleaned = false;
+
+  constructor(private readonly settings: Settings) {}
+
+  async run(): Promise<void> {
+    const { settings } = this;
+    if (!existsSync(join(ROOT, 'dist/main.js')) || !existsSync(join(ROOT, 'dist/cli/dev-token.js'))) {
+      throw new Error('dist/ is missing: run `npm run build` first (npm run bench:heartbeat does)');
+    }
+    await this.redis.connect().catch((error: unknown) => {
+      throw new Error(
+        `Redis is not reachable at ${REDIS_URL} (${String(error)}); see docs/TESTING.md to start it`,
+      );
+    });
+    this.pin();
+
+    const dataDir = join(this.temp, 'data');
+    const [gatewayPort, barePort] = [await freePort(), await freePort()];
+    const commonEnv = {
+      PATH: process.env.PATH,
+      NODE_ENV: 'production',
+      HOST,
+      LOG_LEVEL: 'warn',
+      CACHE_BACKEND: 'redis',
+      REDIS_URL,
+      DATA_BACKEND: 'embedded',
+      DATA_DIR: dataDir,
+    };
+    const gatewayUrl = `http://${HOST}:${gatewayPort}`;
+    const bareUrl = `http://${HOST}:${barePort}`;
+
+    const gateway = this.start('gateway', ['dist/main.js'], {
+      ...commonEnv,
+      PORT: String(gatewayPort),
+      REDIS_KEY_PREFIX: this.prefix,
+    });
+    await gateway.waitFor(
+      'readiness',
+      async () => (await request(`${gatewayUrl}/health/ready`).catch(() => ({ status: 0 }))).status === 200,
+      STARTUP_TIMEOUT_MS,
+    );
+
+    const devices = await this.createDevices(gatewayUrl, dataDir, Math.min(settings.connections, 32));
+    const devicesFile = join(this.temp, 'devices.json');
+    writeFileSync(devicesFile, JSON.stringify(devices), { mode: 0o600 });
+    const bare = this.start(
+      'bare',
+      ['-r', 'ts-node/register/transpile-only', 'bench/heartbeat/bare-server.ts', '--devices', devicesFile],
+      { ...commonEnv, PORT: String(barePort), REDIS_KEY_PREFIX: `${this.prefix}bare:` },
+    );
+    await bare.waitFor('"listening on"', (output) => output.includes('listening on'), STARTUP_TIMEOUT_MS);
+
+    const targets: Record<ServerName, { url: string; process: ServerProcess }> = {
+      gateway: { url: gatewayUrl, process: gateway },
+      bare: { url: bareUrl, process: bare },
+    };
+    await this.checkSameResponse(targets.gateway.url, targets.bare.url, devices);
+
+    const first = devices[0];
+    console.log(
+      `Heartbeat benchmark: POST /v1/agent/heartbeat with Basic credentials, ${devices.length} devices, ` +
+        `${settings.connections} connections, ${settings.warmupSec} s warm-up, then ${settings.rounds} × ` +
+        `${settings.durationSec} s per server, alternating`,
+    );
+    console.log(
+      this.serverCpu === undefined
+        ? 'CPU pinning: none'
+        : `CPU pinning: both servers on CPU ${this.serverCpu}, load generator on the others, Redis unpinned`,
+    );
+    if (settings.profile) console.log('Profiling with --cpu-prof: figures are lower than without it');
+
+    for (const name of ['gateway', 'bare'] as const) {
+      await this.measure(name, targets[name].url, targets[name].process, settings.warmupSec, 0, devices);
+    }
+    const measurements: Measurement[] = [];
+    for (let round = 1; round <= settings.rounds; round += 1) {
+      // Alternating the order cancels a drift (thermal, Redis memory) between the first and second slot.
+      const order: ServerName[] = round % 2 === 1 ? ['gateway', 'bare'] : ['bare', 'gateway'];
+      for (const name of order) {
+        const measurement = await this.measure(
+          name,
+          targets[name].url,
+          targets[name].process,
+          settings.durationSec,
+          round,
+          devices,
+        );
+        measurements.push(measurement);
+        console.log(
+          `  round ${round}  ${name.padEnd(7)}  ${fixed(measurement.rps).padStart(8)} req/s  ` +
+            `${fixed(measurement.perCpuSec).padStart(8)} req/CPU-s  (${fixed(measurement.cpuSec, 2)} CPU-s ` +
+            `in ${fixed(measurement.wallSec, 2)} s)  p99 ${fixed(measurement.p99Ms, 1)} ms`,
+        );
+      }
+    }
+    if (first) await this.checkRedisWrites(first.deviceId);
+    this.report(measurements);
+
+    if (settings.profile) {
+      // Kept for Chrome DevTools or speedscope; bench/results/ is ignored by git.
+      const kept = join(
+        ROOT,
+        'bench',
+        'results',
+        `heartbeat-${new Date().toISOString().replace(/[:.]/g, '-')}`,
+      );
+      mkdirSync(kept, { recursive: true });
+      const summaries: [ServerName, ProfileSummary][] = [];
+      for (const name of ['gateway', 'bare'] as const) {
+        await targets[name].process.stop();
+        const file = profileFile(join(this.temp, 'profiles', name));
+        copyFileSync(file, join(kept, `${name}.cpuprofile`));
+        const windows = measurements
+          .filter((measurement) => measurement.server === name)
+          .map((m) => m.window);
+        // With the windows, a profile can be narrowed to the measured rounds again later.
+        writeFileSync(join(kept, `${name}.windows.json`), JSON.stringify(windows));
+        summaries.push([name, summariseProfile(file, windows)]);
+      }
+      for (const [name, summary] of summaries) printProfile(name, summary);
+      console.log(`\nProfiles kept in ${kept}`);
+    }
+  }
+
+  /** Both servers on one CPU, the load generator (this process) on the others: neither server is favoured. */
+  private pin(): void {
+    const cpus = availableParallelism();
+    if (!this.settings.pin || cpus < 2) return;
+    try {
+      execFileSync('taskset', ['--all-tasks', '--cpu-list', '--pid', `0-${cpus - 2}`, String(process.pid)], {
+        stdio: 'ignore',
+      });
+      this.serverCpu = String(cpus - 1);
+    } catch {
+      console.log('taskset is not available or not permitted: running unpinned');
+    }
+  }
+
+  private start(name: ServerName, args: string[], env: NodeJS.ProcessEnv): ServerProcess {
+    const profileDir = join(this.temp, 'profiles', name);
+    if (this.settings.profile) mkdirSync(profileDir, { recursive: true });
+    const nodeArgs = [
+      ...(this.settings.profile ? ['--cpu-prof', `--cpu-prof-dir=${profileDir}`] : []),
+      ...args,
+    ];
+    const server =
+      this.serverCpu === undefined
+        ? new ServerProcess(name, process.execPath, nodeArgs, { env, cwd: ROOT })
+        : new ServerProcess(name, 'taskset', ['--cpu-list', this.serverCpu, process.execPath, ...nodeArgs], {
+            env,
+            cwd: ROOT,
+          });
+    this.servers.push(server);
+    return server;
+  }
+
+  /** Through the gateway's own API, as a customer and then each device's agent would. */
+  private async createDevices(gatewayUrl: string, dataDir: string, count: number): Promise<BenchDevice[]> {
+    const customerId = randomUUID();
+    const { stdout } = await promisify(execFile)(
+      process.execPath,
+      ['dist/cli/dev-token.js', '--sub', customerId],
+      {
+        cwd: ROOT,
+        env: { PATH: process.env.PATH, DATA_BACKEND: 'embedded', DATA_DIR: dataDir },
+        timeout: 15_000,
+      },
+    );
+    const token = stdout.trim();
+    const devices: BenchDevice[] = [];
+    for (let index = 0; index < count; index += 1) {
+      const created = (await expectOk('POST /v1/devices', `${gatewayUrl}/v1/devices`, {
+        method: 'POST',
+        headers: { authorization: `Bearer ${token}`, 'content-type': 'application/json' },
+        body: JSON.stringify({ name: `bench-${index}` }),
+      })) as { credentials: { deviceId: string; secret: string } };
+      const device = { ...created.credentials, customerId };
+      await expectOk('POST /v1/agent/register', `${gatewayUrl}/v1/agent/register`, {
+        method: 'POST',
+        headers: { authorization: basicAuthorization(device), 'content-type': 'application/json' },
+        body: JSON.stringify({
+          agentVersion: '1.4.2',
+          hardware: { model: 'bench' },
+          capabilities: ['heartbeat'],
+        }),
+      });
+      devices.push(device);
+    }
+    return devices;
+  }
+
+  /** The comparison is only fair if the bare server answers what the gateway answers. */
+  private async checkSameResponse(
+    gatewayUrl: string,
+    bareUrl: string,
+    devices: BenchDevice[],
+  ): Promise<void> {
+    const device = devices[0];
+    if (!device) throw new Error('No device was created');
+    const shapes: string[] = [];
+    for (const url of [gatewayUrl, bareUrl]) {
+      const body = await expectOk('heartbeat', `${url}/v1/agent/heartbeat`, {
+        method: 'POST',
+        headers: { authorization: basicAuthorization(device), 'content-type': 'application/json' },
+        body: heartbeatBody(0),
+      });
+      shapes.push(
+        Object.keys(body as object)
+          .sort()
+          .join(','),
+      );
+    }
+    if (shapes[0] !== shapes[1])
+      throw new Error(`Responses differ: gateway {${shapes[0]}}, bare {${shapes[1]}}`);
+  }
+
+  private async measure(
+    server: ServerName,
+    url: string,
+    process_: ServerProcess,
+    durationSec: number,
+    round: number,
+    devices: BenchDevice[],
+  ): Promise<Measurement> {
+    let next = 0;
+    const cpuBefore = cpuSeconds(process_.pid);
+    const startedAt = performance.now();
+    const startUs = monotonicUs();
+    const result = await autocannon({
+      url: `${url}/v1/agent/heartbeat`,
+      method: 'POST',
+      connections: this.settings.connections,
+      duration: durationSec,
+      timeout: 10,
+      renderProgressBar: false,
+      renderResultsTable: false,
+      renderLatencyTable: false,
+      // Each connection is one device: its own credentials and its own heartbeat values.
+      setupClient: (client) => {
+        const index = next % devices.length;
+        next += 1;
+        const device = devices[index];
+        if (!device) return;
+        client.setHeadersAndBody(
+          { authorization: basicAuthorization(device), 'content-type': 'application/json' },
+          heartbeatBody(index),
+        );
+      },
+    });
+    const window = { startUs, endUs: monotonicUs() };
+    const wallSec = (performance.now() - startedAt) / 1000;
+    const cpuSec = cpuSeconds(process_.pid) - cpuBefore;
+    const failed = result.non2xx + result.errors + result.timeouts;
+    if (failed > 0 || result.requests.total === 0) {
+      throw new Error(
+        `${server} ${round === 0 ? 'warm-up' : `round ${round}`}: ${result.non2xx} non-2xx responses, ` +
+          `${result.errors} errors, ${result.timeouts} timeouts of ${result.requests.total} ` +
+          `(status codes ${JSON.stringify(result.statusCodeStats)}). Every heartbeat must succeed.\n` +
+          `Last output of ${server}:\n${process_.recentOutput()}`,
+      );
+    }
+    return {
+      server,
+      round,
+      requests: result.requests.total,
+      wallSec,
+      cpuSec,
+      rps: result.requests.total / wallSec,
+      perCpuSec: result.requests.total / cpuSec,
+      p99Ms: result.latency.p99,
+      window,
+    };
+  }
+
+  /** Proof that both servers did the Redis work they are credited with. */
+  private async checkRedisWrites(deviceId: string): Promise<void> {
+    for (const prefix of [this.prefix, `${this.prefix}bare:`]) {
+      const [state, heartbeat] = await this.redis.hmget(
+        `${prefix}presence:${deviceId}`,
+        'state',
+        'heartbeat',
+      );
+      if (state !== 'online' || !heartbeat) {
+        throw new Error(
+          `No heartbeat recorded in Redis under ${prefix}presence:${deviceId} (state ${String(state)})`,
+        );
+      }
+    }
+  }
+
+  private report(measurements: Measurement[]): void {
+    const summary = (server: ServerName): { rps: number; perCpuSec: number; p99Ms: number } => {
+      const own = measurements.filter((measurement) => measurement.server === server);
+      return {
+        rps: median(own.map((measurement) => measurement.rps)),
+        perCpuSec: median(own.map((measurement) => measurement.perCpuSec)),
+        p99Ms: median(own.map((measurement) => measurement.p99Ms)),
+      };
+    };
+    const gateway = summary('gateway');
+    const bare = summary('bare');
+    console.log('');
+    console.log(`Median of ${this.settings.rounds} round(s):   req/s   req/CPU-s   p99 (ms)   non-2xx`);
+    for (const [name, figures] of [
+      ['gateway', gateway],
+      ['bare', bare],
+    ] as const) {
+      console.log(
+        `  ${name.padEnd(20)} ${fixed(figures.rps).padStart(9)} ${fixed(figures.perCpuSec).padStart(11)} ` +
+          `${fixed(figures.p99Ms, 1).padStart(10)} ${'0'.padStart(9)}`,
+      );
+    }
+    const ratio = gateway.perCpuSec / bare.perCpuSec;
+    const verdict = ratio >= TARGET_RATIO ? 'meets the target' : 'BELOW the target';
+    console.log('');
+    console.log(
+      `Gateway / bare, requests per CPU-second: ${fixed(ratio, 2)}  (target >= ${TARGET_RATIO}: ${verdict})`,
+    );
+  }
+
+  /** Idempotent; runs on success, failure, SIGINT/SIGTERM and the overall deadline alike. */
+  async cleanUp(): Promise<void> {
+    if (this.cleaned) return;
+    this.cleaned = true;
+    await Promise.all(this.servers.map((server) => server.stop(5_000)));
+    await this.deleteKeys().catch((error: unknown) => {
+      process.stderr.write(
+        `Could not delete the benchmark's Redis keys (${this.prefix}*): ${String(error)}\n`,
+      );
+    });
+    this.redis.disconnect();
+    rmSync(this.temp, { recursive: true, force: true });
+  }
+
+  private async deleteKeys(): Promise<void> {
+    if (this.redis.status !== 'ready') return;
+    let cursor = '0';
+    // Bounded: the benchmark makes a few keys per device.
+    for (let page = 0; page < 1_000; page += 1) {
+      const [nextCursor, keys] = await this.redis.scan(cursor, 'MATCH', `${this.prefix}*`, 'COUNT', 1_000);
+      if (keys.length > 0) await this.redis.unlink(...keys);
+      cursor = nextCursor;
+      if (cursor === '0') return;
+    }
+  }
+}
+
+function printProfile(name: ServerName, summary: ProfileSummary): void {
+  console.log('');
+  console.log(`${name}: self time during the measured rounds (${fixed(summary.busyMs / 1000, 1)} s busy)`);
+  console.log('  by area:');
+  for (const area of summary.areas.slice(0, 12)) {
+    console.log(`    ${fixed(area.share * 100, 1).padStart(5)}%  ${area.name}`);
+  }
+  console.log('  by function:');
+  for (const fn of summary.functions) {
+    console.log(`    ${fixed(fn.share * 100, 1).padStart(5)}%  ${fn.name}`);
+  }
+}
+
+async function main(): Promise<void> {
+  const settings = readSettings();
+  const bench = new Bench(settings);
+  // Start-up, warm-ups, every measured window and shutdown, with a wide margin: never longer than this.
+  const budgetMs =
+    STARTUP_TIMEOUT_MS * 2 +
+    (2 * settings.warmupSec + 2 * settings.rounds * settings.durationSec) * 2_000 +
+    60_000;
+  let exiting = false;
+  const exit = async (code: number, message?: string): Promise<void> => {
+    if (exiting) return;
+    exiting = true;
+    if (message) process.stderr.write(`${message}\n`);
+    await bench.cleanUp().catch((error: unknown) => {
+      process.stderr.write(`Clean-up failed: ${String(error)}\n`);
+    });
+    process.exit(code);
+  };
+  process.on('exit', killAllNow);
+  for (const signal of ['SIGINT', 'SIGTERM'] as const) {
+    process.once(signal, () => void exit(130, `\n${signal}: stopping the servers`));
+  }
+  const deadline = setTimeout(
+    () => void exit(1, `The benchmark took longer than ${budgetMs / 1000} s`),
+    budgetMs,
+  );
+  try {
+    await bench.run();
+    clearTimeout(deadline);
+    await exit(0);
+  } catch (error) {
+    clearTimeout(deadline);
+    await exit(1, `Benchmark failed: ${error instanceof Error ? error.message : String(error)}`);
+  }
+}
+
+void main();
