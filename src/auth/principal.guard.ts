@@ -46,6 +46,7 @@ function mostTellingFailure(info: unknown): AuthFailure | undefined {
 export class PrincipalGuard implements CanActivate {
   private readonly logger = new Logger('Auth');
   private readonly authenticator = new Authenticator();
+  private readonly declarations = new WeakMap<object, PrincipalKind[] | 'public'>();
 
   constructor(
     private readonly reflector: Reflector,
@@ -61,16 +62,30 @@ export class PrincipalGuard implements CanActivate {
 
   async canActivate(context: ExecutionContext): Promise<boolean> {
     if (context.getType() !== 'http') return true;
-    const targets = [context.getHandler(), context.getClass()];
-    if (this.reflector.getAllAndOverride<boolean | undefined>(IS_PUBLIC, targets)) return true;
-    const kinds = this.reflector.getAllAndOverride<PrincipalKind[] | undefined>(ACCEPTED_PRINCIPALS, targets);
-    if (!kinds || kinds.length === 0) {
-      throw new RouteWithoutPrincipalError(`${context.getClass().name}.${context.getHandler().name}`);
-    }
+    const kinds = this.declarationOf(context);
+    if (kinds === 'public') return true;
     const http = context.switchToHttp();
     const request = http.getRequest<FastifyRequest & { user?: Principal }>();
     request.user = await this.authenticate(kinds, request, http.getResponse());
     return true;
+  }
+
+  /** What a handler declares, read from its metadata once (the guard runs on every request). */
+  private declarationOf(context: ExecutionContext): PrincipalKind[] | 'public' {
+    const handler = context.getHandler();
+    let declaration = this.declarations.get(handler);
+    if (declaration === undefined) {
+      const targets = [handler, context.getClass()];
+      const kinds = this.reflector.getAllAndOverride<PrincipalKind[] | undefined>(
+        ACCEPTED_PRINCIPALS,
+        targets,
+      );
+      if (this.reflector.getAllAndOverride<boolean | undefined>(IS_PUBLIC, targets)) declaration = 'public';
+      else if (kinds && kinds.length > 0) declaration = kinds;
+      else throw new RouteWithoutPrincipalError(`${context.getClass().name}.${handler.name}`);
+      this.declarations.set(handler, declaration);
+    }
+    return declaration;
   }
 
   private authenticate(

@@ -24,15 +24,17 @@ export class SocketClusterAdapter implements OnApplicationShutdown {
   /** The adapter for the Socket.IO server, or undefined for the in-process default (CACHE_BACKEND=memory). */
   async create(): Promise<AdapterConstructor | undefined> {
     if (this.config.CACHE_BACKEND !== CacheBackend.Redis) return undefined;
+    // Not lazy: the adapter duplicates this client and, for a lazy one, awaits connect() on each copy
+    // without handling its failure, an unhandled rejection whenever Redis is down at start-up.
     const client = new Redis(this.config.REDIS_URL, {
-      lazyConnect: true,
+      lazyConnect: false,
       retryStrategy: (attempt) => Math.min(attempt * 100, this.config.REDIS_RECONNECT_MAX_DELAY_MS),
       maxRetriesPerRequest: null,
       connectionName: 'netdiag-gateway-socket.io',
     });
     logConnectionChanges(client, this.logger, 'Socket.IO adapter');
     this.client = client;
-    await client.connect().catch((error: unknown) => {
+    await waitUntilReady(client, this.config.REDIS_COMMAND_TIMEOUT_MS * 2).catch((error: unknown) => {
       this.logger.warn(`Socket.IO adapter cannot reach Redis yet (${String(error)}); it keeps trying`);
     });
     const prefix = this.config.REDIS_KEY_PREFIX;
@@ -49,4 +51,20 @@ export class SocketClusterAdapter implements OnApplicationShutdown {
   async onApplicationShutdown(): Promise<void> {
     if (this.client) await closeRedis(this.client);
   }
+}
+
+/** Resolves once the client is ready; rejects after `ms` (the client keeps reconnecting either way). */
+function waitUntilReady(client: Redis, ms: number): Promise<void> {
+  if (client.status === 'ready') return Promise.resolve();
+  return new Promise((resolve, reject) => {
+    const timer = setTimeout(() => {
+      client.off('ready', onReady);
+      reject(new Error(`not ready within ${ms} ms`));
+    }, ms);
+    const onReady = (): void => {
+      clearTimeout(timer);
+      resolve();
+    };
+    client.once('ready', onReady);
+  });
 }

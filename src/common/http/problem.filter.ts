@@ -79,7 +79,10 @@ export class ProblemFilter implements ExceptionFilter {
     if (exception instanceof DomainError && typeof domainCode === 'string' && isKnownCode(domainCode)) {
       const spec = ERROR_CATALOG[domainCode];
       if (exception instanceof DependencyFailedError) {
-        request.log.warn({ err: exception.cause, dependency: exception.dependency }, exception.detail);
+        request.log.warn(
+          { requestId: request.id, err: exception.cause, dependency: exception.dependency },
+          exception.detail,
+        );
       }
       return {
         type: problemType(domainCode),
@@ -115,7 +118,7 @@ export class ProblemFilter implements ExceptionFilter {
         ...base,
       };
     }
-    request.log.error({ err: exception }, 'Unhandled error');
+    request.log.error({ requestId: request.id, err: exception }, 'Unhandled error');
     const code = CommonErrorCode.Internal;
     return {
       type: problemType(code),
