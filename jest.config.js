@@ -2,7 +2,8 @@
 const common = {
   moduleFileExtensions: ['js', 'json', 'ts'],
   transform: {
-    '^.+\\.ts$': ['ts-jest', { isolatedModules: true }],
+    // tsconfig.json sets isolatedModules, so ts-jest transpiles file by file; tsc and ESLint type-check.
+    '^.+\\.ts$': 'ts-jest',
     // jose 6 ships ES modules only; jest's CommonJS runtime cannot load them untranspiled.
     '/node_modules/jose/.+\\.js$': `${__dirname}/test/support/jest/esm-to-cjs.transform.cjs`,
     // PGlite (the embedded backend) loads Node built-ins with dynamic import(), which jest cannot run as is.

@@ -64,7 +64,11 @@ describe('ProblemFilter.toProblem', () => {
     expect(problem).toMatchObject({ status: 503, code: 'dependency_failed' });
     expect(JSON.stringify(problem)).not.toContain('ECONNREFUSED');
     expect(logged).toEqual([
-      { level: 'warn', fields: { err: cause, dependency: 'database' }, message: problem.detail },
+      {
+        level: 'warn',
+        fields: { requestId: 'req-1', err: cause, dependency: 'database' },
+        message: problem.detail,
+      },
     ]);
   });
 
@@ -113,7 +117,9 @@ describe('ProblemFilter.toProblem', () => {
 
     expect(problem).toMatchObject({ status: 500, code: 'internal_error', requestId: 'req-1' });
     expect(JSON.stringify(problem)).not.toContain('secret_table');
-    expect(logged).toEqual([{ level: 'error', fields: { err: error }, message: 'Unhandled error' }]);
+    expect(logged).toEqual([
+      { level: 'error', fields: { requestId: 'req-1', err: error }, message: 'Unhandled error' },
+    ]);
   });
 
   it('treats a 5xx carried on a framework error as unexpected, not as a client error', () => {
