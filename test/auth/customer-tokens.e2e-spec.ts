@@ -99,6 +99,30 @@ describe('customer access tokens (PRODUCT §2)', () => {
     expect(now).toBeGreaterThan(0);
   });
 
+  it('caches the JWKS and refetches it at most once per cooldown for unknown key ids', async () => {
+    const { accessToken } = await stack.mintCustomerToken();
+    expect(await status(gateway, bearer(accessToken))).toBe(200);
+    const before = stack.front.jwksRequests;
+    const attacker = await generateKeyPair('ES256');
+    const claims = {
+      iss: `${stack.url}/auth/v1`,
+      aud: 'authenticated',
+      role: 'authenticated',
+      sub: randomUUID(),
+      session_id: randomUUID(),
+    };
+    for (let attempt = 0; attempt < 20; attempt += 1) {
+      const forged = await new SignJWT(claims)
+        .setProtectedHeader({ alg: 'ES256', kid: randomUUID() })
+        .setExpirationTime('5m')
+        .sign(attacker.privateKey);
+      expect(await status(gateway, bearer(forged))).toBe(401);
+    }
+    expect(stack.front.jwksRequests - before).toBeLessThanOrEqual(1);
+    // Known keys are still served from the cache.
+    expect(await status(gateway, bearer(accessToken))).toBe(200);
+  });
+
   it('refuses missing and non-Bearer credentials with 401 problem+json', async () => {
     for (const authorization of [undefined, 'Bearer', 'Basic dXNlcjpwYXNz', 'Token abc']) {
       const response = await request(`${gateway.url}/v1/devices`, { authorization });

@@ -16,6 +16,8 @@ import { createLocalJWKSet, type JSONWebKeySet, jwtVerify } from 'jose';
  */
 export interface SupabaseFront {
   url: string;
+  /** How many times the JWKS was fetched: verifiers must cache it and not refetch per unknown kid. */
+  readonly jwksRequests: number;
   /** Makes `/auth/v1/user` refuse tokens of this session from now on, as a sign-out does. */
   endSession(sessionId: string): void;
   stop(): Promise<void>;
@@ -95,11 +97,13 @@ export async function startSupabaseFront(options: SupabaseFrontOptions): Promise
     }
   };
 
+  let jwksRequests = 0;
   const server = createServer((request, response) => {
     const path = request.url ?? '/';
     if (path.startsWith('/rest/v1/')) {
       forwardToPostgrest(request, response, path.slice('/rest/v1'.length));
     } else if (request.method === 'GET' && path === '/auth/v1/.well-known/jwks.json') {
+      jwksRequests += 1;
       sendJson(response, 200, options.jwks);
     } else if (request.method === 'GET' && path === '/auth/v1/user') {
       void currentUser(request, response);
@@ -116,6 +120,9 @@ export async function startSupabaseFront(options: SupabaseFrontOptions): Promise
 
   return {
     url,
+    get jwksRequests() {
+      return jwksRequests;
+    },
     endSession: (sessionId) => {
       endedSessions.add(sessionId);
     },
