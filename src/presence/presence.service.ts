@@ -166,8 +166,9 @@ export class PresenceService implements OnApplicationBootstrap, OnApplicationShu
       };
     }
     return {
-      // Judged at read time, so a reader is exact even between two sweeps.
-      state: stateAt(hot.lastSeenAt, now, this.timing),
+      // Judged at read time, so a reader is exact even between two sweeps. A closed socket is offline at
+      // once (PRODUCT §5) although its last sign is recent; the next sign stores online again.
+      state: hot.state === 'offline' ? 'offline' : stateAt(hot.lastSeenAt, now, this.timing),
       lastSeenAt: new Date(hot.lastSeenAt),
       lastHeartbeat:
         hot.heartbeat === null

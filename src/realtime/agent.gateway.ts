@@ -85,10 +85,13 @@ export class AgentGateway
       this.logger.warn(`Could not subscribe to agent takeovers yet: ${String(error)}`);
     }
     // A live socket counts as a sign (PRODUCT §5) even from an agent that sends no heartbeat events.
+    // A socket silent for an interval is refreshed at the next check, so the longest gap between its
+    // signs is 1.25 intervals, short of stale (1.5); checking only once per interval allowed nearly 2.
+    // Agents that heartbeat every interval are never silent that long and cost no extra write.
     const intervalMs = this.config.HEARTBEAT_INTERVAL_SEC * 1000;
     this.livenessTimer = setInterval(() => {
       this.refreshSilentSockets(intervalMs);
-    }, intervalMs);
+    }, intervalMs / 4);
     this.livenessTimer.unref();
   }
 
@@ -196,7 +199,7 @@ export class AgentGateway
     const now = Date.now();
     for (const sockets of this.local.values()) {
       for (const socket of sockets) {
-        if (now - socket.data.lastSignAt < intervalMs * 0.9) continue;
+        if (now - socket.data.lastSignAt < intervalMs) continue;
         const { device } = socket.data;
         socket.data.lastSignAt = now;
         socket.data.epoch
@@ -218,6 +221,10 @@ export class AgentGateway
 /** Tells the client why, then closes its connection; a socket closed by the server does not reconnect. */
 export function endSession(socket: Socket, reason: SessionEndReason): void {
   if (socket.disconnected) return;
-  socket.emit(SESSION_END_EVENT, { reason });
+  // Not socket.emit: with connection state recovery it goes through the cluster adapter, which writes
+  // the packet only after a Redis round trip, by which time the disconnect below has removed the socket
+  // from its room and the packet is dropped. The socket is on this instance: a local emit to its own
+  // room is written at once, ahead of the disconnect packet.
+  socket.nsp.local.to(socket.id).emit(SESSION_END_EVENT, { reason });
   socket.disconnect(true);
 }

@@ -22,10 +22,14 @@ import { rooms } from './realtime.events';
 import { authenticationError } from './socket-auth';
 import { handleEvent } from './socket-events';
 
+/**
+ * Kept by Socket.IO for connection state recovery (msgpack-encoded into Redis when a transport closes),
+ * so only plain data: a timer here (its linked list is circular) made the encoding throw inside the
+ * close handler, an uncaught exception. The expiry timers live in the gateway instead.
+ */
 interface PortalSocketData {
   customer: CustomerPrincipal;
   subscriptions: Set<string>;
-  expiry: NodeJS.Timeout | undefined;
 }
 
 type PortalSocket = Socket<
@@ -34,6 +38,8 @@ type PortalSocket = Socket<
   Record<string, never>,
   PortalSocketData
 >;
+
+const DEVICE_ROOM = rooms.device('');
 
 /** setTimeout holds at most about 24.8 days; a longer token is re-armed when that fires. */
 const MAX_TIMER_MS = 2 ** 31 - 1;
@@ -50,6 +56,7 @@ export class PortalGateway
   private readonly logger = new Logger(PortalGateway.name);
   private readonly subscription = new SchemaValidator(DeviceSubscriptionDto);
   private readonly refresh = new SchemaValidator(AuthRefreshDto);
+  private readonly expiries = new WeakMap<PortalSocket, NodeJS.Timeout>();
 
   constructor(
     private readonly config: AppConfig,
@@ -87,7 +94,12 @@ export class PortalGateway
   }
 
   handleConnection(socket: PortalSocket): void {
-    socket.data.subscriptions = new Set();
+    // A recovered socket is back in the device rooms it had joined; count them against the limit.
+    socket.data.subscriptions = new Set(
+      [...socket.rooms]
+        .filter((room) => room.startsWith(DEVICE_ROOM))
+        .map((room) => room.slice(DEVICE_ROOM.length)),
+    );
     void socket.join(rooms.customer(socket.data.customer.userId));
     this.armExpiry(socket);
     const failure = (problem: unknown) => ({ ok: false, error: problem });
@@ -145,19 +157,21 @@ export class PortalGateway
   }
 
   handleDisconnect(socket: PortalSocket): void {
-    clearTimeout(socket.data.expiry);
+    clearTimeout(this.expiries.get(socket));
+    this.expiries.delete(socket);
   }
 
   private armExpiry(socket: PortalSocket): void {
-    clearTimeout(socket.data.expiry);
+    clearTimeout(this.expiries.get(socket));
     const remaining = socket.data.customer.expiresAt - Date.now();
-    socket.data.expiry = setTimeout(
+    const expiry = setTimeout(
       () => {
         if (socket.data.customer.expiresAt <= Date.now()) endSession(socket, 'token_expired');
         else this.armExpiry(socket);
       },
       Math.max(0, Math.min(remaining, MAX_TIMER_MS)),
     );
-    socket.data.expiry.unref();
+    expiry.unref();
+    this.expiries.set(socket, expiry);
   }
 }

@@ -18,6 +18,8 @@ type AdapterConstructor = ReturnType<typeof createAdapter>;
 export class SocketClusterAdapter implements OnApplicationShutdown {
   private readonly logger = new Logger(SocketClusterAdapter.name);
   private client: Redis | undefined;
+  /** The connections the adapter duplicates from the client (stream reader, pub/sub). */
+  private readonly duplicates: Redis[] = [];
 
   constructor(private readonly config: AppConfig) {}
 
@@ -31,8 +33,19 @@ export class SocketClusterAdapter implements OnApplicationShutdown {
       retryStrategy: (attempt) => Math.min(attempt * 100, this.config.REDIS_RECONNECT_MAX_DELAY_MS),
       maxRetriesPerRequest: null,
       connectionName: 'netdiag-gateway-socket.io',
+      // As for the command client: disconnect() arms a timer of this length that is never cleared, and
+      // the adapter calls it on its stream reader after close; the default 2 s kept a closed app alive.
+      disconnectTimeout: 200,
     });
     logConnectionChanges(client, this.logger, 'Socket.IO adapter');
+    // The adapter closes its stream reader only when its blocked XREAD returns, up to blockTimeInMs after
+    // the server closed: kept track of here so that shutdown closes every connection at once.
+    const duplicate = client.duplicate.bind(client);
+    client.duplicate = (...args: Parameters<Redis['duplicate']>) => {
+      const copy = duplicate(...args);
+      this.duplicates.push(copy);
+      return copy;
+    };
     this.client = client;
     await waitUntilReady(client, this.config.REDIS_COMMAND_TIMEOUT_MS * 2).catch((error: unknown) => {
       this.logger.warn(`Socket.IO adapter cannot reach Redis yet (${String(error)}); it keeps trying`);
@@ -49,6 +62,7 @@ export class SocketClusterAdapter implements OnApplicationShutdown {
   }
 
   async onApplicationShutdown(): Promise<void> {
+    for (const copy of this.duplicates) copy.disconnect();
     if (this.client) await closeRedis(this.client);
   }
 }

@@ -44,8 +44,12 @@ export function handleEvent<T>(
   handler: (payload: T) => Promise<unknown>,
   failureAck: (problem: Problem) => unknown = (problem) => ({ error: problem }),
 ): void {
-  socket.on(event, (payload: unknown, ack?: unknown) => {
-    const reply = typeof ack === 'function' ? (ack as Ack) : undefined;
+  // The ack is the last argument, not the second: a client that emits with an ack but no payload sends
+  // the ack alone, and would otherwise wait for an answer that goes to an `error` event instead.
+  socket.on(event, (...args: unknown[]) => {
+    const last = args.at(-1);
+    const reply = typeof last === 'function' ? (last as Ack) : undefined;
+    const payload = reply ? args.slice(0, -1)[0] : args[0];
     const fail = (error: unknown): void => {
       const problem = problemForEvent(error, socket, event);
       if (reply) reply(failureAck(problem));
