@@ -33,3 +33,22 @@ export async function eventually<T>(
     await sleep(intervalMs);
   }
 }
+
+/**
+ * Polls `probe` for `durationMs` and fails at the first value `accept` refuses: proves that something
+ * stays true (a device stays online) rather than becoming true.
+ */
+export async function holdsFor<T>(
+  description: string,
+  probe: () => Promise<T>,
+  accept: (value: T) => boolean,
+  durationMs: number,
+  intervalMs = 100,
+): Promise<void> {
+  const until = Date.now() + durationMs;
+  while (Date.now() < until) {
+    const value = await probe();
+    if (!accept(value)) throw new Error(`Expected ${description}, but saw ${JSON.stringify(value)}`);
+    await sleep(intervalMs);
+  }
+}
