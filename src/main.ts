@@ -18,8 +18,25 @@ function readConfig(): AppConfig {
   }
 }
 
+/**
+ * A promise nobody awaited is a bug to log, not a reason to drop every connection; an uncaught exception
+ * leaves the process in an unknown state, so it is logged and the process exits for the orchestrator
+ * to restart it.
+ */
+function reportUnhandledFailures(): void {
+  const logger = new Logger('Process');
+  process.on('unhandledRejection', (reason: unknown) => {
+    logger.error({ err: reason }, 'Unhandled promise rejection');
+  });
+  process.on('uncaughtException', (error: Error) => {
+    logger.fatal({ err: error }, 'Uncaught exception; exiting');
+    process.exit(1);
+  });
+}
+
 async function bootstrap(): Promise<void> {
   const config = readConfig();
+  reportUnhandledFailures();
   const app = await createApp({ config });
   installGracefulShutdown(app, config);
   await app.listen({ port: config.PORT, host: config.HOST });
