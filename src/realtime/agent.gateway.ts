@@ -1,3 +1,4 @@
+import { setTimeout as sleep } from 'node:timers/promises';
 import { Logger, type OnModuleDestroy, type OnModuleInit } from '@nestjs/common';
 import {
   type OnGatewayConnection,
@@ -19,6 +20,9 @@ import { PresenceService } from '../presence/presence.service';
 import { rooms, SESSION_END_EVENT, type SessionEndReason } from './realtime.events';
 import { authenticationError } from './socket-auth';
 import { handleEvent } from './socket-events';
+
+const CONNECT_ATTEMPTS = 3;
+const CONNECT_RETRY_DELAY_MS = 200;
 
 /** Announces a new connection to every instance, so the device's older sockets anywhere are closed. */
 const CONNECTED_CHANNEL = 'agent-connected';
@@ -130,7 +134,7 @@ export class AgentGateway
     const { device } = socket.data;
     const ref = { id: device.deviceId, customerId: device.customerId };
     socket.data.lastSignAt = Date.now();
-    socket.data.epoch = this.presence.connect(ref);
+    socket.data.epoch = this.recordConnection(ref);
     void socket.join(rooms.device(device.deviceId));
     let sockets = this.local.get(device.deviceId);
     if (!sockets) {
@@ -176,6 +180,21 @@ export class AgentGateway
       await this.presence.disconnect({ id: device.deviceId, customerId: device.customerId }, epoch);
     } catch (error) {
       this.logger.warn(`Could not record the disconnection of ${device.deviceId}: ${String(error)}`);
+    }
+  }
+
+  /**
+   * Presence must know the connection before its heartbeats count. Under a reconnection storm the cache
+   * may be slow for a moment: a couple of quick retries avoid closing (and so re-queueing) the agent.
+   */
+  private async recordConnection(ref: { id: string; customerId: string }): Promise<number> {
+    for (let attempt = 1; ; attempt += 1) {
+      try {
+        return await this.presence.connect(ref);
+      } catch (error) {
+        if (attempt >= CONNECT_ATTEMPTS) throw error;
+        await sleep(CONNECT_RETRY_DELAY_MS * attempt);
+      }
     }
   }
 

@@ -21,6 +21,17 @@ export class RealtimeIoAdapter extends IoAdapter {
     this.clusterAdapter = await this.app.get(SocketClusterAdapter).create();
   }
 
+  /**
+   * The gateways register their events themselves (payload discipline in socket-events.ts) and declare no
+   * @SubscribeMessage handlers; Nest would still build a disconnect observable per socket, about 1 KiB
+   * of heap for every connected device.
+   */
+  override bindMessageHandlers(...args: Parameters<IoAdapter['bindMessageHandlers']>): void {
+    const [, handlers] = args;
+    if (handlers.length === 0) return;
+    super.bindMessageHandlers(...args);
+  }
+
   override createIOServer(port: number, options?: ServerOptions): Server {
     const config = this.app.get(AppConfig);
     const origins = config.SOCKET_CORS_ORIGINS;
