@@ -8,6 +8,7 @@ import {
   jwtVerify,
   type JWTVerifyGetKey,
 } from 'jose';
+import { DependencyFailedError } from '../common/errors/common.errors';
 import { AppConfig } from '../config/app-config';
 import { AuthFailure } from './auth.errors';
 import { AuthSecrets, EMBEDDED_TOKEN_ISSUER } from './auth-secrets';
@@ -89,8 +90,14 @@ export class CustomerTokenVerifier {
     } catch (error) {
       if (error instanceof joseErrors.JWTExpired) return new AuthFailure('expired', 'token expired');
       if (error instanceof joseErrors.JWKSNoMatchingKey) return new AuthFailure('unknown_key', 'unknown kid');
-      const code = error instanceof joseErrors.JOSEError ? error.code : 'unknown';
-      return new AuthFailure('bad_token', code);
+      // The keys could not be fetched: not the caller's fault, so 503 rather than a 401 that would sign
+      // every user out of the portal during an Auth outage.
+      if (error instanceof joseErrors.JWKSTimeout || !(error instanceof joseErrors.JOSEError)) {
+        throw new DependencyFailedError('identity provider (JWKS)', error);
+      }
+      if (error instanceof joseErrors.JWKSInvalid)
+        throw new DependencyFailedError('identity provider (JWKS)', error);
+      return new AuthFailure('bad_token', error.code);
     }
     if (claims.role !== 'authenticated') return new AuthFailure('bad_token', 'role is not authenticated');
     if (typeof claims.sub !== 'string' || !UUID.test(claims.sub)) {

@@ -33,6 +33,8 @@ export class DeviceCredentialsService implements OnModuleInit, OnModuleDestroy {
   private readonly verified = new Map<string, VerifiedDevice>();
   private readonly revocationListeners = new Set<RevocationListener>();
   private unsubscribe: (() => Promise<void>) | undefined;
+  /** Bumped by every revocation seen; a lookup that overlapped one does not cache what it read. */
+  private revocations = 0;
 
   constructor(
     private readonly config: AppConfig,
@@ -42,6 +44,11 @@ export class DeviceCredentialsService implements OnModuleInit, OnModuleDestroy {
   ) {}
 
   async onModuleInit(): Promise<void> {
+    // A revocation broadcast during a lost connection was missed: trust nothing verified before it.
+    this.cache.onSubscriptionsResumed(() => {
+      this.verified.clear();
+      this.revocations += 1;
+    });
     try {
       this.unsubscribe = await this.cache.subscribe(REVOCATION_CHANNEL, (deviceId) => {
         this.forget(deviceId);
@@ -89,6 +96,7 @@ export class DeviceCredentialsService implements OnModuleInit, OnModuleDestroy {
 
   private forget(deviceId: string): void {
     this.verified.delete(deviceId);
+    this.revocations += 1;
     for (const listener of this.revocationListeners) listener(deviceId);
   }
 
@@ -99,6 +107,7 @@ export class DeviceCredentialsService implements OnModuleInit, OnModuleDestroy {
   private async lookUp(deviceId: string): Promise<VerifiedDevice | AuthFailure> {
     const cached = this.verified.get(deviceId);
     if (cached && cached.expiresAt > Date.now()) return cached;
+    const revocationsBefore = this.revocations;
     const device = await this.devices.findById(deviceId);
     if (!device) return new AuthFailure('unknown_device', 'no such device');
     if (device.status === 'revoked') return new AuthFailure('revoked', 'device revoked');
@@ -109,6 +118,7 @@ export class DeviceCredentialsService implements OnModuleInit, OnModuleDestroy {
       customerId: device.customerId,
       expiresAt: Date.now() + this.config.DEVICE_AUTH_CACHE_TTL_MS,
     };
+    if (this.revocations !== revocationsBefore) return entry;
     if (this.verified.size >= MAX_CACHED_DEVICES) {
       const oldest = this.verified.keys().next();
       if (!oldest.done) this.verified.delete(oldest.value);

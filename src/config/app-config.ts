@@ -287,13 +287,28 @@ export class ConfigValidationError extends Error {
   }
 }
 
+/** Values never echoed in a configuration error: start-up output usually lands in shared logs. */
+const SECRET_VARIABLES = new Set([
+  'DEVICE_SECRET_PEPPER',
+  'SUPABASE_JWT_SECRET',
+  'SUPABASE_SERVICE_ROLE_KEY',
+  'SERVICE_KEYS',
+  'DATABASE_URL',
+  'REDIS_URL',
+]);
+
 function describe(errors: ValidationError[], raw: Record<string, RawValue>): string[] {
   return errors.flatMap((error) => {
     const messages = Object.values(error.constraints ?? {});
     const given = raw[error.property];
     // For a missing variable, "is required" says it all; its format rules would only repeat it.
     const unique = given === undefined ? [...new Set(messages)].slice(-1) : [...new Set(messages)];
-    const suffix = given === undefined ? ' (not set)' : ` (got "${given}")`;
+    const suffix =
+      given === undefined
+        ? ' (not set)'
+        : SECRET_VARIABLES.has(error.property)
+          ? ` (got ${given.length} characters, not shown)`
+          : ` (got "${given}")`;
     return unique.map((message) => `${message}${suffix}`);
   });
 }

@@ -99,7 +99,14 @@ export class DevicesService {
     await this.owned(customer, deviceId);
     const revoked = await this.devices.revoke(deviceId);
     if (!revoked) throw new DeviceNotFoundError(deviceId);
-    await this.credentials.revoke(revoked.id);
+    // The database says revoked from here on: what follows is best effort and must not turn the answer
+    // into an error (a retry would find nothing to delete, and the audit event would be lost).
+    await this.credentials.revoke(revoked.id).catch((error: unknown) => {
+      this.logger.warn(
+        `Revocation of ${revoked.id} not broadcast (${String(error)}); other instances drop it when their ` +
+          'cache connection resumes or their verification cache expires',
+      );
+    });
     await this.presence.forget(revoked.id).catch((error: unknown) => {
       this.logger.warn(`Could not clear presence of revoked device ${revoked.id}: ${String(error)}`);
     });

@@ -19,7 +19,7 @@ import { MetricsService } from '../infra/metrics/metrics.service';
 import { PresenceService } from '../presence/presence.service';
 import { rooms, SESSION_END_EVENT, type SessionEndReason } from './realtime.events';
 import { authenticationError } from './socket-auth';
-import { handleEvent } from './socket-events';
+import { handleEvent, refuseUnknownEvents } from './socket-events';
 
 const CONNECT_ATTEMPTS = 3;
 const CONNECT_RETRY_DELAY_MS = 200;
@@ -143,9 +143,15 @@ export class AgentGateway
     }
     sockets.add(socket);
     socket.data.epoch.then(
-      async (epoch) => {
+      (epoch) => {
         this.endLocal(device.deviceId, 'replaced', epoch);
-        await this.cache.publish(CONNECTED_CHANNEL, JSON.stringify({ deviceId: device.deviceId, epoch }));
+        this.cache
+          .publish(CONNECTED_CHANNEL, JSON.stringify({ deviceId: device.deviceId, epoch }))
+          .catch((error: unknown) => {
+            // The older socket elsewhere stays open, but its epoch is stale: its signs and its close
+            // change nothing, and it goes once the cache is back or its connection drops.
+            this.logger.warn(`Could not announce the connection of ${device.deviceId}: ${String(error)}`);
+          });
       },
       (error: unknown) => {
         this.logger.warn(`Could not record the connection of ${device.deviceId}: ${String(error)}`);
@@ -153,6 +159,7 @@ export class AgentGateway
       },
     );
 
+    refuseUnknownEvents(socket, ['heartbeat']);
     // Registered at once: an agent may send its first heartbeat before presence has answered.
     handleEvent(socket, 'heartbeat', this.heartbeat, async (payload) => {
       const epoch = await socket.data.epoch;

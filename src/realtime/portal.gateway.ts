@@ -11,6 +11,7 @@ import { CustomerTokenVerifier } from '../auth/customer-token.verifier';
 import { type CustomerPrincipal } from '../auth/principal';
 import { SchemaValidator } from '../common/validation/schema-validator';
 import { AppConfig } from '../config/app-config';
+import { DeviceNotFoundError } from '../devices/devices.errors';
 import { DevicesService } from '../devices/devices.service';
 import { MetricsService } from '../infra/metrics/metrics.service';
 import { endSession } from './agent.gateway';
@@ -20,7 +21,7 @@ import { TooManySubscriptionsError } from './realtime.errors';
 import { RealtimeService } from './realtime.service';
 import { rooms } from './realtime.events';
 import { authenticationError } from './socket-auth';
-import { handleEvent } from './socket-events';
+import { handleEvent, refuseUnknownEvents } from './socket-events';
 
 /**
  * Kept by Socket.IO for connection state recovery (msgpack-encoded into Redis when a transport closes),
@@ -101,8 +102,10 @@ export class PortalGateway
         .map((room) => room.slice(DEVICE_ROOM.length)),
     );
     void socket.join(rooms.customer(socket.data.customer.userId));
+    if (socket.recovered) void this.recheckRestoredRooms(socket);
     this.armExpiry(socket);
     const failure = (problem: unknown) => ({ ok: false, error: problem });
+    refuseUnknownEvents(socket, ['device:subscribe', 'device:unsubscribe', 'auth:refresh'], failure);
 
     handleEvent(
       socket,
@@ -110,17 +113,21 @@ export class PortalGateway
       this.subscription,
       async ({ deviceId }) => {
         const id = deviceId.toLowerCase();
-        if (
-          !socket.data.subscriptions.has(id) &&
-          socket.data.subscriptions.size >= this.config.SOCKET_MAX_SUBSCRIPTIONS
-        ) {
+        const alreadySubscribed = socket.data.subscriptions.has(id);
+        if (!alreadySubscribed && socket.data.subscriptions.size >= this.config.SOCKET_MAX_SUBSCRIPTIONS) {
           throw new TooManySubscriptionsError(this.config.SOCKET_MAX_SUBSCRIPTIONS);
         }
-        // Throws "not found" for a device of another customer, as HTTP does.
-        const device = await this.devices.get(socket.data.customer, id);
+        // Counted before the lookup, so a burst of subscriptions cannot all pass the check at once.
         socket.data.subscriptions.add(id);
-        await socket.join(rooms.device(id));
-        return { ok: true, device };
+        try {
+          // Throws "not found" for a device of another customer, as HTTP does.
+          const device = await this.devices.get(socket.data.customer, id);
+          await socket.join(rooms.device(id));
+          return { ok: true, device };
+        } catch (error) {
+          if (!alreadySubscribed) socket.data.subscriptions.delete(id);
+          throw error;
+        }
       },
       failure,
     );
@@ -159,6 +166,29 @@ export class PortalGateway
   handleDisconnect(socket: PortalSocket): void {
     clearTimeout(this.expiries.get(socket));
     this.expiries.delete(socket);
+  }
+
+  /**
+   * Recovery restores the rooms of the session it resumes, before this connection's token was checked
+   * against them: keep only the customer's own room and the devices it may still see.
+   */
+  private async recheckRestoredRooms(socket: PortalSocket): Promise<void> {
+    const own = rooms.customer(socket.data.customer.userId);
+    for (const room of socket.rooms) {
+      if (room.startsWith(rooms.customer('')) && room !== own) await socket.leave(room);
+    }
+    for (const id of [...socket.data.subscriptions]) {
+      try {
+        await this.devices.get(socket.data.customer, id);
+      } catch (error) {
+        if (!(error instanceof DeviceNotFoundError)) {
+          this.logger.warn(`Could not recheck a restored subscription to ${id}: ${String(error)}`);
+          continue;
+        }
+        socket.data.subscriptions.delete(id);
+        await socket.leave(rooms.device(id));
+      }
+    }
   }
 
   private armExpiry(socket: PortalSocket): void {

@@ -11,6 +11,7 @@ import { RealtimeService } from './realtime.service';
 export class PresenceRelay implements OnModuleInit, OnModuleDestroy {
   private readonly logger = new Logger(PresenceRelay.name);
   private unsubscribe: (() => void) | undefined;
+  private readonly pending = new Map<string, Promise<void>>();
 
   constructor(
     private readonly events: PresenceEvents,
@@ -20,7 +21,14 @@ export class PresenceRelay implements OnModuleInit, OnModuleDestroy {
 
   onModuleInit(): void {
     this.unsubscribe = this.events.subscribe((transition) => {
-      void this.relay(transition);
+      // One device's statuses leave in the order they happened (a reconnect's offline, then online),
+      // although each waits for its own database read.
+      const previous = this.pending.get(transition.deviceId) ?? Promise.resolve();
+      const next = previous.then(() => this.relay(transition));
+      this.pending.set(transition.deviceId, next);
+      void next.finally(() => {
+        if (this.pending.get(transition.deviceId) === next) this.pending.delete(transition.deviceId);
+      });
     });
   }
 

@@ -1,6 +1,7 @@
 import { Logger } from '@nestjs/common';
 import { type Socket } from 'socket.io';
 import { ValidationFailedError } from '../common/errors/common.errors';
+import { UnknownEventError } from './realtime.errors';
 import { type Problem } from '../common/errors/problem';
 import { ProblemFilter } from '../common/http/problem.filter';
 import { type SchemaValidator } from '../common/validation/schema-validator';
@@ -44,22 +45,51 @@ export function handleEvent<T>(
   handler: (payload: T) => Promise<unknown>,
   failureAck: (problem: Problem) => unknown = (problem) => ({ error: problem }),
 ): void {
-  // The ack is the last argument, not the second: a client that emits with an ack but no payload sends
-  // the ack alone, and would otherwise wait for an answer that goes to an `error` event instead.
   socket.on(event, (...args: unknown[]) => {
-    const last = args.at(-1);
-    const reply = typeof last === 'function' ? (last as Ack) : undefined;
-    const payload = reply ? args.slice(0, -1)[0] : args[0];
-    const fail = (error: unknown): void => {
-      const problem = problemForEvent(error, socket, event);
-      if (reply) reply(failureAck(problem));
-      else socket.emit(ERROR_EVENT, { event, ...problem });
-    };
+    const { payload, reply } = splitArguments(args);
+    const fail = failureReply(socket, event, reply, failureAck);
     const checked = validator.check(payload);
     if ('errors' in checked) {
       fail(new ValidationFailedError(checked.errors));
       return;
     }
     handler(checked.value).then((result) => reply?.(result), fail);
+  });
+}
+
+/**
+ * The ack is the last argument, not the second: a client that emits with an ack but no payload sends
+ * the ack alone, and would otherwise wait for an answer that goes to an `error` event instead.
+ */
+function splitArguments(args: unknown[]): { payload: unknown; reply: Ack | undefined } {
+  const last = args.at(-1);
+  const reply = typeof last === 'function' ? (last as Ack) : undefined;
+  return { payload: reply ? args.slice(0, -1)[0] : args[0], reply };
+}
+
+function failureReply(
+  socket: Socket,
+  event: string,
+  reply: Ack | undefined,
+  failureAck: (problem: Problem) => unknown,
+): (error: unknown) => void {
+  return (error) => {
+    const problem = problemForEvent(error, socket, event);
+    if (reply) reply(failureAck(problem));
+    else socket.emit(ERROR_EVENT, { event, ...problem });
+  };
+}
+
+/** An event the namespace does not know is answered with a problem too, never left unanswered. */
+export function refuseUnknownEvents(
+  socket: Socket,
+  known: readonly string[],
+  failureAck: (problem: Problem) => unknown = (problem) => ({ error: problem }),
+): void {
+  socket.onAny((event: unknown, ...args: unknown[]) => {
+    const name = typeof event === 'string' ? event : String(event);
+    if (known.includes(name)) return;
+    const { reply } = splitArguments(args);
+    failureReply(socket, name, reply, failureAck)(new UnknownEventError(name, known));
   });
 }

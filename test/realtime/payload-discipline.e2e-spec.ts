@@ -127,6 +127,17 @@ describe('realtime payload discipline', () => {
     await stillWorks();
   });
 
+  it('answers an event the namespace does not know, with or without an ack', async () => {
+    const agentAnswer = await ask<{ error?: Problem }>(agent, 'command:teleport', { to: 'mars' });
+    expect(agentAnswer.error).toMatchObject({ status: 400, code: 'unknown_event' });
+    const portalAnswer = await ask<{ ok: boolean; error?: Problem }>(portal, 'device:delete', {});
+    expect(portalAnswer).toMatchObject({ ok: false, error: { status: 400, code: 'unknown_event' } });
+    const reported = nextEvent<Problem & { event: string }>(portal, 'error');
+    portal.emit('nonsense');
+    expect(await reported).toMatchObject({ event: 'nonsense', code: 'unknown_event' });
+    await stillWorks();
+  });
+
   it('answers an event sent with an ack but no payload with a problem in the ack', async () => {
     const heartbeat = (await agent.timeout(5000).emitWithAck('heartbeat')) as { error?: Problem };
     expectValidationProblem(heartbeat.error, 'payload');

@@ -1,7 +1,10 @@
 import { createParamDecorator, type ExecutionContext, type Type } from '@nestjs/common';
 import { RouteSchema } from '@nestjs/platform-fastify';
 import { type MetadataStorage } from 'class-transformer/types/MetadataStorage';
+import { IS_IP } from 'class-validator';
+import { type ValidationMetadata } from 'class-validator/types/metadata/ValidationMetadata';
 import { validationMetadatasToSchemas } from 'class-validator-jsonschema';
+import { type IOptions } from 'class-validator-jsonschema/build/options';
 import { type FastifyRequest } from 'fastify';
 
 export type JsonSchema = Record<string, unknown>;
@@ -15,6 +18,18 @@ let definitions: Record<string, JsonSchema> | undefined;
 // eslint-disable-next-line @typescript-eslint/no-require-imports
 const { defaultMetadataStorage } = require('class-transformer/cjs/storage') as {
   defaultMetadataStorage: MetadataStorage;
+};
+
+/**
+ * Where the library's translation differs from class-validator's own rule: @IsIP() without a version
+ * accepts IPv4 and IPv6, but the default converter emits IPv4 only.
+ */
+const CONVERTERS: IOptions['additionalConverters'] = {
+  [IS_IP]: (meta: ValidationMetadata) => {
+    const version = String(meta.constraints[0] ?? '');
+    if (version === '4' || version === '6') return { type: 'string', format: `ipv${version}` };
+    return { type: 'string', anyOf: [{ format: 'ipv4' }, { format: 'ipv6' }] };
+  },
 };
 
 /** Unknown fields are refused (PRODUCT §3), so every object in a body schema is closed. */
@@ -44,6 +59,7 @@ export function jsonSchemaOf(dto: Type): JsonSchema {
         validationMetadatasToSchemas({
           classTransformerMetadataStorage: defaultMetadataStorage,
           refPointerPrefix: '#/definitions/',
+          additionalConverters: CONVERTERS,
         }),
       ).map(([name, schema]) => [name, closeObjects(schema as JsonSchema)]),
     );

@@ -28,6 +28,12 @@ export abstract class Cache {
   /** Calls handler for every message published on the channel, by any instance; resolves to unsubscribe. */
   abstract subscribe(channel: string, handler: (message: string) => void): Promise<() => Promise<void>>;
 
+  /**
+   * Calls listener whenever subscriptions resume after the connection to the cache was lost: messages
+   * published meanwhile were missed, so whatever they would have invalidated must be dropped.
+   */
+  abstract onSubscriptionsResumed(listener: () => void): void;
+
   /** Resolves when the cache answers; rejects otherwise. */
   abstract ping(): Promise<void>;
 }

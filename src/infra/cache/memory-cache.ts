@@ -90,6 +90,11 @@ export class MemoryCache extends Cache {
     });
   }
 
+  /** In one process nothing is ever missed. */
+  onSubscriptionsResumed(): void {
+    // Nothing to do.
+  }
+
   ping(): Promise<void> {
     return Promise.resolve();
   }

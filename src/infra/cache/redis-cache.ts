@@ -11,6 +11,7 @@ export class RedisCache extends Cache implements OnApplicationShutdown {
   private readonly logger = new Logger(RedisCache.name);
   private subscriber: Redis | undefined;
   private readonly handlers = new Map<string, Set<(message: string) => void>>();
+  private readonly resumedListeners = new Set<() => void>();
 
   constructor(
     @InjectRedis() private readonly redis: Redis,
@@ -94,6 +95,10 @@ export class RedisCache extends Cache implements OnApplicationShutdown {
     };
   }
 
+  onSubscriptionsResumed(listener: () => void): void {
+    this.resumedListeners.add(listener);
+  }
+
   async ping(): Promise<void> {
     await this.run(() => this.redis.ping());
   }
@@ -119,6 +124,12 @@ export class RedisCache extends Cache implements OnApplicationShutdown {
             this.logger.error(`A handler for ${channel} failed: ${String(error)}`);
           }
         }
+      });
+      let connectedBefore = false;
+      subscriber.on('ready', () => {
+        // ioredis re-subscribes on every reconnection; anything published while it was away is lost.
+        if (connectedBefore) for (const listener of this.resumedListeners) listener();
+        connectedBefore = true;
       });
       this.subscriber = subscriber;
       // Bounded by connectTimeout; when Redis is down this fails fast and reconnection goes on.

@@ -1,8 +1,7 @@
 import { Logger, type OnApplicationShutdown } from '@nestjs/common';
 import { Pool } from 'pg';
 import { type AppConfig } from '../../../config/app-config';
-import { DependencyFailedError } from '../../../common/errors/common.errors';
-import { SqlExecutor, sqlStateOf } from './sql-executor';
+import { asDependencyFailure, SqlExecutor } from './sql-executor';
 
 /** DATA_BACKEND=postgres: a pool of direct connections to DATABASE_URL. */
 export class PgPoolExecutor extends SqlExecutor implements OnApplicationShutdown {
@@ -49,15 +48,4 @@ export class PgPoolExecutor extends SqlExecutor implements OnApplicationShutdown
   async onApplicationShutdown(): Promise<void> {
     await this.pool.end();
   }
-}
-
-/**
- * Connection failures, timeouts (57014), server shutdowns (57P0x) and resource exhaustion (53xxx) are the
- * database's trouble, answered with 503; any other SQLSTATE is left for the repository to interpret.
- */
-function asDependencyFailure(error: unknown): unknown {
-  const state = sqlStateOf(error);
-  return state === undefined || /^(08|53|57)/.test(state)
-    ? new DependencyFailedError('database', error)
-    : error;
 }

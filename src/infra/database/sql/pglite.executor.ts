@@ -2,7 +2,7 @@ import { mkdirSync } from 'node:fs';
 import { resolve } from 'node:path';
 import { PGlite } from '@electric-sql/pglite';
 import { type OnApplicationShutdown } from '@nestjs/common';
-import { SqlExecutor } from './sql-executor';
+import { asDependencyFailure, SqlExecutor } from './sql-executor';
 
 /** DATA_BACKEND=embedded: PostgreSQL compiled to WebAssembly, kept in DATA_DIR across restarts. */
 export class PgliteExecutor extends SqlExecutor implements OnApplicationShutdown {
@@ -18,12 +18,20 @@ export class PgliteExecutor extends SqlExecutor implements OnApplicationShutdown
   }
 
   async query<Row extends object>(text: string, params: readonly unknown[] = []): Promise<Row[]> {
-    const result = await this.db.query<Row>(text, params as unknown[]);
-    return result.rows;
+    try {
+      const result = await this.db.query<Row>(text, params as unknown[]);
+      return result.rows;
+    } catch (error) {
+      throw asDependencyFailure(error);
+    }
   }
 
   async exec(script: string): Promise<void> {
-    await this.db.exec(script);
+    try {
+      await this.db.exec(script);
+    } catch (error) {
+      throw asDependencyFailure(error);
+    }
   }
 
   async onApplicationShutdown(): Promise<void> {

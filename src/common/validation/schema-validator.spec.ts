@@ -1,0 +1,32 @@
+import 'reflect-metadata';
+import { HeartbeatDto } from '../../agent/dto/heartbeat.dto';
+import { SchemaValidator } from './schema-validator';
+
+describe('SchemaValidator (JSON Schema generated from class-validator DTOs)', () => {
+  const heartbeat = new SchemaValidator(HeartbeatDto);
+
+  it('accepts IPv4 and IPv6 where the DTO says @IsIP()', () => {
+    for (const publicIp of ['203.0.113.7', '2001:db8::1']) {
+      expect(heartbeat.check({ uptimeSec: 1, network: { publicIp } })).toEqual({
+        value: { uptimeSec: 1, network: { publicIp } },
+      });
+    }
+    const refused = heartbeat.check({ uptimeSec: 1, network: { publicIp: 'example.com' } });
+    expect('errors' in refused && new Set(refused.errors.map((error) => error.field))).toEqual(
+      new Set(['network.publicIp']),
+    );
+  });
+
+  it('refuses unknown fields at every depth and wrong types without coercing them', () => {
+    const result = heartbeat.check({ uptimeSec: '5', extra: 1, metrics: { cpuPct: 10, fanRpm: 3 } });
+    expect('errors' in result && result.errors.map((error) => error.field).sort()).toEqual([
+      'extra',
+      'metrics.fanRpm',
+      'uptimeSec',
+    ]);
+  });
+
+  it.each([null, 'text', 42, [], undefined])('refuses %p as a payload', (payload) => {
+    expect(heartbeat.check(payload)).toHaveProperty('errors');
+  });
+});
