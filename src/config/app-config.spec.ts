@@ -63,6 +63,21 @@ describe('loadConfig', () => {
     expect(config).not.toHaveProperty('SOMETHING_ELSE');
   });
 
+  it('never echoes the value of a secret it refuses', () => {
+    const secrets = {
+      DEVICE_SECRET_PEPPER: 'too-short-pepper',
+      SUPABASE_JWT_SECRET: 'short-jwt-secret',
+      SERVICE_KEYS: 'Planner:tiny-key',
+      DATABASE_URL: 'mysql://user:hunter2@db/x',
+    };
+    const error = refusal({ DATA_BACKEND: 'postgres', SUPABASE_URL: 'http://127.0.0.1:9', ...secrets });
+    for (const [variable, value] of Object.entries(secrets)) {
+      expect(problemsAbout(error, variable)).not.toEqual([]);
+      expect(error.message).not.toContain(value);
+    }
+    expect(error.message).toContain('not shown');
+  });
+
   it('names every malformed variable in one error', () => {
     const error = refusal({
       PORT: 'abc',

@@ -198,6 +198,35 @@ describe('development tokens in the embedded mode (PRODUCT §8)', () => {
     expect(await listFor(admin)).toBe(1);
   });
 
+  it('answers 503, not 401, when the JWKS of the configured project cannot be fetched', async () => {
+    const unreachable = 'http://127.0.0.1:9';
+    const withoutAuthServer = await startInProcessApp({
+      env: { LOG_LEVEL: 'silent', SUPABASE_URL: unreachable },
+    });
+    try {
+      const { privateKey } = await generateKeyPair('ES256');
+      const token = await new SignJWT({
+        role: 'authenticated',
+        session_id: randomUUID(),
+      })
+        .setProtectedHeader({ alg: 'ES256', kid: randomUUID() })
+        .setIssuer(`${unreachable}/auth/v1`)
+        .setAudience('authenticated')
+        .setSubject(randomUUID())
+        .setExpirationTime('5m')
+        .sign(privateKey);
+      const response = await withoutAuthServer.app.inject({
+        method: 'GET',
+        url: '/v1/devices',
+        headers: { authorization: bearer(token) },
+      });
+      expect(response.statusCode).toBe(503);
+      expect(response.json()).toMatchObject({ code: 'dependency_failed' });
+    } finally {
+      await withoutAuthServer.close();
+    }
+  });
+
   it('refuses a development token minted for another DATA_DIR', async () => {
     const foreign = await devToken(makeDataDir(), '--sub', randomUUID());
     const response = await embedded.app.inject({
