@@ -1,6 +1,13 @@
 import { type DynamicModule, Global, Module } from '@nestjs/common';
 import { CacheBackend } from '../../config/app-config';
-import { RedisClientCloser, redisClientProvider, REDIS_CLIENT } from '../redis/redis-client.provider';
+import {
+  RedisClientCloser,
+  redisClientProvider,
+  REDIS_CLIENT,
+  SOCKET_ADAPTER_REDIS,
+  SocketAdapterRedisCloser,
+  socketAdapterRedisProvider,
+} from '../redis/redis-client.provider';
 import { PresenceStore } from '../../presence/presence.store';
 import { RedisPresenceStore } from '../redis/redis-presence.store';
 import { Cache } from './cache';
@@ -10,7 +17,7 @@ import { RedisCache } from './redis-cache';
 
 /**
  * The cache and presence ports bound to the adapters CACHE_BACKEND names; the Redis client is exported
- * for the Socket.IO adapter.
+ * and the Socket.IO adapter's client are exported for the realtime module.
  */
 @Global()
 @Module({})
@@ -32,10 +39,12 @@ export class CacheModule {
           providers: [
             redisClientProvider,
             RedisClientCloser,
+            socketAdapterRedisProvider,
+            SocketAdapterRedisCloser,
             { provide: Cache, useClass: RedisCache },
             { provide: PresenceStore, useClass: RedisPresenceStore },
           ],
-          exports: [Cache, PresenceStore, REDIS_CLIENT],
+          exports: [Cache, PresenceStore, REDIS_CLIENT, SOCKET_ADAPTER_REDIS],
         };
     }
   }

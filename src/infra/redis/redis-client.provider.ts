@@ -73,3 +73,38 @@ export class RedisClientCloser implements OnApplicationShutdown {
     await closeRedis(this.client);
   }
 }
+
+export const SOCKET_ADAPTER_REDIS = Symbol('SOCKET_ADAPTER_REDIS');
+
+export const InjectSocketAdapterRedis = (): ParameterDecorator => Inject(SOCKET_ADAPTER_REDIS);
+
+/**
+ * The Socket.IO cluster adapter's own connection. It blocks on XREAD, which the command client's timeout
+ * and disabled offline queue would cut short. Not lazy: the adapter duplicates it and, for a lazy
+ * client, awaits connect() on each copy without handling a failure (an unhandled rejection whenever
+ * Redis is down at start-up).
+ */
+export const socketAdapterRedisProvider: Provider<Redis> = {
+  provide: SOCKET_ADAPTER_REDIS,
+  inject: [AppConfig],
+  useFactory: (config: AppConfig): Redis => {
+    const client = new Redis(config.REDIS_URL, {
+      lazyConnect: false,
+      retryStrategy: (attempt) => Math.min(attempt * 100, config.REDIS_RECONNECT_MAX_DELAY_MS),
+      maxRetriesPerRequest: null,
+      connectionName: 'netdiag-gateway-socket.io',
+      disconnectTimeout: 200,
+    });
+    logConnectionChanges(client, new Logger('Redis'), 'Socket.IO adapter');
+    return client;
+  },
+};
+
+@Injectable()
+export class SocketAdapterRedisCloser implements OnApplicationShutdown {
+  constructor(@InjectSocketAdapterRedis() private readonly client: Redis) {}
+
+  async onApplicationShutdown(): Promise<void> {
+    await closeRedis(this.client);
+  }
+}
