@@ -11,6 +11,8 @@ const HASH_SCHEME = 'hmac-sha256$';
 const REVOCATION_CHANNEL = 'device-revoked';
 /** Bounds the memory of the verification cache; the least recently added entries go first. */
 const MAX_CACHED_DEVICES = 200_000;
+/** Clocks of instances and the database differ a little; a revocation just before the loss counts too. */
+const REVOCATION_CATCH_UP_MARGIN_MS = 10_000;
 const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
 
 interface VerifiedDevice {
@@ -44,10 +46,12 @@ export class DeviceCredentialsService implements OnModuleInit, OnModuleDestroy {
   ) {}
 
   async onModuleInit(): Promise<void> {
-    // A revocation broadcast during a lost connection was missed: trust nothing verified before it.
-    this.cache.onSubscriptionsResumed(() => {
+    // Revocations broadcast while the connection was lost were missed: trust nothing verified before,
+    // and close what this instance holds for devices revoked meanwhile.
+    this.cache.onSubscriptionsResumed((lostAt) => {
       this.verified.clear();
       this.revocations += 1;
+      void this.catchUpOnRevocations(lostAt);
     });
     try {
       this.unsubscribe = await this.cache.subscribe(REVOCATION_CHANNEL, (deviceId) => {
@@ -92,6 +96,17 @@ export class DeviceCredentialsService implements OnModuleInit, OnModuleDestroy {
   onRevoked(listener: RevocationListener): () => void {
     this.revocationListeners.add(listener);
     return () => this.revocationListeners.delete(listener);
+  }
+
+  private async catchUpOnRevocations(lostAt: Date): Promise<void> {
+    const since = new Date(lostAt.getTime() - REVOCATION_CATCH_UP_MARGIN_MS);
+    try {
+      for (const deviceId of await this.devices.listRevokedSince(since, MAX_CACHED_DEVICES)) {
+        this.forget(deviceId);
+      }
+    } catch (error) {
+      this.logger.warn(`Could not catch up on revocations since ${since.toISOString()}: ${String(error)}`);
+    }
   }
 
   private forget(deviceId: string): void {

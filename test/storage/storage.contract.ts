@@ -346,6 +346,29 @@ export function describeStorageContract(adapterName: string, open: () => Promise
         await expect(devices.revoke(randomUUID())).resolves.toBeNull();
         await expect(devices.revoke('not-a-uuid')).resolves.toBeNull();
       });
+
+      it('lists the devices revoked since a moment, oldest revocation first', async () => {
+        const customerId = randomUUID();
+        const before = await devices.create(newDevice({ customerId }));
+        await devices.revoke(before.id);
+        // Revocation times come from the database clock; take the boundary from what it recorded.
+        const boundary = (await devices.findById(before.id))!.revokedAt!;
+        const first = await devices.create(newDevice({ customerId }));
+        const second = await devices.create(newDevice({ customerId }));
+        const live = await devices.create(newDevice({ customerId }));
+        await new Promise((resolve) => setTimeout(resolve, 5));
+        await devices.revoke(first.id);
+        await new Promise((resolve) => setTimeout(resolve, 5));
+        await devices.revoke(second.id);
+
+        const since = new Date(boundary.getTime() + 1);
+        const revoked = await devices.listRevokedSince(since, 10_000);
+        expect(revoked.indexOf(first.id)).toBeGreaterThanOrEqual(0);
+        expect(revoked.indexOf(first.id)).toBeLessThan(revoked.indexOf(second.id));
+        expect(revoked).not.toContain(before.id);
+        expect(revoked).not.toContain(live.id);
+        expect(await devices.listRevokedSince(since, 1)).toHaveLength(1);
+      });
     });
 
     describe('audit log', () => {

@@ -29,10 +29,11 @@ export abstract class Cache {
   abstract subscribe(channel: string, handler: (message: string) => void): Promise<() => Promise<void>>;
 
   /**
-   * Calls listener whenever subscriptions resume after the connection to the cache was lost: messages
-   * published meanwhile were missed, so whatever they would have invalidated must be dropped.
+   * Calls listener whenever subscriptions resume after the connection to the cache was lost, with when
+   * it was lost: messages published meanwhile were missed, so whatever they would have invalidated must
+   * be found out another way.
    */
-  abstract onSubscriptionsResumed(listener: () => void): void;
+  abstract onSubscriptionsResumed(listener: (lostAt: Date) => void): void;
 
   /** Resolves when the cache answers; rejects otherwise. */
   abstract ping(): Promise<void>;

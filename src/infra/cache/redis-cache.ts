@@ -11,7 +11,7 @@ export class RedisCache extends Cache implements OnApplicationShutdown {
   private readonly logger = new Logger(RedisCache.name);
   private subscriber: Redis | undefined;
   private readonly handlers = new Map<string, Set<(message: string) => void>>();
-  private readonly resumedListeners = new Set<() => void>();
+  private readonly resumedListeners = new Set<(lostAt: Date) => void>();
 
   constructor(
     @InjectRedis() private readonly redis: Redis,
@@ -95,7 +95,7 @@ export class RedisCache extends Cache implements OnApplicationShutdown {
     };
   }
 
-  onSubscriptionsResumed(listener: () => void): void {
+  onSubscriptionsResumed(listener: (lostAt: Date) => void): void {
     this.resumedListeners.add(listener);
   }
 
@@ -114,6 +114,8 @@ export class RedisCache extends Cache implements OnApplicationShutdown {
         enableOfflineQueue: true,
         maxRetriesPerRequest: null,
         keyPrefix: undefined,
+        // Names the deployment, so an operator can tell (and a test can drop) its subscriber connections.
+        connectionName: `netdiag-gateway:subscriber:${this.config.REDIS_KEY_PREFIX}`,
       });
       logConnectionChanges(subscriber, this.logger, 'subscriber');
       subscriber.on('message', (channel: string, message: string) => {
@@ -126,10 +128,15 @@ export class RedisCache extends Cache implements OnApplicationShutdown {
         }
       });
       let connectedBefore = false;
+      let lostAt: Date | undefined;
+      subscriber.on('close', () => {
+        lostAt ??= new Date();
+      });
       subscriber.on('ready', () => {
         // ioredis re-subscribes on every reconnection; anything published while it was away is lost.
-        if (connectedBefore) for (const listener of this.resumedListeners) listener();
+        if (connectedBefore && lostAt) for (const listener of this.resumedListeners) listener(lostAt);
         connectedBefore = true;
+        lostAt = undefined;
       });
       this.subscriber = subscriber;
       // Bounded by connectTimeout; when Redis is down this fails fast and reconnection goes on.

@@ -74,6 +74,15 @@ export class SqlDeviceRepository extends DeviceRepository {
     return row ? toDeviceRecord(row) : null;
   }
 
+  async listRevokedSince(since: Date, limit: number): Promise<string[]> {
+    const rows = await this.sql.query<{ id: string }>(
+      `select id from public.devices where status = 'revoked' and revoked_at >= $1
+       order by revoked_at, id limit $2`,
+      [since.toISOString(), limit],
+    );
+    return rows.map((row) => row.id);
+  }
+
   async revoke(id: string): Promise<DeviceRecord | null> {
     if (!isUuid(id)) return null;
     const [row] = await this.sql.query<DeviceRow>(

@@ -86,6 +86,20 @@ export class SupabaseDeviceRepository extends DeviceRepository {
     return data ? toDeviceRecord(data) : null;
   }
 
+  async listRevokedSince(since: Date, limit: number): Promise<string[]> {
+    const { data, error } = await this.devices
+      .select('id')
+      .eq('status', 'revoked')
+      .gte('revoked_at', since.toISOString())
+      .order('revoked_at', { ascending: true })
+      .order('id', { ascending: true })
+      .limit(limit)
+      .retry(false)
+      .overrideTypes<{ id: string }[], { merge: false }>();
+    if (error) throw failureFrom(error);
+    return data.map((row) => row.id);
+  }
+
   async revoke(id: string): Promise<DeviceRecord | null> {
     if (!isUuid(id)) return null;
     const now = new Date().toISOString();
