@@ -4,25 +4,38 @@
  * run, on 127.0.0.1 only. The figure that matters is the ratio of requests per server CPU-second,
  * gateway / bare. See bench/README.md.
  */
-import { execFile, execFileSync } from 'node:child_process';
-import { randomBytes, randomUUID } from 'node:crypto';
-import { copyFileSync, existsSync, mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
-import { createServer } from 'node:net';
-import { availableParallelism, tmpdir } from 'node:os';
-import { join, resolve } from 'node:path';
-import { promisify, parseArgs } from 'node:util';
+import { randomUUID } from 'node:crypto';
+import { copyFileSync, mkdirSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { parseArgs } from 'node:util';
 import autocannon from 'autocannon';
-import Redis from 'ioredis';
-import { basicAuthorization, type BenchDevice, heartbeatBody } from './bench-device';
-import { monotonicUs, profileFile, type ProfileSummary, summariseProfile, type Window } from './cpu-profile';
-import { cpuSeconds, killAllNow, ServerProcess } from './processes';
+import { basicAuthorization, type BenchDevice, heartbeatBody } from '../shared/bench-device';
+import {
+  monotonicUs,
+  printProfileSummary,
+  profileFile,
+  type ProfileSummary,
+  summariseProfile,
+  type Window,
+} from '../shared/cpu-profile';
+import { fixed, median } from '../shared/figures';
+import { runToExit } from '../shared/lifecycle';
+import {
+  checkBuilt,
+  createResultsDirectory,
+  customerToken,
+  freePort,
+  HOST,
+  ROOT,
+  RunScratch,
+  serverEnvironment,
+  STARTUP_TIMEOUT_MS,
+  waitForGatewayReady,
+} from '../shared/local-run';
+import { cpuSeconds, reserveCpuForServers, ServerProcess } from '../shared/processes';
+import { boundedInteger } from '../shared/settings';
 
-const ROOT = resolve(__dirname, '..', '..');
-/** Everything this benchmark talks to is on this machine. */
-const HOST = '127.0.0.1';
-const REDIS_URL = `redis://${HOST}:6379`;
 const TARGET_RATIO = 0.85;
-const STARTUP_TIMEOUT_MS = 60_000;
 
 interface Settings {
   connections: number;
@@ -58,42 +71,14 @@ function readSettings(): Settings {
       rounds: { type: 'string' },
     },
   });
-  const bounded = (
-    name: string,
-    raw: string | undefined,
-    fallback: number,
-    min: number,
-    max: number,
-  ): number => {
-    if (raw === undefined) return fallback;
-    const value = Number(raw);
-    if (!Number.isInteger(value) || value < min || value > max) {
-      throw new Error(`--${name} must be an integer from ${min} to ${max} (got "${raw}")`);
-    }
-    return value;
-  };
   return {
-    connections: bounded('connections', values.connections, 32, 1, 256),
+    connections: boundedInteger('connections', values.connections, 32, 1, 256),
     warmupSec: values.quick ? 1 : 3,
-    durationSec: bounded('duration', values.duration, values.quick ? 2 : 8, 1, 60),
-    rounds: bounded('rounds', values.rounds, values.quick ? 1 : 3, 1, 9),
+    durationSec: boundedInteger('duration', values.duration, values.quick ? 2 : 8, 1, 60),
+    rounds: boundedInteger('rounds', values.rounds, values.quick ? 1 : 3, 1, 9),
     pin: !values['no-pin'],
     profile: values.profile,
   };
-}
-
-function freePort(): Promise<number> {
-  return new Promise((resolvePort, reject) => {
-    const probe = createServer();
-    probe.once('error', reject);
-    probe.listen(0, HOST, () => {
-      const address = probe.address();
-      const port = typeof address === 'object' && address !== null ? address.port : 0;
-      probe.close(() => {
-        resolvePort(port);
-      });
-    });
-  });
 }
 
 async function request(
@@ -117,27 +102,8 @@ async function expectOk(what: string, url: string, init: Parameters<typeof reque
   return body;
 }
 
-const median = (values: number[]): number => {
-  const sorted = [...values].sort((a, b) => a - b);
-  const middle = Math.floor(sorted.length / 2);
-  return sorted.length % 2 === 1
-    ? (sorted[middle] ?? NaN)
-    : ((sorted[middle - 1] ?? NaN) + (sorted[middle] ?? NaN)) / 2;
-};
-
-const fixed = (value: number, digits = 0): string =>
-  value.toLocaleString('en-US', { minimumFractionDigits: digits, maximumFractionDigits: digits });
-
 class Bench {
-  private readonly temp = mkdtempSync(join(tmpdir(), 'bench-heartbeat-'));
-  private readonly prefix = `bench-hb-${randomBytes(4).toString('hex')}:`;
-  private readonly redis = new Redis(REDIS_URL, {
-    lazyConnect: true,
-    maxRetriesPerRequest: 1,
-    enableOfflineQueue: false,
-    connectTimeout: 2_000,
-    retryStrategy: () => null,
-  });
+  private readonly scratch = new RunScratch('bench-heartbeat-', 'bench-hb-');
   private readonly servers: ServerProcess[] = [];
   private serverCpu: string | undefined;
   private cleaned = false;
@@ -146,49 +112,32 @@ class Bench {
 
   async run(): Promise<void> {
     const { settings } = this;
-    if (!existsSync(join(ROOT, 'dist/main.js')) || !existsSync(join(ROOT, 'dist/cli/dev-token.js'))) {
-      throw new Error('dist/ is missing: run `npm run build` first (npm run bench:heartbeat does)');
-    }
-    await this.redis.connect().catch((error: unknown) => {
-      throw new Error(
-        `Redis is not reachable at ${REDIS_URL} (${String(error)}); see docs/TESTING.md to start it`,
-      );
-    });
-    this.pin();
+    const { temp, prefix } = this.scratch;
+    checkBuilt('bench:heartbeat');
+    await this.scratch.connectRedis();
+    // Both servers on one CPU, the load generator (this process) on the others: neither server is favoured.
+    this.serverCpu = reserveCpuForServers(settings.pin);
 
-    const dataDir = join(this.temp, 'data');
+    const dataDir = join(temp, 'data');
     const [gatewayPort, barePort] = [await freePort(), await freePort()];
-    const commonEnv = {
-      PATH: process.env.PATH,
-      NODE_ENV: 'production',
-      HOST,
-      LOG_LEVEL: 'warn',
-      CACHE_BACKEND: 'redis',
-      REDIS_URL,
-      DATA_BACKEND: 'embedded',
-      DATA_DIR: dataDir,
-    };
+    const commonEnv = serverEnvironment(dataDir);
     const gatewayUrl = `http://${HOST}:${gatewayPort}`;
     const bareUrl = `http://${HOST}:${barePort}`;
 
     const gateway = this.start('gateway', ['dist/main.js'], {
       ...commonEnv,
       PORT: String(gatewayPort),
-      REDIS_KEY_PREFIX: this.prefix,
+      REDIS_KEY_PREFIX: prefix,
     });
-    await gateway.waitFor(
-      'readiness',
-      async () => (await request(`${gatewayUrl}/health/ready`).catch(() => ({ status: 0 }))).status === 200,
-      STARTUP_TIMEOUT_MS,
-    );
+    await waitForGatewayReady(gateway, gatewayUrl);
 
     const devices = await this.createDevices(gatewayUrl, dataDir, Math.min(settings.connections, 32));
-    const devicesFile = join(this.temp, 'devices.json');
+    const devicesFile = join(temp, 'devices.json');
     writeFileSync(devicesFile, JSON.stringify(devices), { mode: 0o600 });
     const bare = this.start(
       'bare',
       ['-r', 'ts-node/register/transpile-only', 'bench/heartbeat/bare-server.ts', '--devices', devicesFile],
-      { ...commonEnv, PORT: String(barePort), REDIS_KEY_PREFIX: `${this.prefix}bare:` },
+      { ...commonEnv, PORT: String(barePort), REDIS_KEY_PREFIX: `${prefix}bare:` },
     );
     await bare.waitFor('"listening on"', (output) => output.includes('listening on'), STARTUP_TIMEOUT_MS);
 
@@ -239,18 +188,12 @@ class Bench {
     this.report(measurements);
 
     if (settings.profile) {
-      // Kept for Chrome DevTools or speedscope; bench/results/ is ignored by git.
-      const kept = join(
-        ROOT,
-        'bench',
-        'results',
-        `heartbeat-${new Date().toISOString().replace(/[:.]/g, '-')}`,
-      );
-      mkdirSync(kept, { recursive: true });
+      // Kept for Chrome DevTools or speedscope.
+      const kept = createResultsDirectory('heartbeat');
       const summaries: [ServerName, ProfileSummary][] = [];
       for (const name of ['gateway', 'bare'] as const) {
         await targets[name].process.stop();
-        const file = profileFile(join(this.temp, 'profiles', name));
+        const file = profileFile(join(temp, 'profiles', name));
         copyFileSync(file, join(kept, `${name}.cpuprofile`));
         const windows = measurements
           .filter((measurement) => measurement.server === name)
@@ -259,27 +202,18 @@ class Bench {
         writeFileSync(join(kept, `${name}.windows.json`), JSON.stringify(windows));
         summaries.push([name, summariseProfile(file, windows)]);
       }
-      for (const [name, summary] of summaries) printProfile(name, summary);
+      for (const [name, summary] of summaries) {
+        printProfileSummary(
+          `${name}: self time during the measured rounds (${fixed(summary.busyMs / 1000, 1)} s busy)`,
+          summary,
+        );
+      }
       console.log(`\nProfiles kept in ${kept}`);
     }
   }
 
-  /** Both servers on one CPU, the load generator (this process) on the others: neither server is favoured. */
-  private pin(): void {
-    const cpus = availableParallelism();
-    if (!this.settings.pin || cpus < 2) return;
-    try {
-      execFileSync('taskset', ['--all-tasks', '--cpu-list', '--pid', `0-${cpus - 2}`, String(process.pid)], {
-        stdio: 'ignore',
-      });
-      this.serverCpu = String(cpus - 1);
-    } catch {
-      console.log('taskset is not available or not permitted: running unpinned');
-    }
-  }
-
   private start(name: ServerName, args: string[], env: NodeJS.ProcessEnv): ServerProcess {
-    const profileDir = join(this.temp, 'profiles', name);
+    const profileDir = join(this.scratch.temp, 'profiles', name);
     if (this.settings.profile) mkdirSync(profileDir, { recursive: true });
     const nodeArgs = [
       ...(this.settings.profile ? ['--cpu-prof', `--cpu-prof-dir=${profileDir}`] : []),
@@ -299,16 +233,7 @@ class Bench {
   /** Through the gateway's own API, as a customer and then each device's agent would. */
   private async createDevices(gatewayUrl: string, dataDir: string, count: number): Promise<BenchDevice[]> {
     const customerId = randomUUID();
-    const { stdout } = await promisify(execFile)(
-      process.execPath,
-      ['dist/cli/dev-token.js', '--sub', customerId],
-      {
-        cwd: ROOT,
-        env: { PATH: process.env.PATH, DATA_BACKEND: 'embedded', DATA_DIR: dataDir },
-        timeout: 15_000,
-      },
-    );
-    const token = stdout.trim();
+    const token = await customerToken(dataDir, customerId);
     const devices: BenchDevice[] = [];
     for (let index = 0; index < count; index += 1) {
       const created = (await expectOk('POST /v1/devices', `${gatewayUrl}/v1/devices`, {
@@ -416,12 +341,9 @@ class Bench {
 
   /** Proof that both servers did the Redis work they are credited with. */
   private async checkRedisWrites(deviceId: string): Promise<void> {
-    for (const prefix of [this.prefix, `${this.prefix}bare:`]) {
-      const [state, heartbeat] = await this.redis.hmget(
-        `${prefix}presence:${deviceId}`,
-        'state',
-        'heartbeat',
-      );
+    const { prefix: gatewayPrefix, redis } = this.scratch;
+    for (const prefix of [gatewayPrefix, `${gatewayPrefix}bare:`]) {
+      const [state, heartbeat] = await redis.hmget(`${prefix}presence:${deviceId}`, 'state', 'heartbeat');
       if (state !== 'online' || !heartbeat) {
         throw new Error(
           `No heartbeat recorded in Redis under ${prefix}presence:${deviceId} (state ${String(state)})`,
@@ -465,38 +387,7 @@ class Bench {
     if (this.cleaned) return;
     this.cleaned = true;
     await Promise.all(this.servers.map((server) => server.stop(5_000)));
-    await this.deleteKeys().catch((error: unknown) => {
-      process.stderr.write(
-        `Could not delete the benchmark's Redis keys (${this.prefix}*): ${String(error)}\n`,
-      );
-    });
-    this.redis.disconnect();
-    rmSync(this.temp, { recursive: true, force: true });
-  }
-
-  private async deleteKeys(): Promise<void> {
-    if (this.redis.status !== 'ready') return;
-    let cursor = '0';
-    // Bounded: the benchmark makes a few keys per device.
-    for (let page = 0; page < 1_000; page += 1) {
-      const [nextCursor, keys] = await this.redis.scan(cursor, 'MATCH', `${this.prefix}*`, 'COUNT', 1_000);
-      if (keys.length > 0) await this.redis.unlink(...keys);
-      cursor = nextCursor;
-      if (cursor === '0') return;
-    }
-  }
-}
-
-function printProfile(name: ServerName, summary: ProfileSummary): void {
-  console.log('');
-  console.log(`${name}: self time during the measured rounds (${fixed(summary.busyMs / 1000, 1)} s busy)`);
-  console.log('  by area:');
-  for (const area of summary.areas.slice(0, 12)) {
-    console.log(`    ${fixed(area.share * 100, 1).padStart(5)}%  ${area.name}`);
-  }
-  console.log('  by function:');
-  for (const fn of summary.functions) {
-    console.log(`    ${fixed(fn.share * 100, 1).padStart(5)}%  ${fn.name}`);
+    await this.scratch.release();
   }
 }
 
@@ -508,32 +399,7 @@ async function main(): Promise<void> {
     STARTUP_TIMEOUT_MS * 2 +
     (2 * settings.warmupSec + 2 * settings.rounds * settings.durationSec) * 2_000 +
     60_000;
-  let exiting = false;
-  const exit = async (code: number, message?: string): Promise<void> => {
-    if (exiting) return;
-    exiting = true;
-    if (message) process.stderr.write(`${message}\n`);
-    await bench.cleanUp().catch((error: unknown) => {
-      process.stderr.write(`Clean-up failed: ${String(error)}\n`);
-    });
-    process.exit(code);
-  };
-  process.on('exit', killAllNow);
-  for (const signal of ['SIGINT', 'SIGTERM'] as const) {
-    process.once(signal, () => void exit(130, `\n${signal}: stopping the servers`));
-  }
-  const deadline = setTimeout(
-    () => void exit(1, `The benchmark took longer than ${budgetMs / 1000} s`),
-    budgetMs,
-  );
-  try {
-    await bench.run();
-    clearTimeout(deadline);
-    await exit(0);
-  } catch (error) {
-    clearTimeout(deadline);
-    await exit(1, `Benchmark failed: ${error instanceof Error ? error.message : String(error)}`);
-  }
+  await runToExit(bench, { budgetMs, stopping: 'the servers' });
 }
 
 void main();

@@ -12,48 +12,18 @@
  * Started by run.ts; prints "listening on <url>" once it serves.
  */
 import 'reflect-metadata';
-import { createHmac, randomBytes, timingSafeEqual } from 'node:crypto';
-import { readFileSync } from 'node:fs';
 import { createServer } from 'node:http';
-import { parseArgs } from 'node:util';
-import Redis from 'ioredis';
 import { Server } from 'socket.io';
 import { HeartbeatDto } from '../../src/agent/dto/heartbeat.dto';
 import { SchemaValidator } from '../../src/common/validation/schema-validator';
-import { loadConfigFromEnvironment } from '../../src/config/environment';
-import { redisOptions } from '../../src/infra/redis/redis-client.provider';
-import { RedisPresenceStore } from '../../src/infra/redis/redis-presence.store';
-import { timingFor } from '../../src/presence/presence';
-import { type BenchDevice } from '../heartbeat/bench-device';
-
-interface StoredDevice {
-  secretHash: Buffer;
-  customerId: string;
-}
+import { runBareServer, setUpBareServer, stopOnSignals } from '../shared/bare-server';
 
 interface BareSocketData {
   deviceId: string;
 }
 
 async function main(): Promise<void> {
-  const { values } = parseArgs({ options: { devices: { type: 'string' } } });
-  if (!values.devices) throw new Error('--devices <file.json> is required');
-  const config = loadConfigFromEnvironment();
-
-  // The gateway keeps its pepper in DATA_DIR; this server needs only one, not the same one.
-  const pepper = randomBytes(32).toString('base64url');
-  const digest = (secret: string): Buffer => createHmac('sha256', pepper).update(secret, 'utf8').digest();
-  // What the gateway's verification cache holds once a device has authenticated.
-  const stored = new Map<string, StoredDevice>();
-  for (const device of JSON.parse(readFileSync(values.devices, 'utf8')) as BenchDevice[]) {
-    stored.set(device.deviceId, { secretHash: digest(device.secret), customerId: device.customerId });
-  }
-
-  const redis = new Redis(config.REDIS_URL, redisOptions(config));
-  await redis.connect();
-  const presence = new RedisPresenceStore(redis);
-  const { staleAfterMs } = timingFor(config.HEARTBEAT_INTERVAL_SEC);
-  const persistIntervalMs = config.HEARTBEAT_PERSIST_INTERVAL_SEC * 1000;
+  const { config, secrets, redis, presence, staleAfterMs, persistIntervalMs } = await setUpBareServer();
   const heartbeat = new SchemaValidator(HeartbeatDto);
 
   const http = createServer();
@@ -71,17 +41,13 @@ async function main(): Promise<void> {
   const agents = io.of('/agent');
   agents.use((socket, next) => {
     const auth = socket.handshake.auth as { deviceId?: unknown; secret?: unknown };
-    const device = typeof auth.deviceId === 'string' ? stored.get(auth.deviceId) : undefined;
-    const presented = digest(typeof auth.secret === 'string' ? auth.secret : '');
-    if (
-      !device ||
-      presented.length !== device.secretHash.length ||
-      !timingSafeEqual(presented, device.secretHash)
-    ) {
+    // No device has the empty id: a missing one fails verification like an unknown one.
+    const deviceId = typeof auth.deviceId === 'string' ? auth.deviceId : '';
+    if (!secrets.verify(deviceId, typeof auth.secret === 'string' ? auth.secret : '')) {
       next(new Error('unauthorized'));
       return;
     }
-    socket.data.deviceId = auth.deviceId as string;
+    socket.data.deviceId = deviceId;
     next();
   });
   agents.on('connection', (socket) => {
@@ -116,18 +82,7 @@ async function main(): Promise<void> {
     });
   });
 
-  const stop = async (): Promise<void> => {
-    await io.close();
-    await redis.quit().catch(() => {
-      redis.disconnect();
-    });
-    process.exit(0);
-  };
-  for (const signal of ['SIGTERM', 'SIGINT'] as const) {
-    process.once(signal, () => {
-      void stop();
-    });
-  }
+  stopOnSignals(() => io.close(), redis);
 
   await new Promise<void>((resolve) => {
     http.listen(config.PORT, config.HOST, resolve);
@@ -135,9 +90,4 @@ async function main(): Promise<void> {
   process.stdout.write(`listening on http://${config.HOST}:${config.PORT}\n`);
 }
 
-main().catch((error: unknown) => {
-  process.stderr.write(
-    `bare server failed: ${error instanceof Error ? (error.stack ?? error.message) : String(error)}\n`,
-  );
-  process.exit(1);
-});
+runBareServer(main);

@@ -5,7 +5,7 @@
  */
 import { setTimeout as sleep } from 'node:timers/promises';
 import { io, type Socket } from 'socket.io-client';
-import { heartbeatBody } from '../heartbeat/bench-device';
+import { heartbeatBody } from '../shared/bench-device';
 import { type ClientCommand, type ClientReply, type ServerName } from './messages';
 
 const CONNECT_TIMEOUT_MS = 20_000;

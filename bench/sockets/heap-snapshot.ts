@@ -1,4 +1,5 @@
 import { readFileSync } from 'node:fs';
+import { shortUrl } from '../shared/cpu-profile';
 
 /** The parts of a V8 .heapsnapshot that a by-constructor summary needs. */
 interface HeapSnapshot {
@@ -8,16 +9,6 @@ interface HeapSnapshot {
   nodes: number[];
   strings: string[];
   locations?: number[];
-}
-
-function shortUrl(url: string): string {
-  const modules = url.lastIndexOf('node_modules/');
-  if (modules >= 0) return url.slice(modules + 'node_modules/'.length);
-  for (const marker of ['/dist/', '/src/', '/bench/']) {
-    const index = url.indexOf(marker);
-    if (index >= 0) return url.slice(index + 1);
-  }
-  return url.replace(/^file:\/\//, '');
 }
 
 /** Self size and count per kind of object: constructor name for objects, type for strings, code and so on. */

@@ -1,4 +1,4 @@
-import { type BenchDevice } from '../heartbeat/bench-device';
+import { type BenchDevice } from '../shared/bench-device';
 
 /** Which server a group of client sockets talks to. */
 export type ServerName = 'gateway' | 'bare';

@@ -5,18 +5,30 @@
  * that matter are RSS per idle socket and server CPU per acked heartbeat event, gateway / bare.
  * See bench/README.md.
  */
-import { type ChildProcess, execFile, execFileSync, spawn } from 'node:child_process';
-import { randomBytes, randomUUID } from 'node:crypto';
-import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
-import { createServer } from 'node:net';
-import { availableParallelism, tmpdir } from 'node:os';
-import { join, resolve } from 'node:path';
+import { type ChildProcess, spawn } from 'node:child_process';
+import { randomUUID } from 'node:crypto';
+import { readFileSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
-import { parseArgs, promisify } from 'node:util';
-import Redis from 'ioredis';
-import { type BenchDevice, heartbeatBody } from '../heartbeat/bench-device';
-import { summariseProfile } from '../heartbeat/cpu-profile';
-import { cpuSeconds, killAllNow, ServerProcess } from '../heartbeat/processes';
+import { parseArgs } from 'node:util';
+import { type BenchDevice, heartbeatBody } from '../shared/bench-device';
+import { printProfileSummary, summariseProfile } from '../shared/cpu-profile';
+import { fixed, median, percentile } from '../shared/figures';
+import { runToExit } from '../shared/lifecycle';
+import {
+  checkBuilt,
+  createResultsDirectory,
+  customerToken,
+  freePort,
+  HOST,
+  ROOT,
+  RunScratch,
+  serverEnvironment,
+  STARTUP_TIMEOUT_MS,
+  waitForGatewayReady,
+} from '../shared/local-run';
+import { cpuSeconds, reserveCpuForServers, ServerProcess } from '../shared/processes';
+import { boundedInteger } from '../shared/settings';
 import { censusOf, growthPerSocket, type HeapCensus } from './heap-snapshot';
 import { InspectorSession, inspectorUrl, type MemoryUsage } from './inspector';
 import {
@@ -30,14 +42,9 @@ import {
   type StatusResult,
 } from './messages';
 
-const ROOT = resolve(__dirname, '..', '..');
-/** Everything this benchmark talks to is on this machine. */
-const HOST = '127.0.0.1';
-const REDIS_URL = `redis://${HOST}:6379`;
 const SERVERS: readonly ServerName[] = ['gateway', 'bare'];
 const TARGET_SOCKETS_PER_GIB = 40_000;
 const TARGET_CPU_RATIO = 1.25;
-const STARTUP_TIMEOUT_MS = 60_000;
 /** Sockets one client process holds per server; more sockets start more client processes. */
 const SOCKETS_PER_CLIENT = 2_500;
 const MAX_CLIENTS = 8;
@@ -69,49 +76,21 @@ function readSettings(): Settings {
       settle: { type: 'string' },
     },
   });
-  const bounded = (
-    name: string,
-    raw: string | undefined,
-    fallback: number,
-    min: number,
-    max: number,
-  ): number => {
-    if (raw === undefined) return fallback;
-    const value = Number(raw);
-    if (!Number.isInteger(value) || value < min || value > max) {
-      throw new Error(`--${name} must be an integer from ${min} to ${max} (got "${raw}")`);
-    }
-    return value;
-  };
   const quick = values.quick;
-  const sockets = bounded('sockets', values.sockets, quick ? 200 : 5_000, 10, 20_000);
+  const sockets = boundedInteger('sockets', values.sockets, quick ? 200 : 5_000, 10, 20_000);
   return {
     sockets,
     heartbeatSockets: Math.min(
       sockets,
-      bounded('heartbeat-sockets', values['heartbeat-sockets'], quick ? 100 : 500, 1, 5_000),
+      boundedInteger('heartbeat-sockets', values['heartbeat-sockets'], quick ? 100 : 500, 1, 5_000),
     ),
     intervalMs: 1_000,
-    durationSec: bounded('duration', values.duration, quick ? 3 : 10, 1, 60),
-    rounds: bounded('rounds', values.rounds, quick ? 1 : 3, 1, 9),
-    settleSec: bounded('settle', values.settle, quick ? 2 : 10, 0, 120),
+    durationSec: boundedInteger('duration', values.duration, quick ? 3 : 10, 1, 60),
+    rounds: boundedInteger('rounds', values.rounds, quick ? 1 : 3, 1, 9),
+    settleSec: boundedInteger('settle', values.settle, quick ? 2 : 10, 0, 120),
     pin: !values['no-pin'],
     profile: values.profile,
   };
-}
-
-function freePort(): Promise<number> {
-  return new Promise((resolvePort, reject) => {
-    const probe = createServer();
-    probe.once('error', reject);
-    probe.listen(0, HOST, () => {
-      const address = probe.address();
-      const port = typeof address === 'object' && address !== null ? address.port : 0;
-      probe.close(() => {
-        resolvePort(port);
-      });
-    });
-  });
 }
 
 /** Soft and hard limits on open files of this process; children inherit them. */
@@ -136,22 +115,6 @@ function rssBytes(pid: number): number {
   if (!match?.[1]) throw new Error(`No VmRSS in /proc/${pid}/status`);
   return Number(match[1]) * 1024;
 }
-
-const median = (values: number[]): number => {
-  const sorted = [...values].sort((a, b) => a - b);
-  const middle = Math.floor(sorted.length / 2);
-  return sorted.length % 2 === 1
-    ? (sorted[middle] ?? NaN)
-    : ((sorted[middle - 1] ?? NaN) + (sorted[middle] ?? NaN)) / 2;
-};
-
-const percentile = (values: number[], p: number): number => {
-  const sorted = [...values].sort((a, b) => a - b);
-  return sorted[Math.min(sorted.length - 1, Math.floor(sorted.length * p))] ?? NaN;
-};
-
-const fixed = (value: number, digits = 0): string =>
-  value.toLocaleString('en-US', { minimumFractionDigits: digits, maximumFractionDigits: digits });
 
 const kib = (bytes: number, digits = 1): string => `${fixed(bytes / 1024, digits)} KiB`;
 const mib = (bytes: number): string => `${fixed(bytes / 1024 ** 2, 1)} MiB`;
@@ -231,15 +194,7 @@ interface HeartbeatRound {
 }
 
 class Bench {
-  private readonly temp = mkdtempSync(join(tmpdir(), 'bench-sockets-'));
-  private readonly prefix = `bench-so-${randomBytes(4).toString('hex')}:`;
-  private readonly redis = new Redis(REDIS_URL, {
-    lazyConnect: true,
-    maxRetriesPerRequest: 1,
-    enableOfflineQueue: false,
-    connectTimeout: 2_000,
-    retryStrategy: () => null,
-  });
+  private readonly scratch = new RunScratch('bench-sockets-', 'bench-so-');
   private readonly servers = new Map<ServerName, { process: ServerProcess; url: string }>();
   private readonly clients: ClientProcess[] = [];
   /** Read once at start-up: the output kept later may no longer hold it. */
@@ -253,37 +208,18 @@ class Bench {
 
   async run(): Promise<void> {
     const { settings } = this;
-    if (!existsSync(join(ROOT, 'dist/main.js')) || !existsSync(join(ROOT, 'dist/cli/dev-token.js'))) {
-      throw new Error('dist/ is missing: run `npm run build` first (npm run bench:sockets does)');
-    }
+    const { temp, prefix } = this.scratch;
+    checkBuilt('bench:sockets');
     const clientCount = Math.min(MAX_CLIENTS, Math.ceil(settings.sockets / SOCKETS_PER_CLIENT));
     this.checkFileLimits(clientCount);
-    await this.redis.connect().catch((error: unknown) => {
-      throw new Error(
-        `Redis is not reachable at ${REDIS_URL} (${String(error)}); see docs/TESTING.md to start it`,
-      );
-    });
-    this.pin();
-    if (settings.profile) {
-      this.resultsDir = join(
-        ROOT,
-        'bench',
-        'results',
-        `sockets-${new Date().toISOString().replace(/[:.]/g, '-')}`,
-      );
-      mkdirSync(this.resultsDir, { recursive: true });
-    }
+    await this.scratch.connectRedis();
+    // Both servers on one CPU, the clients and this process on the others: neither server is favoured.
+    this.serverCpu = reserveCpuForServers(settings.pin);
+    if (settings.profile) this.resultsDir = createResultsDirectory('sockets');
 
-    const dataDir = join(this.temp, 'data');
+    const dataDir = join(temp, 'data');
     const commonEnv = {
-      PATH: process.env.PATH,
-      NODE_ENV: 'production',
-      HOST,
-      LOG_LEVEL: 'warn',
-      CACHE_BACKEND: 'redis',
-      REDIS_URL,
-      DATA_BACKEND: 'embedded',
-      DATA_DIR: dataDir,
+      ...serverEnvironment(dataDir),
       // No presence refresh of silent sockets during the run, and heartbeat payloads reach the database
       // only on a device's first heartbeat (in the warm-up): the bare server writes no database either.
       HEARTBEAT_INTERVAL_SEC: '600',
@@ -293,32 +229,23 @@ class Bench {
     const gateway = this.start('gateway', ['dist/main.js'], {
       ...commonEnv,
       PORT: new URL(gatewayUrl).port,
-      REDIS_KEY_PREFIX: this.prefix,
+      REDIS_KEY_PREFIX: prefix,
     });
     this.servers.set('gateway', { process: gateway, url: gatewayUrl });
-    await gateway.waitFor(
-      'readiness',
-      async () => {
-        const response = await fetch(`${gatewayUrl}/health/ready`, {
-          signal: AbortSignal.timeout(2_000),
-        }).catch(() => undefined);
-        return response?.status === 200;
-      },
-      STARTUP_TIMEOUT_MS,
-    );
+    await waitForGatewayReady(gateway, gatewayUrl);
 
     const createStarted = performance.now();
     const devices = await this.createDevices(gatewayUrl, dataDir, settings.sockets);
     const createSec = (performance.now() - createStarted) / 1000;
     this.recordInspector('gateway');
-    const devicesFile = join(this.temp, 'devices.json');
+    const devicesFile = join(temp, 'devices.json');
     writeFileSync(devicesFile, JSON.stringify(devices), { mode: 0o600 });
 
     const bareUrl = `http://${HOST}:${await freePort()}`;
     const bare = this.start(
       'bare',
       ['-r', 'ts-node/register/transpile-only', 'bench/sockets/bare-server.ts', '--devices', devicesFile],
-      { ...commonEnv, PORT: new URL(bareUrl).port, REDIS_KEY_PREFIX: `${this.prefix}bare:` },
+      { ...commonEnv, PORT: new URL(bareUrl).port, REDIS_KEY_PREFIX: `${prefix}bare:` },
     );
     this.servers.set('bare', { process: bare, url: bareUrl });
     // Not "Debugger listening on", which the inspector prints first.
@@ -456,20 +383,6 @@ class Bench {
     this.fileLimit = needed > soft ? needed : 0;
   }
 
-  /** Both servers on one CPU, the clients and this process on the others: neither server is favoured. */
-  private pin(): void {
-    const cpus = availableParallelism();
-    if (!this.settings.pin || cpus < 2) return;
-    try {
-      execFileSync('taskset', ['--all-tasks', '--cpu-list', '--pid', `0-${cpus - 2}`, String(process.pid)], {
-        stdio: 'ignore',
-      });
-      this.serverCpu = String(cpus - 1);
-    } catch {
-      console.log('taskset is not available or not permitted: running unpinned');
-    }
-  }
-
   /** [taskset] [sh -c ulimit -n] node <args>: each wrapper execs the next, so the pid is node's. */
   private command(nodeArgs: string[], pinned: boolean): [string, string[]] {
     let argv = [process.execPath, ...nodeArgs];
@@ -508,16 +421,7 @@ class Bench {
   /** Through the gateway's own API, as a customer would: a token from dev-token, then POST /v1/devices. */
   private async createDevices(gatewayUrl: string, dataDir: string, count: number): Promise<BenchDevice[]> {
     const customerId = randomUUID();
-    const { stdout } = await promisify(execFile)(
-      process.execPath,
-      ['dist/cli/dev-token.js', '--sub', customerId, '--ttl', '7200'],
-      {
-        cwd: ROOT,
-        env: { PATH: process.env.PATH, DATA_BACKEND: 'embedded', DATA_DIR: dataDir },
-        timeout: 15_000,
-      },
-    );
-    const token = stdout.trim();
+    const token = await customerToken(dataDir, customerId, ['--ttl', '7200']);
     const devices: BenchDevice[] = new Array<BenchDevice>(count);
     let next = 0;
     const worker = async (): Promise<void> => {
@@ -700,7 +604,7 @@ class Bench {
   }
 
   private async snapshot(server: ServerName, label: string): Promise<HeapCensus> {
-    const file = join(this.resultsDir ?? this.temp, `${server}-${label}.heapsnapshot`);
+    const file = join(this.resultsDir ?? this.scratch.temp, `${server}-${label}.heapsnapshot`);
     const scripts = await this.withInspector(server, (session) => session.writeHeapSnapshot(file));
     return censusOf(file, scripts);
   }
@@ -742,8 +646,9 @@ class Bench {
 
   /** Proof that both servers did the Redis work they are credited with. */
   private async checkRedisWrites(deviceId: string): Promise<void> {
-    for (const prefix of [this.prefix, `${this.prefix}bare:`]) {
-      const [heartbeat] = await this.redis.hmget(`${prefix}presence:${deviceId}`, 'heartbeat');
+    const { prefix: gatewayPrefix, redis } = this.scratch;
+    for (const prefix of [gatewayPrefix, `${gatewayPrefix}bare:`]) {
+      const [heartbeat] = await redis.hmget(`${prefix}presence:${deviceId}`, 'heartbeat');
       if (!heartbeat) throw new Error(`No heartbeat recorded in Redis under ${prefix}presence:${deviceId}`);
     }
   }
@@ -832,7 +737,7 @@ class Bench {
 
   /** Heap growth by constructor per idle socket, and where heartbeat CPU goes: one extra round each. */
   private async profile(devices: BenchDevice[]): Promise<void> {
-    const dir = this.resultsDir ?? this.temp;
+    const dir = this.resultsDir ?? this.scratch.temp;
     for (const server of SERVERS) {
       // Taken now, after the measurements: a snapshot leaves the process's RSS inflated. All sockets are
       // closed by now; the gateway's device-verification cache still holds the devices, so its entries
@@ -878,42 +783,17 @@ class Bench {
     this.cleaned = true;
     for (const client of this.clients) client.kill();
     await Promise.all([...this.servers.values()].map((server) => server.process.stop(10_000)));
-    await this.deleteKeys().catch((error: unknown) => {
-      process.stderr.write(
-        `Could not delete the benchmark's Redis keys (${this.prefix}*): ${String(error)}\n`,
-      );
-    });
-    this.redis.disconnect();
-    rmSync(this.temp, { recursive: true, force: true });
+    await this.scratch.release();
   }
 
   killNow(): void {
     for (const client of this.clients) client.kill();
   }
-
-  private async deleteKeys(): Promise<void> {
-    if (this.redis.status !== 'ready') return;
-    let cursor = '0';
-    // Bounded: the benchmark makes a few keys per device and server.
-    for (let page = 0; page < 1_000; page += 1) {
-      const [nextCursor, keys] = await this.redis.scan(cursor, 'MATCH', `${this.prefix}*`, 'COUNT', 1_000);
-      if (keys.length > 0) await this.redis.unlink(...keys);
-      cursor = nextCursor;
-      if (cursor === '0') return;
-    }
-  }
 }
 
 function printProfile(title: string, file: string): void {
   const summary = summariseProfile(file, [{ startUs: 0, endUs: Number.MAX_SAFE_INTEGER }]);
-  console.log('');
-  console.log(`${title} (${fixed(summary.busyMs / 1000, 2)} s busy)`);
-  console.log('  by area:');
-  for (const area of summary.areas.slice(0, 12)) {
-    console.log(`    ${fixed(area.share * 100, 1).padStart(5)}%  ${area.name}`);
-  }
-  console.log('  by function:');
-  for (const fn of summary.functions) console.log(`    ${fixed(fn.share * 100, 1).padStart(5)}%  ${fn.name}`);
+  printProfileSummary(`${title} (${fixed(summary.busyMs / 1000, 2)} s busy)`, summary);
 }
 
 async function main(): Promise<void> {
@@ -927,35 +807,13 @@ async function main(): Promise<void> {
     (settings.settleSec * 2 + settings.durationSec * (2 * settings.rounds + 6)) * 2_000 +
     (settings.profile ? 300_000 : 0) +
     120_000;
-  let exiting = false;
-  const exit = async (code: number, message?: string): Promise<void> => {
-    if (exiting) return;
-    exiting = true;
-    if (message) process.stderr.write(`${message}\n`);
-    await bench.cleanUp().catch((error: unknown) => {
-      process.stderr.write(`Clean-up failed: ${String(error)}\n`);
-    });
-    process.exit(code);
-  };
-  process.on('exit', () => {
-    bench.killNow();
-    killAllNow();
-  });
-  for (const signal of ['SIGINT', 'SIGTERM'] as const) {
-    process.once(signal, () => void exit(130, `\n${signal}: stopping the servers and clients`));
-  }
-  const deadline = setTimeout(
-    () => void exit(1, `The benchmark took longer than ${Math.round(budgetMs / 1000)} s`),
+  await runToExit(bench, {
     budgetMs,
-  );
-  try {
-    await bench.run();
-    clearTimeout(deadline);
-    await exit(0);
-  } catch (error) {
-    clearTimeout(deadline);
-    await exit(1, `Benchmark failed: ${error instanceof Error ? error.message : String(error)}`);
-  }
+    stopping: 'the servers and clients',
+    killNow: () => {
+      bench.killNow();
+    },
+  });
 }
 
 void main();

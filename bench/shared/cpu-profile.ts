@@ -1,5 +1,6 @@
 import { readdirSync, readFileSync } from 'node:fs';
 import { join, sep } from 'node:path';
+import { fixed } from './figures';
 
 /** The parts of a V8 .cpuprofile (what `node --cpu-prof` writes) that a self-time summary needs. */
 interface CpuProfile {
@@ -54,7 +55,8 @@ function areaOf(url: string, functionName: string): string {
   return src >= 0 ? 'gateway code (src/)' : url;
 }
 
-function shortUrl(url: string): string {
+/** A script URL from a profile or heap snapshot, shortened to the package or repository path. */
+export function shortUrl(url: string): string {
   const modules = url.lastIndexOf('node_modules/');
   if (modules >= 0) return url.slice(modules + 'node_modules/'.length);
   for (const marker of ['/dist/', '/src/', '/bench/']) {
@@ -112,4 +114,18 @@ export function summariseProfile(file: string, windows: readonly Window[], limit
     functions: top(byFunction, msPerSample, busy, limit),
     areas: top(byArea, msPerSample, busy, limit),
   };
+}
+
+/** Prints a summary under `heading`: the top areas, then the top functions, by share of busy time. */
+export function printProfileSummary(heading: string, summary: ProfileSummary): void {
+  console.log('');
+  console.log(heading);
+  console.log('  by area:');
+  for (const area of summary.areas.slice(0, 12)) {
+    console.log(`    ${fixed(area.share * 100, 1).padStart(5)}%  ${area.name}`);
+  }
+  console.log('  by function:');
+  for (const fn of summary.functions) {
+    console.log(`    ${fixed(fn.share * 100, 1).padStart(5)}%  ${fn.name}`);
+  }
 }

@@ -1,5 +1,6 @@
 import { type ChildProcess, execFileSync, spawn } from 'node:child_process';
 import { readFileSync } from 'node:fs';
+import { availableParallelism } from 'node:os';
 import { setTimeout as sleep } from 'node:timers/promises';
 
 /** Every child this run started; whatever happens, none outlives the run. */
@@ -104,4 +105,23 @@ export function cpuSeconds(pid: number): number {
   if (!Number.isFinite(utime) || !Number.isFinite(stime))
     throw new Error(`Unreadable /proc/${pid}/stat: ${stat}`);
   return (utime + stime) / clockTicks;
+}
+
+/**
+ * Pins this process to every CPU but the last and returns the last one, for both servers: they share it
+ * alike, so neither is favoured, and the load this process (and whatever it starts unpinned) generates
+ * competes with neither. Undefined when pinning is off, there is one CPU, or taskset is unavailable.
+ */
+export function reserveCpuForServers(enabled: boolean): string | undefined {
+  const cpus = availableParallelism();
+  if (!enabled || cpus < 2) return undefined;
+  try {
+    execFileSync('taskset', ['--all-tasks', '--cpu-list', '--pid', `0-${cpus - 2}`, String(process.pid)], {
+      stdio: 'ignore',
+    });
+    return String(cpus - 1);
+  } catch {
+    console.log('taskset is not available or not permitted: running unpinned');
+    return undefined;
+  }
 }
