@@ -1,8 +1,8 @@
 /**
- * `npm run bench:heartbeat [-- --quick] [-- --profile]`: authenticated HTTP heartbeats against the built
- * gateway and against a bare Fastify server doing the same work (bare-server.ts), side by side in one
- * run, on 127.0.0.1 only. The figure that matters is the ratio of requests per server CPU-second,
- * gateway / bare. See bench/README.md.
+ * `npm run bench:heartbeat [-- --quick] [-- --profile] [-- --data-backend postgres]`: authenticated HTTP
+ * heartbeats against the built gateway and against a bare Fastify server doing the same work
+ * (bare-server.ts), side by side in one run, on 127.0.0.1 only. The figure that matters is the ratio of
+ * requests per server CPU-second, gateway / bare. See bench/README.md.
  */
 import { randomUUID } from 'node:crypto';
 import { copyFileSync, mkdirSync, writeFileSync } from 'node:fs';
@@ -34,8 +34,11 @@ import {
 } from '../shared/local-run';
 import { cpuSeconds, reserveCpuForServers, ServerProcess } from '../shared/processes';
 import { boundedInteger } from '../shared/settings';
+import { BenchDatabase } from './postgres-database';
 
 const TARGET_RATIO = 0.85;
+const DATA_BACKENDS = ['embedded', 'postgres'] as const;
+type DataBackend = (typeof DATA_BACKENDS)[number];
 
 interface Settings {
   connections: number;
@@ -44,6 +47,7 @@ interface Settings {
   rounds: number;
   pin: boolean;
   profile: boolean;
+  dataBackend: DataBackend;
 }
 
 interface Measurement {
@@ -69,8 +73,13 @@ function readSettings(): Settings {
       connections: { type: 'string' },
       duration: { type: 'string' },
       rounds: { type: 'string' },
+      'data-backend': { type: 'string', default: 'embedded' },
     },
   });
+  const dataBackend = DATA_BACKENDS.find((backend) => backend === values['data-backend']);
+  if (dataBackend === undefined) {
+    throw new Error(`--data-backend must be embedded or postgres (got "${values['data-backend']}")`);
+  }
   return {
     connections: boundedInteger('connections', values.connections, 32, 1, 256),
     warmupSec: values.quick ? 1 : 3,
@@ -78,6 +87,7 @@ function readSettings(): Settings {
     rounds: boundedInteger('rounds', values.rounds, values.quick ? 1 : 3, 1, 9),
     pin: !values['no-pin'],
     profile: values.profile,
+    dataBackend,
   };
 }
 
@@ -106,6 +116,8 @@ class Bench {
   private readonly scratch = new RunScratch('bench-heartbeat-', 'bench-hb-');
   private readonly servers: ServerProcess[] = [];
   private serverCpu: string | undefined;
+  /** With --data-backend postgres: the run's own database. */
+  private database: BenchDatabase | undefined;
   private cleaned = false;
 
   constructor(private readonly settings: Settings) {}
@@ -124,14 +136,30 @@ class Bench {
     const gatewayUrl = `http://${HOST}:${gatewayPort}`;
     const bareUrl = `http://${HOST}:${barePort}`;
 
-    const gateway = this.start('gateway', ['dist/main.js'], {
-      ...commonEnv,
-      PORT: String(gatewayPort),
-      REDIS_KEY_PREFIX: prefix,
-    });
+    const deviceCount = Math.min(settings.connections, 32);
+
+    let gatewayEnv: NodeJS.ProcessEnv = { ...commonEnv, PORT: String(gatewayPort), REDIS_KEY_PREFIX: prefix };
+    let created: BenchDevice[] | undefined;
+    if (settings.dataBackend === 'postgres') {
+      // The schema and the devices are in place before the gateway starts, as in a deployment.
+      const database = new BenchDatabase();
+      this.database = database;
+      await database.create();
+      created = await database.createDevices(deviceCount);
+      gatewayEnv = {
+        ...gatewayEnv,
+        DATA_BACKEND: 'postgres',
+        DATABASE_URL: database.url,
+        DEVICE_SECRET_PEPPER: database.pepper,
+        // Required by the configuration unless embedded; the device path never calls it.
+        SUPABASE_URL: 'http://127.0.0.1:9',
+      };
+    }
+    const gateway = this.start('gateway', ['dist/main.js'], gatewayEnv);
     await waitForGatewayReady(gateway, gatewayUrl);
 
-    const devices = await this.createDevices(gatewayUrl, dataDir, Math.min(settings.connections, 32));
+    const devices = created ?? (await this.createDevices(gatewayUrl, dataDir, deviceCount));
+    for (const device of devices) await this.register(gatewayUrl, device);
     const devicesFile = join(temp, 'devices.json');
     writeFileSync(devicesFile, JSON.stringify(devices), { mode: 0o600 });
     const bare = this.start(
@@ -152,6 +180,11 @@ class Bench {
       `Heartbeat benchmark: POST /v1/agent/heartbeat with Basic credentials, ${devices.length} devices, ` +
         `${settings.connections} connections, ${settings.warmupSec} s warm-up, then ${settings.rounds} × ` +
         `${settings.durationSec} s per server, alternating`,
+    );
+    console.log(
+      settings.dataBackend === 'postgres'
+        ? `Gateway data backend: postgres (database ${this.database?.name ?? '?'} on ${HOST}:5432, unpinned)`
+        : 'Gateway data backend: embedded (PGlite in the gateway process)',
     );
     console.log(
       this.serverCpu === undefined
@@ -230,7 +263,7 @@ class Bench {
     return server;
   }
 
-  /** Through the gateway's own API, as a customer and then each device's agent would. */
+  /** Through the gateway's own API, as a customer would (embedded only: its tokens are signed locally). */
   private async createDevices(gatewayUrl: string, dataDir: string, count: number): Promise<BenchDevice[]> {
     const customerId = randomUUID();
     const token = await customerToken(dataDir, customerId);
@@ -241,19 +274,22 @@ class Bench {
         headers: { authorization: `Bearer ${token}`, 'content-type': 'application/json' },
         body: JSON.stringify({ name: `bench-${index}` }),
       })) as { credentials: { deviceId: string; secret: string } };
-      const device = { ...created.credentials, customerId };
-      await expectOk('POST /v1/agent/register', `${gatewayUrl}/v1/agent/register`, {
-        method: 'POST',
-        headers: { authorization: basicAuthorization(device), 'content-type': 'application/json' },
-        body: JSON.stringify({
-          agentVersion: '1.4.2',
-          hardware: { model: 'bench' },
-          capabilities: ['heartbeat'],
-        }),
-      });
-      devices.push(device);
+      devices.push({ ...created.credentials, customerId });
     }
     return devices;
+  }
+
+  /** As the device's agent would, with its credentials. */
+  private async register(gatewayUrl: string, device: BenchDevice): Promise<void> {
+    await expectOk('POST /v1/agent/register', `${gatewayUrl}/v1/agent/register`, {
+      method: 'POST',
+      headers: { authorization: basicAuthorization(device), 'content-type': 'application/json' },
+      body: JSON.stringify({
+        agentVersion: '1.4.2',
+        hardware: { model: 'bench' },
+        capabilities: ['heartbeat'],
+      }),
+    });
   }
 
   /** The comparison is only fair if the bare server answers what the gateway answers. */
@@ -387,6 +423,10 @@ class Bench {
     if (this.cleaned) return;
     this.cleaned = true;
     await Promise.all(this.servers.map((server) => server.stop(5_000)));
+    const database = this.database;
+    await database?.drop().catch((error: unknown) => {
+      process.stderr.write(`Could not drop the benchmark's database ${database.name}: ${String(error)}\n`);
+    });
     await this.scratch.release();
   }
 }

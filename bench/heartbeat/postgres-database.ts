@@ -1,0 +1,109 @@
+/**
+ * `--data-backend postgres`: the gateway on the local PostgreSQL (127.0.0.1:5432, user postgres, trust
+ * auth), as deployed with DATA_BACKEND=postgres, instead of the embedded PGlite in its own process. A
+ * fresh database per run, its schema applied by the gateway's own migrate(), its devices inserted by the
+ * gateway's own repository with the secret hash DeviceCredentialsService computes; dropped at the end.
+ */
+import 'reflect-metadata';
+import { createHmac, randomBytes, randomUUID } from 'node:crypto';
+import { Client, Pool } from 'pg';
+import { migrate } from '../../src/infra/database/migrator';
+import { PgPoolExecutor } from '../../src/infra/database/sql/pg-pool.executor';
+import { SqlDeviceRepository } from '../../src/infra/database/sql/sql-device.repository';
+import { type BenchDevice } from '../shared/bench-device';
+import { HOST } from '../shared/local-run';
+
+const POSTGRES_PORT = 5432;
+const SUPERUSER = 'postgres';
+/**
+ * The test suite's lock (test/support/test-database.ts) around the Supabase compatibility script, which
+ * creates and grants cluster-wide roles: two sessions doing that at once fail. Taken in the `postgres`
+ * database, where the tests take it, so that a run beside the tests does not break either.
+ */
+const ROLE_BOOTSTRAP_LOCK_KEY = 0x6e6574646961;
+
+function databaseUrl(database: string): string {
+  return `postgresql://${SUPERUSER}@${HOST}:${POSTGRES_PORT}/${database}`;
+}
+
+async function withAdminClient<T>(work: (admin: Client) => Promise<T>): Promise<T> {
+  const admin = new Client({ connectionString: databaseUrl('postgres'), connectionTimeoutMillis: 5_000 });
+  await admin.connect().catch((error: unknown) => {
+    throw new Error(
+      `PostgreSQL is not reachable at ${HOST}:${POSTGRES_PORT} as ${SUPERUSER} (${String(error)}); ` +
+        'see docs/TESTING.md to start it',
+    );
+  });
+  try {
+    return await work(admin);
+  } finally {
+    await admin.end();
+  }
+}
+
+/** The keyed hash of DeviceCredentialsService.hashSecret. */
+function hashSecret(pepper: string, secret: string): string {
+  return `hmac-sha256$${createHmac('sha256', pepper).update(secret, 'utf8').digest('base64url')}`;
+}
+
+/** A run's own database on the local PostgreSQL; `drop()` may be called at any point, any number of times. */
+export class BenchDatabase {
+  readonly name = `bench_hb_${process.pid}_${randomBytes(4).toString('hex')}`;
+  readonly url = databaseUrl(this.name);
+  /** What the gateway gets as DEVICE_SECRET_PEPPER. */
+  readonly pepper = randomBytes(32).toString('base64url');
+  private created = false;
+
+  /** Creates the database and applies the gateway's schema with its own migrate(). */
+  async create(): Promise<void> {
+    this.created = true;
+    await withAdminClient(async (admin) => {
+      await admin.query(`create database "${this.name}"`);
+      await admin.query('select pg_advisory_lock($1)', [ROLE_BOOTSTRAP_LOCK_KEY]);
+      try {
+        await this.withExecutor((executor) => migrate(executor));
+      } finally {
+        await admin.query('select pg_advisory_unlock($1)', [ROLE_BOOTSTRAP_LOCK_KEY]);
+      }
+    });
+  }
+
+  /** `count` devices of one customer, inserted through the gateway's SqlDeviceRepository. */
+  async createDevices(count: number): Promise<BenchDevice[]> {
+    const customerId = randomUUID();
+    return this.withExecutor(async (executor) => {
+      const repository = new SqlDeviceRepository(executor);
+      const devices: BenchDevice[] = [];
+      for (let index = 0; index < count; index += 1) {
+        // As DeviceCredentialsService.generateSecret makes them.
+        const secret = randomBytes(32).toString('base64url');
+        const record = await repository.create({
+          customerId,
+          name: `bench-${index}`,
+          serial: null,
+          secretHash: hashSecret(this.pepper, secret),
+        });
+        devices.push({ deviceId: record.id, secret, customerId });
+      }
+      return devices;
+    });
+  }
+
+  /** Ends every session still connected to it (WITH (FORCE)), then drops it. */
+  async drop(): Promise<void> {
+    if (!this.created) return;
+    await withAdminClient((admin) => admin.query(`drop database if exists "${this.name}" with (force)`));
+    this.created = false;
+  }
+
+  private async withExecutor<T>(work: (executor: PgPoolExecutor) => Promise<T>): Promise<T> {
+    const executor = new PgPoolExecutor(
+      new Pool({ connectionString: this.url, max: 2, connectionTimeoutMillis: 5_000 }),
+    );
+    try {
+      return await work(executor);
+    } finally {
+      await executor.onApplicationShutdown();
+    }
+  }
+}
