@@ -17,6 +17,7 @@ import { Server } from 'socket.io';
 import { HeartbeatDto } from '../../src/agent/dto/heartbeat.dto';
 import { SchemaValidator } from '../../src/common/validation/schema-validator';
 import { runBareServer, setUpBareServer, stopOnSignals } from '../shared/bare-server';
+import { socketTransportOptions } from '../../src/realtime/realtime-io.adapter';
 
 interface BareSocketData {
   deviceId: string;
@@ -29,14 +30,8 @@ async function main(): Promise<void> {
   const http = createServer();
   const io = new Server<Record<string, never>, Record<string, never>, Record<string, never>, BareSocketData>(
     http,
-    {
-      path: '/socket.io',
-      transports: ['websocket'],
-      perMessageDeflate: false,
-      httpCompression: false,
-      maxHttpBufferSize: config.SOCKET_MAX_MESSAGE_BYTES,
-      serveClient: false,
-    },
+    // The gateway's transport options, without its cluster adapter and connection state recovery.
+    socketTransportOptions(config),
   );
   const agents = io.of('/agent');
   agents.use((socket, next) => {

@@ -72,3 +72,16 @@ export class AuthFailure {
     readonly detail: string,
   ) {}
 }
+
+/**
+ * What the caller is told about a refusal, the same over HTTP and in a socket handshake: missing,
+ * expired, or simply not accepted. `accepted` describes the credentials the caller could have sent.
+ */
+export function refusalFor(
+  reason: AuthFailureReason,
+  accepted: string,
+): MissingCredentialsError | TokenExpiredError | InvalidCredentialsError {
+  if (reason === 'missing') return new MissingCredentialsError(accepted);
+  if (reason === 'expired') return new TokenExpiredError();
+  return new InvalidCredentialsError();
+}

@@ -13,8 +13,8 @@ import { AppConfig } from '../config/app-config';
 import { AuthFailure } from './auth.errors';
 import { AuthSecrets, EMBEDDED_TOKEN_ISSUER } from './auth-secrets';
 import { type CustomerPrincipal } from './principal';
+import { isUuid } from '../common/uuid';
 
-const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
 const CLOCK_TOLERANCE_SEC = 5;
 /** After an unknown `kid`, the JWKS is fetched again at most this often: forged kids cannot flood Supabase. */
 const JWKS_COOLDOWN_MS = 30_000;
@@ -100,7 +100,7 @@ export class CustomerTokenVerifier {
       return new AuthFailure('bad_token', error.code);
     }
     if (claims.role !== 'authenticated') return new AuthFailure('bad_token', 'role is not authenticated');
-    if (typeof claims.sub !== 'string' || !UUID.test(claims.sub)) {
+    if (typeof claims.sub !== 'string' || !isUuid(claims.sub)) {
       return new AuthFailure('bad_token', 'sub is not a UUID');
     }
     if (typeof claims.session_id !== 'string' || claims.session_id === '') {

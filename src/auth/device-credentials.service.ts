@@ -6,6 +6,7 @@ import { Cache } from '../infra/cache/cache';
 import { AuthFailure } from './auth.errors';
 import { AuthSecrets } from './auth-secrets';
 import { type DevicePrincipal } from './principal';
+import { isUuid } from '../common/uuid';
 
 const HASH_SCHEME = 'hmac-sha256$';
 const REVOCATION_CHANNEL = 'device-revoked';
@@ -13,8 +14,6 @@ const REVOCATION_CHANNEL = 'device-revoked';
 const MAX_CACHED_DEVICES = 200_000;
 /** Clocks of instances and the database differ a little; a revocation just before the loss counts too. */
 const REVOCATION_CATCH_UP_MARGIN_MS = 10_000;
-const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
-
 interface VerifiedDevice {
   secretHash: Buffer;
   customerId: string;
@@ -75,15 +74,16 @@ export class DeviceCredentialsService implements OnModuleInit, OnModuleDestroy {
     return `${HASH_SCHEME}${this.digest(secret).toString('base64url')}`;
   }
 
-  async verify(deviceId: string, secret: string): Promise<DevicePrincipal | AuthFailure> {
-    if (!UUID.test(deviceId)) return new AuthFailure('malformed', 'device id is not a UUID');
-    const known = await this.lookUp(deviceId.toLowerCase());
+  async verify(presentedId: string, secret: string): Promise<DevicePrincipal | AuthFailure> {
+    if (!isUuid(presentedId)) return new AuthFailure('malformed', 'device id is not a UUID');
+    const deviceId = presentedId.toLowerCase();
+    const known = await this.lookUp(deviceId);
     if (known instanceof AuthFailure) return known;
     const presented = this.digest(secret);
     if (presented.length !== known.secretHash.length || !timingSafeEqual(presented, known.secretHash)) {
       return new AuthFailure('wrong_secret', 'secret does not match');
     }
-    return { kind: 'device', deviceId: deviceId.toLowerCase(), customerId: known.customerId };
+    return { kind: 'device', deviceId, customerId: known.customerId };
   }
 
   /** Drops the device's credentials on every instance; resolves once the broadcast is sent. */

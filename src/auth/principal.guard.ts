@@ -4,13 +4,7 @@ import { type FastifyRequest } from 'fastify';
 import { Authenticator } from 'passport';
 import { MetricsService } from '../infra/metrics/metrics.service';
 import { ACCEPTED_PRINCIPALS } from './auth.decorators';
-import {
-  AuthFailure,
-  InvalidCredentialsError,
-  MissingCredentialsError,
-  RouteWithoutPrincipalError,
-  TokenExpiredError,
-} from './auth.errors';
+import { AuthFailure, refusalFor, RouteWithoutPrincipalError } from './auth.errors';
 import { type Principal, type PrincipalKind } from './principal';
 import { IS_PUBLIC } from './public.decorator';
 import { CustomerStrategy } from './strategies/customer.strategy';
@@ -129,9 +123,6 @@ export class PrincipalGuard implements CanActivate {
       },
       'Authentication refused',
     );
-    if (reason === 'missing')
-      return new MissingCredentialsError(kinds.map((kind) => CREDENTIAL_FORMS[kind]).join(' or '));
-    if (reason === 'expired') return new TokenExpiredError();
-    return new InvalidCredentialsError();
+    return refusalFor(reason, kinds.map((kind) => CREDENTIAL_FORMS[kind]).join(' or '));
   }
 }

@@ -8,8 +8,7 @@ import { parseArgs } from 'node:util';
 import { createDevToken } from '../auth/dev-token';
 import { DataBackend } from '../config/app-config';
 import { loadConfigFromEnvironment } from '../config/environment';
-
-const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
+import { isUuid } from '../common/uuid';
 
 async function main(): Promise<void> {
   const { values } = parseArgs({
@@ -21,7 +20,7 @@ async function main(): Promise<void> {
     },
   });
   const sub = values.sub ?? randomUUID();
-  if (!UUID.test(sub)) throw new Error('--sub must be a UUID');
+  if (!isUuid(sub)) throw new Error('--sub must be a UUID');
   const ttlSec = Number(values.ttl);
   if (!Number.isInteger(ttlSec) || ttlSec <= 0) throw new Error('--ttl must be a positive number of seconds');
   const config = loadConfigFromEnvironment();

@@ -1,3 +1,4 @@
+import { applyDecorators } from '@nestjs/common';
 import { plainToInstance, Transform } from 'class-transformer';
 import {
   IsBoolean,
@@ -39,6 +40,20 @@ function toInteger({ value }: { value: unknown }): unknown {
   return /^-?\d+$/.test(value.trim()) ? Number(value.trim()) : value;
 }
 
+/**
+ * An integer variable within bounds, with one message naming the variable and its range whichever rule
+ * fails ("12abc", "1.5" and "abc" stay malformed instead of being half-parsed).
+ */
+function IntegerBetween(min: number, max: number): PropertyDecorator {
+  const message = `$property must be an integer between ${min} and ${max}`;
+  return applyDecorators(
+    Transform(toInteger),
+    IsInt({ message }),
+    Min(min, { message }),
+    Max(max, { message }),
+  );
+}
+
 function toBoolean({ value }: { value: unknown }): unknown {
   if (typeof value !== 'string') return value;
   const normalized = value.trim().toLowerCase();
@@ -55,10 +70,7 @@ export class AppConfig {
   @IsString()
   HOST = '0.0.0.0';
 
-  @Transform(toInteger)
-  @IsInt({ message: 'PORT must be an integer between 0 and 65535' })
-  @Min(0, { message: 'PORT must be an integer between 0 and 65535' })
-  @Max(65535, { message: 'PORT must be an integer between 0 and 65535' })
+  @IntegerBetween(0, 65535)
   PORT = 3000;
 
   @IsIn(LOG_LEVELS, { message: `LOG_LEVEL must be one of ${LOG_LEVELS.join(', ')}` })
@@ -82,17 +94,11 @@ export class AppConfig {
   })
   DATABASE_URL?: string;
 
-  @Transform(toInteger)
-  @IsInt({ message: 'DATABASE_POOL_MAX must be an integer between 1 and 100' })
-  @Min(1, { message: 'DATABASE_POOL_MAX must be an integer between 1 and 100' })
-  @Max(100, { message: 'DATABASE_POOL_MAX must be an integer between 1 and 100' })
+  @IntegerBetween(1, 100)
   DATABASE_POOL_MAX = 10;
 
   /** Upper bound for one database round trip, on every backend. */
-  @Transform(toInteger)
-  @IsInt({ message: 'DATABASE_TIMEOUT_MS must be an integer between 100 and 60000' })
-  @Min(100, { message: 'DATABASE_TIMEOUT_MS must be an integer between 100 and 60000' })
-  @Max(60000, { message: 'DATABASE_TIMEOUT_MS must be an integer between 100 and 60000' })
+  @IntegerBetween(100, 60000)
   DATABASE_TIMEOUT_MS = 5000;
 
   /** The Supabase project: its data API (DATA_BACKEND=supabase) and the JWKS customer tokens are checked with. */
@@ -124,17 +130,11 @@ export class AppConfig {
   REDIS_KEY_PREFIX = 'gw:';
 
   /** Longest wait between two reconnection attempts to Redis; attempts go on until it is back. */
-  @Transform(toInteger)
-  @IsInt({ message: 'REDIS_RECONNECT_MAX_DELAY_MS must be an integer between 50 and 60000' })
-  @Min(50, { message: 'REDIS_RECONNECT_MAX_DELAY_MS must be an integer between 50 and 60000' })
-  @Max(60000, { message: 'REDIS_RECONNECT_MAX_DELAY_MS must be an integer between 50 and 60000' })
+  @IntegerBetween(50, 60000)
   REDIS_RECONNECT_MAX_DELAY_MS = 2000;
 
   /** Longest wait for one Redis command; past it the command fails instead of queueing. */
-  @Transform(toInteger)
-  @IsInt({ message: 'REDIS_COMMAND_TIMEOUT_MS must be an integer between 50 and 60000' })
-  @Min(50, { message: 'REDIS_COMMAND_TIMEOUT_MS must be an integer between 50 and 60000' })
-  @Max(60000, { message: 'REDIS_COMMAND_TIMEOUT_MS must be an integer between 50 and 60000' })
+  @IntegerBetween(50, 60000)
   REDIS_COMMAND_TIMEOUT_MS = 1000;
 
   /**
@@ -163,41 +163,26 @@ export class AppConfig {
   SERVICE_KEYS?: string;
 
   /** How often agents send heartbeats; presence turns stale after 1.5 and offline after 3 intervals. */
-  @Transform(toInteger)
-  @IsInt({ message: 'HEARTBEAT_INTERVAL_SEC must be an integer between 1 and 3600' })
-  @Min(1, { message: 'HEARTBEAT_INTERVAL_SEC must be an integer between 1 and 3600' })
-  @Max(3600, { message: 'HEARTBEAT_INTERVAL_SEC must be an integer between 1 and 3600' })
+  @IntegerBetween(1, 3600)
   HEARTBEAT_INTERVAL_SEC = 30;
 
   /** Told to agents at registration: how long a sent command may wait for its ack. */
-  @Transform(toInteger)
-  @IsInt({ message: 'COMMAND_ACK_TIMEOUT_SEC must be an integer between 1 and 3600' })
-  @Min(1, { message: 'COMMAND_ACK_TIMEOUT_SEC must be an integer between 1 and 3600' })
-  @Max(3600, { message: 'COMMAND_ACK_TIMEOUT_SEC must be an integer between 1 and 3600' })
+  @IntegerBetween(1, 3600)
   COMMAND_ACK_TIMEOUT_SEC = 30;
 
   /** At most one heartbeat payload per device is written to the database per this interval. */
-  @Transform(toInteger)
-  @IsInt({ message: 'HEARTBEAT_PERSIST_INTERVAL_SEC must be an integer between 1 and 86400' })
-  @Min(1, { message: 'HEARTBEAT_PERSIST_INTERVAL_SEC must be an integer between 1 and 86400' })
-  @Max(86400, { message: 'HEARTBEAT_PERSIST_INTERVAL_SEC must be an integer between 1 and 86400' })
+  @IntegerBetween(1, 86400)
   HEARTBEAT_PERSIST_INTERVAL_SEC = 60;
 
   /** How often each instance looks for devices whose presence deadline has passed. */
-  @Transform(toInteger)
-  @IsInt({ message: 'PRESENCE_SWEEP_INTERVAL_MS must be an integer between 50 and 60000' })
-  @Min(50, { message: 'PRESENCE_SWEEP_INTERVAL_MS must be an integer between 50 and 60000' })
-  @Max(60000, { message: 'PRESENCE_SWEEP_INTERVAL_MS must be an integer between 50 and 60000' })
+  @IntegerBetween(50, 60000)
   PRESENCE_SWEEP_INTERVAL_MS = 1000;
 
   /**
    * How long an instance trusts a device credential it has verified. Revocation is broadcast to every
    * instance at once; this bound only matters if that broadcast is lost.
    */
-  @Transform(toInteger)
-  @IsInt({ message: 'DEVICE_AUTH_CACHE_TTL_MS must be an integer between 0 and 3600000' })
-  @Min(0, { message: 'DEVICE_AUTH_CACHE_TTL_MS must be an integer between 0 and 3600000' })
-  @Max(3600000, { message: 'DEVICE_AUTH_CACHE_TTL_MS must be an integer between 0 and 3600000' })
+  @IntegerBetween(0, 3600000)
   DEVICE_AUTH_CACHE_TTL_MS = 60000;
 
   /**
@@ -211,55 +196,34 @@ export class AppConfig {
   SOCKET_CORS_ORIGINS?: string;
 
   /** Largest Socket.IO message; a larger one closes the connection (the engine refuses to buffer it). */
-  @Transform(toInteger)
-  @IsInt({ message: 'SOCKET_MAX_MESSAGE_BYTES must be an integer between 1024 and 10485760' })
-  @Min(1024, { message: 'SOCKET_MAX_MESSAGE_BYTES must be an integer between 1024 and 10485760' })
-  @Max(10485760, { message: 'SOCKET_MAX_MESSAGE_BYTES must be an integer between 1024 and 10485760' })
+  @IntegerBetween(1024, 10485760)
   SOCKET_MAX_MESSAGE_BYTES = 65536;
 
   /** Devices one portal socket may subscribe to individually (its customer room covers its own devices). */
-  @Transform(toInteger)
-  @IsInt({ message: 'SOCKET_MAX_SUBSCRIPTIONS must be an integer between 1 and 100000' })
-  @Min(1, { message: 'SOCKET_MAX_SUBSCRIPTIONS must be an integer between 1 and 100000' })
-  @Max(100000, { message: 'SOCKET_MAX_SUBSCRIPTIONS must be an integer between 1 and 100000' })
+  @IntegerBetween(1, 100000)
   SOCKET_MAX_SUBSCRIPTIONS = 500;
 
   /** A client that reconnects within this window gets the events it missed (0 disables recovery). */
-  @Transform(toInteger)
-  @IsInt({ message: 'SOCKET_RECOVERY_WINDOW_MS must be an integer between 0 and 3600000' })
-  @Min(0, { message: 'SOCKET_RECOVERY_WINDOW_MS must be an integer between 0 and 3600000' })
-  @Max(3600000, { message: 'SOCKET_RECOVERY_WINDOW_MS must be an integer between 0 and 3600000' })
+  @IntegerBetween(0, 3600000)
   SOCKET_RECOVERY_WINDOW_MS = 120000;
 
   /** Time each readiness check may take before it counts as down. */
-  @Transform(toInteger)
-  @IsInt({ message: 'HEALTH_CHECK_TIMEOUT_MS must be an integer between 50 and 30000' })
-  @Min(50, { message: 'HEALTH_CHECK_TIMEOUT_MS must be an integer between 50 and 30000' })
-  @Max(30000, { message: 'HEALTH_CHECK_TIMEOUT_MS must be an integer between 50 and 30000' })
+  @IntegerBetween(50, 30000)
   HEALTH_CHECK_TIMEOUT_MS = 1000;
 
   /** Largest accepted request body. */
-  @Transform(toInteger)
-  @IsInt({ message: 'BODY_LIMIT_BYTES must be an integer between 1024 and 10485760' })
-  @Min(1024, { message: 'BODY_LIMIT_BYTES must be an integer between 1024 and 10485760' })
-  @Max(10485760, { message: 'BODY_LIMIT_BYTES must be an integer between 1024 and 10485760' })
+  @IntegerBetween(1024, 10485760)
   BODY_LIMIT_BYTES = 65536;
 
   /**
    * After SIGTERM, how long readiness reports 503 while requests are still served, so that a load
    * balancer stops sending new traffic before the listener closes.
    */
-  @Transform(toInteger)
-  @IsInt({ message: 'SHUTDOWN_DRAIN_DELAY_MS must be an integer between 0 and 60000' })
-  @Min(0, { message: 'SHUTDOWN_DRAIN_DELAY_MS must be an integer between 0 and 60000' })
-  @Max(60000, { message: 'SHUTDOWN_DRAIN_DELAY_MS must be an integer between 0 and 60000' })
+  @IntegerBetween(0, 60000)
   SHUTDOWN_DRAIN_DELAY_MS = 0;
 
   /** Whole time allowed from SIGTERM to exit; past it the process exits non-zero. */
-  @Transform(toInteger)
-  @IsInt({ message: 'SHUTDOWN_GRACE_MS must be an integer between 1000 and 600000' })
-  @Min(1000, { message: 'SHUTDOWN_GRACE_MS must be an integer between 1000 and 600000' })
-  @Max(600000, { message: 'SHUTDOWN_GRACE_MS must be an integer between 1000 and 600000' })
+  @IntegerBetween(1000, 600000)
   SHUTDOWN_GRACE_MS = 25000;
 
   /** Reported by /version; set by the build or the deployment. */

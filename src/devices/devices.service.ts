@@ -45,9 +45,9 @@ export class DevicesService {
       customerId: device.customerId,
       details: { name: device.name, serial: device.serial },
     });
-    const [presence] = await this.presence.views([device]);
     return {
-      device: toDeviceResponse(device, presence ?? unknownPresence()),
+      // A device just created has never been seen: no need to ask the presence store.
+      device: toDeviceResponse(device, unknownPresence()),
       credentials: { deviceId: device.id, secret },
     };
   }

@@ -3,6 +3,7 @@ import { type HealthIndicatorResult, HealthIndicatorService } from '@nestjs/term
 import { AppConfig } from '../config/app-config';
 import { Cache } from '../infra/cache/cache';
 import { withTimeout } from '../common/with-timeout';
+import { messageOf } from './failure-message';
 
 @Injectable()
 export class CacheHealthIndicator {
@@ -21,11 +22,4 @@ export class CacheHealthIndicator {
       return indicator.down({ backend: this.config.CACHE_BACKEND, message: messageOf(error) });
     }
   }
-}
-
-export function messageOf(error: unknown): string {
-  if (error instanceof Error) {
-    return error.cause instanceof Error ? `${error.message}: ${error.cause.message}` : error.message;
-  }
-  return String(error);
 }

@@ -3,7 +3,7 @@ import { type HealthIndicatorResult, HealthIndicatorService } from '@nestjs/term
 import { AppConfig } from '../config/app-config';
 import { withTimeout } from '../common/with-timeout';
 import { DataHealth } from '../infra/database/data-health';
-import { messageOf } from './cache.health';
+import { messageOf } from './failure-message';
 
 @Injectable()
 export class DataHealthIndicator {

@@ -17,9 +17,9 @@ import { AppConfig } from '../config/app-config';
 import { Cache } from '../infra/cache/cache';
 import { MetricsService } from '../infra/metrics/metrics.service';
 import { PresenceService } from '../presence/presence.service';
-import { rooms, SESSION_END_EVENT, type SessionEndReason } from './realtime.events';
-import { authenticationError } from './socket-auth';
-import { handleEvent, refuseUnknownEvents } from './socket-events';
+import { rooms, type SessionEndReason } from './realtime.events';
+import { authenticateHandshakes } from './socket-auth';
+import { endSession, handleEvent, refuseUnknownEvents } from './socket-events';
 
 const CONNECT_ATTEMPTS = 3;
 const CONNECT_RETRY_DELAY_MS = 200;
@@ -105,29 +105,18 @@ export class AgentGateway
   }
 
   afterInit(namespace: Namespace): void {
-    namespace.use((socket, next) => {
-      const auth = socket.handshake.auth as { deviceId?: unknown; secret?: unknown };
-      if (typeof auth.deviceId !== 'string' || typeof auth.secret !== 'string') {
-        this.refuse('missing');
-        next(authenticationError('missing'));
-        return;
-      }
-      this.credentials.verify(auth.deviceId, auth.secret).then(
-        (result) => {
-          if (result instanceof AuthFailure) {
-            this.refuse(result.reason);
-            next(authenticationError(result.reason));
-            return;
-          }
-          (socket as AgentSocket).data.device = result;
-          next();
-        },
-        (error: unknown) => {
-          this.logger.warn(`Device verification failed: ${String(error)}`);
-          next(authenticationError('unavailable'));
-        },
-      );
-    });
+    authenticateHandshakes(
+      namespace,
+      'device-socket',
+      this.metrics,
+      ({ deviceId, secret }) =>
+        typeof deviceId === 'string' && typeof secret === 'string'
+          ? this.credentials.verify(deviceId, secret)
+          : Promise.resolve(new AuthFailure('missing', 'no deviceId and secret in the handshake')),
+      (socket, device) => {
+        (socket as AgentSocket).data.device = device;
+      },
+    );
   }
 
   handleConnection(socket: AgentSocket): void {
@@ -238,19 +227,4 @@ export class AgentGateway
       }
     }
   }
-
-  private refuse(reason: string): void {
-    this.metrics.countAuthFailure('device-socket', reason);
-  }
-}
-
-/** Tells the client why, then closes its connection; a socket closed by the server does not reconnect. */
-export function endSession(socket: Socket, reason: SessionEndReason): void {
-  if (socket.disconnected) return;
-  // Not socket.emit: with connection state recovery it goes through the cluster adapter, which writes
-  // the packet only after a Redis round trip, by which time the disconnect below has removed the socket
-  // from its room and the packet is dropped. The socket is on this instance: a local emit to its own
-  // room is written at once, ahead of the disconnect packet.
-  socket.nsp.local.to(socket.id).emit(SESSION_END_EVENT, { reason });
-  socket.disconnect(true);
 }

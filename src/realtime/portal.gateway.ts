@@ -14,14 +14,13 @@ import { AppConfig } from '../config/app-config';
 import { DeviceNotFoundError } from '../devices/devices.errors';
 import { DevicesService } from '../devices/devices.service';
 import { MetricsService } from '../infra/metrics/metrics.service';
-import { endSession } from './agent.gateway';
 import { AuthRefreshDto } from './dto/auth-refresh.dto';
 import { DeviceSubscriptionDto } from './dto/device-subscription.dto';
 import { TooManySubscriptionsError } from './realtime.errors';
 import { RealtimeService } from './realtime.service';
 import { rooms } from './realtime.events';
-import { authenticationError } from './socket-auth';
-import { handleEvent, refuseUnknownEvents } from './socket-events';
+import { authenticateHandshakes } from './socket-auth';
+import { endSession, handleEvent, refuseUnknownEvents } from './socket-events';
 
 /**
  * Kept by Socket.IO for connection state recovery (msgpack-encoded into Redis when a transport closes),
@@ -69,29 +68,18 @@ export class PortalGateway
 
   afterInit(namespace: Namespace): void {
     this.realtime.attachPortal(namespace);
-    namespace.use((socket, next) => {
-      const { token } = socket.handshake.auth as { token?: unknown };
-      if (typeof token !== 'string') {
-        this.metrics.countAuthFailure('customer-socket', 'missing');
-        next(authenticationError('missing'));
-        return;
-      }
-      this.verifier.verify(token).then(
-        (result) => {
-          if (result instanceof AuthFailure) {
-            this.metrics.countAuthFailure('customer-socket', result.reason);
-            next(authenticationError(result.reason));
-            return;
-          }
-          (socket as PortalSocket).data.customer = result;
-          next();
-        },
-        (error: unknown) => {
-          this.logger.warn(`Token verification failed: ${String(error)}`);
-          next(authenticationError('unavailable'));
-        },
-      );
-    });
+    authenticateHandshakes(
+      namespace,
+      'customer-socket',
+      this.metrics,
+      ({ token }) =>
+        typeof token === 'string'
+          ? this.verifier.verify(token)
+          : Promise.resolve(new AuthFailure('missing', 'no token in the handshake')),
+      (socket, customer) => {
+        (socket as PortalSocket).data.customer = customer;
+      },
+    );
   }
 
   handleConnection(socket: PortalSocket): void {

@@ -5,6 +5,21 @@ import { AppConfig } from '../config/app-config';
 import { SocketClusterAdapter } from './socket-cluster.adapter';
 
 /**
+ * How sockets are carried (PRODUCT §6): path /socket.io, websocket only, no permessage-deflate (about 17×
+ * the memory per socket), messages bounded. Shared with the bare baseline of bench/sockets.
+ */
+export function socketTransportOptions(config: AppConfig): Partial<ServerOptions> {
+  return {
+    path: '/socket.io',
+    transports: ['websocket'],
+    perMessageDeflate: false,
+    httpCompression: false,
+    maxHttpBufferSize: config.SOCKET_MAX_MESSAGE_BYTES,
+    serveClient: false,
+  };
+}
+
+/**
  * Socket.IO on the app's own HTTP server (PRODUCT §6): path /socket.io, websocket transport only,
  * permessage-deflate off (it costs about 17× the memory per socket), limits and CORS from configuration,
  * and the Redis Streams adapter when instances share Redis. The cluster adapter is built once, before the
@@ -38,12 +53,7 @@ export class RealtimeIoAdapter extends IoAdapter {
     const recovery = config.SOCKET_RECOVERY_WINDOW_MS;
     const server = super.createIOServer(port, {
       ...options,
-      path: '/socket.io',
-      transports: ['websocket'],
-      perMessageDeflate: false,
-      httpCompression: false,
-      maxHttpBufferSize: config.SOCKET_MAX_MESSAGE_BYTES,
-      serveClient: false,
+      ...socketTransportOptions(config),
       ...(origins
         ? { cors: { origin: origins === '*' ? '*' : origins.split(','), credentials: false } }
         : {}),

@@ -1,5 +1,7 @@
-import { type AuthFailureReason } from '../auth/auth.errors';
-import { AuthErrorCode } from '../auth/auth.errors';
+import { Logger } from '@nestjs/common';
+import { type Namespace, type Socket } from 'socket.io';
+import { AuthFailure, type AuthFailureReason, refusalFor } from '../auth/auth.errors';
+import { type MetricsService } from '../infra/metrics/metrics.service';
 
 /**
  * The error a refused handshake ends with: clients receive it as `connect_error`, with `message` and
@@ -13,11 +15,39 @@ export function authenticationError(
       data: { code: 'service_unavailable' },
     });
   }
-  const code =
-    reason === 'missing'
-      ? AuthErrorCode.MissingCredentials
-      : reason === 'expired'
-        ? AuthErrorCode.TokenExpired
-        : AuthErrorCode.InvalidCredentials;
+  const { code } = refusalFor(reason, 'handshake auth');
   return Object.assign(new Error('unauthorized'), { data: { code } });
+}
+
+const logger = new Logger('Realtime');
+
+/**
+ * Authenticates every connection of a namespace in its handshake (guards do not run there): the same
+ * verification as HTTP, refusals counted by `principal` and answered as `connect_error`, a verifier
+ * that cannot answer reported as unavailable. `accept` stores the principal on the socket.
+ */
+export function authenticateHandshakes<P>(
+  namespace: Namespace,
+  principal: string,
+  metrics: MetricsService,
+  verify: (auth: Record<string, unknown>) => Promise<P | AuthFailure>,
+  accept: (socket: Socket, principal: P) => void,
+): void {
+  namespace.use((socket, next) => {
+    verify(socket.handshake.auth).then(
+      (result) => {
+        if (result instanceof AuthFailure) {
+          metrics.countAuthFailure(principal, result.reason);
+          next(authenticationError(result.reason));
+          return;
+        }
+        accept(socket, result);
+        next();
+      },
+      (error: unknown) => {
+        logger.warn(`Verifying a ${principal} handshake failed: ${String(error)}`);
+        next(authenticationError('unavailable'));
+      },
+    );
+  });
 }

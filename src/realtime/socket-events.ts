@@ -1,10 +1,11 @@
 import { Logger } from '@nestjs/common';
 import { type Socket } from 'socket.io';
 import { ValidationFailedError } from '../common/errors/common.errors';
-import { UnknownEventError } from './realtime.errors';
 import { type Problem } from '../common/errors/problem';
 import { ProblemFilter } from '../common/http/problem.filter';
 import { type SchemaValidator } from '../common/validation/schema-validator';
+import { UnknownEventError } from './realtime.errors';
+import { SESSION_END_EVENT, type SessionEndReason } from './realtime.events';
 
 const problems = new ProblemFilter();
 const logger = new Logger('Realtime');
@@ -92,4 +93,15 @@ export function refuseUnknownEvents(
     const { reply } = splitArguments(args);
     failureReply(socket, name, reply, failureAck)(new UnknownEventError(name, known));
   });
+}
+
+/** Tells the client why, then closes its connection; a socket closed by the server does not reconnect. */
+export function endSession(socket: Socket, reason: SessionEndReason): void {
+  if (socket.disconnected) return;
+  // Not socket.emit: with connection state recovery it goes through the cluster adapter, which writes
+  // the packet only after a Redis round trip, by which time the disconnect below has removed the socket
+  // from its room and the packet is dropped. The socket is on this instance: a local emit to its own
+  // room is written at once, ahead of the disconnect packet.
+  socket.nsp.local.to(socket.id).emit(SESSION_END_EVENT, { reason });
+  socket.disconnect(true);
 }

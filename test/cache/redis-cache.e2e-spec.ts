@@ -1,6 +1,6 @@
 import { randomBytes } from 'node:crypto';
 import Redis from 'ioredis';
-import { RedisCache } from '../../src/infra/cache/redis-cache';
+import { RedisCache } from '../../src/infra/redis/redis-cache';
 import { closeRedis, redisOptions } from '../../src/infra/redis/redis-client.provider';
 import { LOCAL_REDIS_URL } from '../support/local-services';
 import { testConfig } from '../support/test-config';

@@ -13,7 +13,7 @@ import { RedisPresenceStore } from '../redis/redis-presence.store';
 import { Cache } from './cache';
 import { MemoryCache } from './memory-cache';
 import { MemoryPresenceStore } from './memory-presence.store';
-import { RedisCache } from './redis-cache';
+import { RedisCache } from '../redis/redis-cache';
 
 /**
  * The cache and presence ports bound to the adapters CACHE_BACKEND names; the Redis client is exported

@@ -73,10 +73,3 @@ export function deviceChangesToColumns(changes: DeviceChanges): [keyof DeviceRow
       return [DEVICE_CHANGE_COLUMNS[field], value instanceof Date ? value.toISOString() : value];
     });
 }
-
-const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
-
-/** Ids come from URLs; one that is not a UUID cannot name a row, so it is "not found" without a query. */
-export function isUuid(value: string): boolean {
-  return UUID.test(value);
-}

@@ -1,13 +1,12 @@
 import { InvalidCursorError } from '../../common/errors/common.errors';
 import { type Page } from '../../devices/device';
+import { isUuid } from '../../common/uuid';
 
 /** Position after the last row of a page ordered by (created_at, id). Opaque to clients. */
 export interface KeysetPosition {
   createdAt: string;
   id: string;
 }
-
-const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
 
 export function encodeCursor(position: KeysetPosition): string {
   return Buffer.from(`${position.createdAt}|${position.id}`, 'utf8').toString('base64url');
@@ -19,7 +18,7 @@ export function decodeCursor(cursor: string): KeysetPosition {
     rest.length > 0 ||
     createdAt === undefined ||
     id === undefined ||
-    !UUID.test(id) ||
+    !isUuid(id) ||
     Number.isNaN(Date.parse(createdAt))
   ) {
     throw new InvalidCursorError();

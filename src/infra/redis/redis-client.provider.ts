@@ -1,5 +1,6 @@
 import { Inject, Injectable, Logger, type OnApplicationShutdown, type Provider } from '@nestjs/common';
 import Redis, { type RedisOptions } from 'ioredis';
+import { DependencyFailedError } from '../../common/errors/common.errors';
 import { AppConfig } from '../../config/app-config';
 
 export const REDIS_CLIENT = Symbol('REDIS_CLIENT');
@@ -35,6 +36,15 @@ export function logConnectionChanges(client: Redis, logger: Logger, name: string
     if (!healthy) logger.log(`Redis ${name} connection restored`);
     healthy = true;
   });
+}
+
+/** A Redis call whose failure (down, timed out) is the cache's, answered 503 by the problem filter. */
+export async function redisCall<T>(command: () => Promise<T>): Promise<T> {
+  try {
+    return await command();
+  } catch (error) {
+    throw new DependencyFailedError('cache', error);
+  }
 }
 
 /** quit() waits for replies that never come from a dead server; disconnect() does not. */
@@ -88,12 +98,16 @@ export const socketAdapterRedisProvider: Provider<Redis> = {
   provide: SOCKET_ADAPTER_REDIS,
   inject: [AppConfig],
   useFactory: (config: AppConfig): Redis => {
+    // The command client's reconnection, minus what would cut a blocking read short; no key prefix, as
+    // the adapter's names carry it themselves.
     const client = new Redis(config.REDIS_URL, {
+      ...redisOptions(config),
+      keyPrefix: undefined,
       lazyConnect: false,
-      retryStrategy: (attempt) => Math.min(attempt * 100, config.REDIS_RECONNECT_MAX_DELAY_MS),
+      enableOfflineQueue: true,
       maxRetriesPerRequest: null,
+      commandTimeout: undefined,
       connectionName: 'netdiag-gateway-socket.io',
-      disconnectTimeout: 200,
     });
     logConnectionChanges(client, new Logger('Redis'), 'Socket.IO adapter');
     return client;

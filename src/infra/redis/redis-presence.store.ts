@@ -10,7 +10,7 @@ import {
   type SignOutcome,
 } from '../../presence/presence';
 import { PresenceStore } from '../../presence/presence.store';
-import { InjectRedis } from './redis-client.provider';
+import { InjectRedis, redisCall } from './redis-client.provider';
 
 const DEADLINES_KEY = 'presence:deadlines';
 /** Hot state of a device that stays silent this long is dropped; the database keeps its last state. */
@@ -103,16 +103,8 @@ export class RedisPresenceStore extends PresenceStore {
     this.commands = redis as unknown as PresenceCommands;
   }
 
-  private async run<T>(command: () => Promise<T>): Promise<T> {
-    try {
-      return await command();
-    } catch (error) {
-      throw new DependencyFailedError('cache', error);
-    }
-  }
-
   async applySign(sign: SignInput, staleAfterMs: number): Promise<SignOutcome> {
-    const [applied, previous, persist] = await this.run(() =>
+    const [applied, previous, persist] = await redisCall(() =>
       this.commands.presenceApplySign(
         stateKey(sign.deviceId),
         DEADLINES_KEY,
@@ -129,7 +121,7 @@ export class RedisPresenceStore extends PresenceStore {
   }
 
   async connect(deviceId: string, at: number, staleAfterMs: number): Promise<ConnectOutcome> {
-    const [epoch, previous] = await this.run(() =>
+    const [epoch, previous] = await redisCall(() =>
       this.commands.presenceConnect(
         stateKey(deviceId),
         DEADLINES_KEY,
@@ -143,7 +135,7 @@ export class RedisPresenceStore extends PresenceStore {
   }
 
   async disconnect(deviceId: string, epoch: number): Promise<DisconnectOutcome> {
-    const [applied, previous, lastSeenAt] = await this.run(() =>
+    const [applied, previous, lastSeenAt] = await redisCall(() =>
       this.commands.presenceDisconnect(stateKey(deviceId), DEADLINES_KEY, deviceId, String(epoch)),
     );
     return {
@@ -158,7 +150,7 @@ export class RedisPresenceStore extends PresenceStore {
     const pipeline = this.redis.pipeline();
     for (const id of deviceIds)
       pipeline.hmget(stateKey(id), 'state', 'lastSeenAt', 'epoch', 'heartbeat', 'heartbeatAt');
-    const results = await this.run(() => pipeline.exec());
+    const results = await redisCall(() => pipeline.exec());
     return (results ?? []).map(([error, fields]) => {
       if (error) throw new DependencyFailedError('cache', error);
       const [state, lastSeenAt, epoch, heartbeat, heartbeatAt] = fields as (string | null)[];
@@ -174,7 +166,7 @@ export class RedisPresenceStore extends PresenceStore {
   }
 
   due(now: number, limit: number): Promise<string[]> {
-    return this.run(() => this.redis.zrangebyscore(DEADLINES_KEY, '-inf', now, 'LIMIT', 0, limit));
+    return redisCall(() => this.redis.zrangebyscore(DEADLINES_KEY, '-inf', now, 'LIMIT', 0, limit));
   }
 
   async transition(
@@ -183,7 +175,7 @@ export class RedisPresenceStore extends PresenceStore {
     to: PresenceState,
     deadline: number | null,
   ): Promise<boolean> {
-    const made = await this.run(() =>
+    const made = await redisCall(() =>
       this.commands.presenceTransition(
         stateKey(deviceId),
         DEADLINES_KEY,
@@ -198,6 +190,6 @@ export class RedisPresenceStore extends PresenceStore {
   }
 
   async forget(deviceId: string): Promise<void> {
-    await this.run(() => this.redis.multi().del(stateKey(deviceId)).zrem(DEADLINES_KEY, deviceId).exec());
+    await redisCall(() => this.redis.multi().del(stateKey(deviceId)).zrem(DEADLINES_KEY, deviceId).exec());
   }
 }

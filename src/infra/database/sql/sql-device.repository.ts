@@ -8,7 +8,8 @@ import {
 } from '../../../devices/device';
 import { DeviceRepository } from '../../../devices/device.repository';
 import { DeviceSerialTakenError } from '../../../devices/devices.errors';
-import { deviceChangesToColumns, type DeviceRow, isUuid, toDeviceRecord } from '../device-row';
+import { isUuid } from '../../../common/uuid';
+import { deviceChangesToColumns, type DeviceRow, toDeviceRecord } from '../device-row';
 import { decodeCursor, toPage } from '../keyset-cursor';
 import { SqlExecutor, sqlStateOf, UNIQUE_VIOLATION } from './sql-executor';
 

@@ -10,7 +10,8 @@ import {
 import { DeviceRepository } from '../../../devices/device.repository';
 import { DeviceSerialTakenError } from '../../../devices/devices.errors';
 import { InjectSupabase } from '../../supabase/supabase-client.provider';
-import { deviceChangesToColumns, type DeviceRow, isUuid, toDeviceRecord } from '../device-row';
+import { isUuid } from '../../../common/uuid';
+import { deviceChangesToColumns, type DeviceRow, toDeviceRecord } from '../device-row';
 import { decodeCursor, toPage } from '../keyset-cursor';
 import { UNIQUE_VIOLATION } from '../sql/sql-executor';
 import { failureFrom } from './postgrest-error';

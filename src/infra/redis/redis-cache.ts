@@ -1,9 +1,8 @@
 import { Injectable, Logger, type OnApplicationShutdown } from '@nestjs/common';
 import type Redis from 'ioredis';
-import { DependencyFailedError } from '../../common/errors/common.errors';
 import { AppConfig } from '../../config/app-config';
-import { closeRedis, InjectRedis, logConnectionChanges } from '../redis/redis-client.provider';
-import { Cache } from './cache';
+import { closeRedis, InjectRedis, logConnectionChanges, redisCall } from './redis-client.provider';
+import { Cache } from '../cache/cache';
 
 /** CACHE_BACKEND=redis: shared by every instance. Failures surface as DependencyFailedError (503). */
 @Injectable()
@@ -20,52 +19,44 @@ export class RedisCache extends Cache implements OnApplicationShutdown {
     super();
   }
 
-  private async run<T>(command: () => Promise<T>): Promise<T> {
-    try {
-      return await command();
-    } catch (error) {
-      throw new DependencyFailedError('cache', error);
-    }
-  }
-
   /** ioredis prefixes keys, never channels; the prefix is added here so deployments stay apart. */
   private channel(name: string): string {
     return `${this.config.REDIS_KEY_PREFIX}${name}`;
   }
 
   get(key: string): Promise<string | null> {
-    return this.run(() => this.redis.get(key));
+    return redisCall(() => this.redis.get(key));
   }
 
   async set(key: string, value: string, ttlMs?: number): Promise<void> {
-    await this.run(() =>
+    await redisCall(() =>
       ttlMs === undefined ? this.redis.set(key, value) : this.redis.set(key, value, 'PX', ttlMs),
     );
   }
 
   async setIfAbsent(key: string, value: string, ttlMs: number): Promise<boolean> {
-    const reply = await this.run(() => this.redis.set(key, value, 'PX', ttlMs, 'NX'));
+    const reply = await redisCall(() => this.redis.set(key, value, 'PX', ttlMs, 'NX'));
     return reply === 'OK';
   }
 
   async delete(key: string): Promise<void> {
-    await this.run(() => this.redis.del(key));
+    await redisCall(() => this.redis.del(key));
   }
 
   async sortedSetAdd(key: string, member: string, score: number): Promise<void> {
-    await this.run(() => this.redis.zadd(key, score, member));
+    await redisCall(() => this.redis.zadd(key, score, member));
   }
 
   sortedSetRangeByScore(key: string, maxScore: number, limit: number): Promise<string[]> {
-    return this.run(() => this.redis.zrangebyscore(key, '-inf', maxScore, 'LIMIT', 0, limit));
+    return redisCall(() => this.redis.zrangebyscore(key, '-inf', maxScore, 'LIMIT', 0, limit));
   }
 
   async sortedSetRemove(key: string, member: string): Promise<boolean> {
-    return (await this.run(() => this.redis.zrem(key, member))) === 1;
+    return (await redisCall(() => this.redis.zrem(key, member))) === 1;
   }
 
   async publish(channel: string, message: string): Promise<void> {
-    await this.run(() => this.redis.publish(this.channel(channel), message));
+    await redisCall(() => this.redis.publish(this.channel(channel), message));
   }
 
   async subscribe(channel: string, handler: (message: string) => void): Promise<() => Promise<void>> {
@@ -77,7 +68,7 @@ export class RedisCache extends Cache implements OnApplicationShutdown {
       this.handlers.set(name, handlers);
       const subscribed = subscriber.subscribe(name);
       if (subscriber.status === 'ready') {
-        await this.run(() => subscribed);
+        await redisCall(() => subscribed);
       } else {
         // Redis is away: the subscription is queued and sent on reconnection; startup must not wait.
         subscribed.catch((error: unknown) => {
@@ -100,7 +91,7 @@ export class RedisCache extends Cache implements OnApplicationShutdown {
   }
 
   async ping(): Promise<void> {
-    await this.run(() => this.redis.ping());
+    await redisCall(() => this.redis.ping());
   }
 
   /**
