@@ -36,6 +36,18 @@ describe('the gateway as a process', () => {
     return child;
   }
 
+  /** Polls readiness until 200, failing with the process's output at the deadline. */
+  async function readyOrOutput(gateway: ManagedProcess, base: string, description: string): Promise<void> {
+    await eventually(
+      description,
+      () => httpGet(`${base}/health/ready`),
+      (result) => result.status === 200,
+      { timeoutMs: START_DEADLINE_MS, intervalMs: 100 },
+    ).catch((error: unknown) => {
+      throw new Error(`${String(error)}\n${gateway.output()}`);
+    });
+  }
+
   function dataDir(): string {
     const directory = makeDataDir();
     dataDirs.push(directory);
@@ -76,14 +88,7 @@ describe('the gateway as a process', () => {
       const port = await findFreePort();
       base = `http://127.0.0.1:${port}`;
       gateway = spawnGateway([BUILT_MAIN], { PORT: String(port), HOST: '127.0.0.1', DATA_DIR: dataDir() });
-      await eventually(
-        'the built gateway is ready',
-        () => httpGet(`${base}/health/ready`),
-        (result) => result.status === 200,
-        { timeoutMs: START_DEADLINE_MS, intervalMs: 100 },
-      ).catch((error: unknown) => {
-        throw new Error(`${String(error)}\n${gateway.output()}`);
-      });
+      await readyOrOutput(gateway, base, 'the built gateway is ready');
     }, START_DEADLINE_MS + 5_000);
 
     it('says in its log that it runs embedded + memory', () => {
@@ -215,14 +220,7 @@ describe('the gateway as a process', () => {
           SHUTDOWN_GRACE_MS: '20000',
         },
       );
-      await eventually(
-        'the slow gateway is ready',
-        () => httpGet(`${base}/health/ready`),
-        (result) => result.status === 200,
-        { timeoutMs: START_DEADLINE_MS, intervalMs: 100 },
-      ).catch((error: unknown) => {
-        throw new Error(`${String(error)}\n${gateway.output()}`);
-      });
+      await readyOrOutput(gateway, base, 'the slow gateway is ready');
     }, START_DEADLINE_MS + 5_000);
 
     it('turns unready, finishes the request with 200, then exits 0', async () => {
