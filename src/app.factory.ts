@@ -40,6 +40,9 @@ export async function createApp({
     genReqId: requestIdFor,
     bodyLimit: config.BODY_LIMIT_BYTES,
     return503OnClosing: true,
+    // The app has no Nest middleware; without middie, no request pays for its hook. A module that adds
+    // middleware fails at start-up (Fastify has no use()), not silently.
+    skipMiddie: true,
     // Schema-validated routes (@BodySchema) refuse unknown fields and wrong types instead of silently
     // dropping or coercing them, like the class-validator pipe does elsewhere.
     ajv: {
@@ -52,6 +55,10 @@ export async function createApp({
     {
       logger: new PinoNestLogger(logger),
       abortOnError: false,
+      // Fastify's own JSON parser: Nest's replacement reads the body as a Buffer and builds a parser per
+      // request, for raw-body support this API does not use. The API reads only JSON (PRODUCT §3), so
+      // Nest's url-encoded parser goes too: such a body is a 415.
+      bodyParser: false,
     },
   );
   app.useGlobalFilters(new ProblemFilter());

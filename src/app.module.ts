@@ -1,6 +1,7 @@
 import { type DynamicModule, Module, type Type } from '@nestjs/common';
 import { AgentModule } from './agent/agent.module';
 import { AuthModule } from './auth/auth.module';
+import { HotRoutesModule } from './common/http/hot-routes.module';
 import { LifecycleModule } from './common/lifecycle/lifecycle.module';
 import { type AppConfig } from './config/app-config';
 import { ConfigModule } from './config/config.module';
@@ -29,6 +30,7 @@ export class AppModule {
         DevicesModule,
         AgentModule,
         RealtimeModule,
+        HotRoutesModule,
         ...extraModules,
       ],
     };

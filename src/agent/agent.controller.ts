@@ -2,6 +2,7 @@ import { Controller, HttpCode, Post } from '@nestjs/common';
 import { CurrentDevice, DeviceAuth } from '../auth/auth.decorators';
 import { type DevicePrincipal } from '../auth/principal';
 import { BodySchema, type JsonSchema, SchemaValidatedBody } from '../common/http/body-schema';
+import { HotRoute } from '../common/http/hot-route';
 import { AgentService, type HeartbeatResponse, type RegisterResponse } from './agent.service';
 import { HeartbeatDto } from './dto/heartbeat.dto';
 import { RegisterAgentDto } from './dto/register-agent.dto';
@@ -33,13 +34,15 @@ export class AgentController {
     return this.agent.register(device, body);
   }
 
-  @Post('heartbeat')
-  @HttpCode(200)
-  @BodySchema(HeartbeatDto, { 200: HEARTBEAT_RESPONSE_SCHEMA })
-  heartbeat(
-    @CurrentDevice() device: DevicePrincipal,
-    @SchemaValidatedBody() body: HeartbeatDto,
-  ): Promise<HeartbeatResponse> {
+  /** Served by Fastify directly (see HotRoute): every device calls it every interval. */
+  @HotRoute({
+    method: 'POST',
+    path: 'heartbeat',
+    status: 200,
+    body: HeartbeatDto,
+    response: HEARTBEAT_RESPONSE_SCHEMA,
+  })
+  heartbeat(device: DevicePrincipal, body: HeartbeatDto): Promise<HeartbeatResponse> {
     return this.agent.heartbeat(device, body);
   }
 }

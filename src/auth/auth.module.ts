@@ -31,6 +31,7 @@ import { ServiceStrategy } from './strategies/service.strategy';
     PrincipalGuard,
     { provide: APP_GUARD, useExisting: PrincipalGuard },
   ],
-  exports: [CustomerTokenVerifier, ServiceKeyVerifier, DeviceCredentialsService, AuthSecrets],
+  // The guard is exported for hot routes, which Fastify serves without Nest's guard pipeline.
+  exports: [CustomerTokenVerifier, ServiceKeyVerifier, DeviceCredentialsService, AuthSecrets, PrincipalGuard],
 })
 export class AuthModule {}

@@ -1,4 +1,4 @@
-import { type CanActivate, type ExecutionContext, Injectable, Logger } from '@nestjs/common';
+import { type CanActivate, type ExecutionContext, Injectable, Logger, type Type } from '@nestjs/common';
 import { Reflector } from '@nestjs/core';
 import { type FastifyRequest } from 'fastify';
 import { Authenticator } from 'passport';
@@ -56,27 +56,40 @@ export class PrincipalGuard implements CanActivate {
 
   async canActivate(context: ExecutionContext): Promise<boolean> {
     if (context.getType() !== 'http') return true;
-    const kinds = this.declarationOf(context);
-    if (kinds === 'public') return true;
     const http = context.switchToHttp();
-    const request = http.getRequest<FastifyRequest & { user?: Principal }>();
-    request.user = await this.authenticate(kinds, request, http.getResponse());
+    await this.admit(context.getHandler(), context.getClass(), http.getRequest(), http.getResponse());
     return true;
   }
 
+  /**
+   * Authenticates a request to a handler as its decorators declare, and sets it as `request.user`;
+   * undefined for a @Public() handler. Nest routes reach it through canActivate, hot routes directly.
+   */
+  async admit(
+    handler: object,
+    controller: Type,
+    request: FastifyRequest & { user?: Principal },
+    reply: unknown,
+  ): Promise<Principal | undefined> {
+    const kinds = this.declarationOf(handler, controller);
+    if (kinds === 'public') return undefined;
+    const principal = await this.authenticate(kinds, request, reply);
+    request.user = principal;
+    return principal;
+  }
+
   /** What a handler declares, read from its metadata once (the guard runs on every request). */
-  private declarationOf(context: ExecutionContext): PrincipalKind[] | 'public' {
-    const handler = context.getHandler();
+  private declarationOf(handler: object, controller: Type): PrincipalKind[] | 'public' {
     let declaration = this.declarations.get(handler);
     if (declaration === undefined) {
-      const targets = [handler, context.getClass()];
+      const targets = [handler as () => unknown, controller];
       const kinds = this.reflector.getAllAndOverride<PrincipalKind[] | undefined>(
         ACCEPTED_PRINCIPALS,
         targets,
       );
       if (this.reflector.getAllAndOverride<boolean | undefined>(IS_PUBLIC, targets)) declaration = 'public';
       else if (kinds && kinds.length > 0) declaration = kinds;
-      else throw new RouteWithoutPrincipalError(`${context.getClass().name}.${handler.name}`);
+      else throw new RouteWithoutPrincipalError(`${controller.name}.${(handler as () => unknown).name}`);
       this.declarations.set(handler, declaration);
     }
     return declaration;

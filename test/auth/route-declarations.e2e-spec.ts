@@ -2,6 +2,7 @@ import { RequestMethod } from '@nestjs/common';
 import { METHOD_METADATA, PATH_METADATA } from '@nestjs/common/constants';
 import { MetadataScanner, ModulesContainer, Reflector } from '@nestjs/core';
 import { ACCEPTED_PRINCIPALS } from '../../src/auth/auth.decorators';
+import { hotRoutesOf } from '../../src/common/http/hot-route';
 import { IS_PUBLIC } from '../../src/auth/public.decorator';
 import { startInProcessApp, type InProcessApp } from '../support/in-process-app';
 
@@ -30,20 +31,31 @@ function declaredRoutes(gateway: InProcessApp): RouteDeclaration[] {
       const controller = wrapper.metatype as (new (...args: never[]) => object) | null;
       if (!controller) return [];
       const prototype = controller.prototype as Record<string, unknown>;
-      return scanner.getAllMethodNames(prototype).flatMap((methodName) => {
+      const declarationOf = (handler: object): Omit<RouteDeclaration, 'route'> => {
+        const targets = [handler as () => unknown, controller];
+        return {
+          isPublic: reflector.getAllAndOverride<boolean | undefined>(IS_PUBLIC, targets) === true,
+          principals: reflector.getAllAndOverride<string[] | undefined>(ACCEPTED_PRINCIPALS, targets) ?? [],
+        };
+      };
+      // Served by Fastify directly, but declared and authenticated like the others.
+      const hotRoutes = hotRoutesOf(controller).map(({ spec, url, methodName, handler }) => ({
+        route: `${spec.method} ${url} (${controller.name}.${methodName}, hot)`,
+        ...declarationOf(handler),
+      }));
+      const nestRoutes = scanner.getAllMethodNames(prototype).flatMap((methodName) => {
         const handler = prototype[methodName] as (...args: unknown[]) => unknown;
         const path = Reflect.getMetadata(PATH_METADATA, handler) as string | undefined;
         if (path === undefined) return [];
         const method = Reflect.getMetadata(METHOD_METADATA, handler) as RequestMethod;
-        const targets = [handler, controller];
         return [
           {
             route: `${RequestMethod[method]} ${joinPath(Reflect.getMetadata(PATH_METADATA, controller) as string, path)} (${controller.name}.${methodName})`,
-            isPublic: reflector.getAllAndOverride<boolean | undefined>(IS_PUBLIC, targets) === true,
-            principals: reflector.getAllAndOverride<string[] | undefined>(ACCEPTED_PRINCIPALS, targets) ?? [],
+            ...declarationOf(handler),
           },
         ];
       });
+      return [...nestRoutes, ...hotRoutes];
     });
 }
 
