@@ -41,7 +41,8 @@ export async function createApp({
     bodyLimit: config.BODY_LIMIT_BYTES,
     return503OnClosing: true,
     // The app has no Nest middleware; without middie, no request pays for its hook. A module that adds
-    // middleware fails at start-up (Fastify has no use()), not silently.
+    // middleware makes start-up fail (Fastify has no use(); Nest reports it as an unsupported route
+    // path), never silently.
     skipMiddie: true,
     // Schema-validated routes (@BodySchema) refuse unknown fields and wrong types instead of silently
     // dropping or coercing them, like the class-validator pipe does elsewhere.

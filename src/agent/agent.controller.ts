@@ -38,6 +38,7 @@ export class AgentController {
   @HotRoute({
     method: 'POST',
     path: 'heartbeat',
+    principal: 'device',
     status: 200,
     body: HeartbeatDto,
     response: HEARTBEAT_RESPONSE_SCHEMA,

@@ -1,5 +1,6 @@
 import { Global, Module } from '@nestjs/common';
 import { APP_GUARD } from '@nestjs/core';
+import { RouteAuthenticator } from '../common/http/route-authenticator';
 import { AppConfig } from '../config/app-config';
 import { AuthSecrets } from './auth-secrets';
 import { CustomerTokenVerifier } from './customer-token.verifier';
@@ -12,7 +13,9 @@ import { ServiceStrategy } from './strategies/service.strategy';
 
 /**
  * Principals and their verification (PRODUCT §2). The verifiers are exported for the Socket.IO handshake;
- * the guard is global, registered with useExisting so a test module can override it.
+ * the guard is global, registered with useExisting so a test module can override it, and is the
+ * RouteAuthenticator of hot routes (which Fastify serves without Nest's guard pipeline: overriding
+ * APP_GUARD does not reach them; overriding RouteAuthenticator does).
  */
 @Global()
 @Module({
@@ -30,8 +33,14 @@ import { ServiceStrategy } from './strategies/service.strategy';
     ServiceStrategy,
     PrincipalGuard,
     { provide: APP_GUARD, useExisting: PrincipalGuard },
+    { provide: RouteAuthenticator, useExisting: PrincipalGuard },
   ],
-  // The guard is exported for hot routes, which Fastify serves without Nest's guard pipeline.
-  exports: [CustomerTokenVerifier, ServiceKeyVerifier, DeviceCredentialsService, AuthSecrets, PrincipalGuard],
+  exports: [
+    CustomerTokenVerifier,
+    ServiceKeyVerifier,
+    DeviceCredentialsService,
+    AuthSecrets,
+    RouteAuthenticator,
+  ],
 })
 export class AuthModule {}

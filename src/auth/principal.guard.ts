@@ -1,6 +1,7 @@
 import { type CanActivate, type ExecutionContext, Injectable, Logger, type Type } from '@nestjs/common';
 import { Reflector } from '@nestjs/core';
-import { type FastifyRequest } from 'fastify';
+import { type FastifyReply, type FastifyRequest } from 'fastify';
+import { RouteAuthenticator } from '../common/http/route-authenticator';
 import { Authenticator } from 'passport';
 import { MetricsService } from '../infra/metrics/metrics.service';
 import { ACCEPTED_PRINCIPALS } from './auth.decorators';
@@ -37,7 +38,7 @@ function mostTellingFailure(info: unknown): AuthFailure | undefined {
  * otherwise authenticate the first one's requests with its own configuration.
  */
 @Injectable()
-export class PrincipalGuard implements CanActivate {
+export class PrincipalGuard implements CanActivate, RouteAuthenticator {
   private readonly logger = new Logger('Auth');
   private readonly authenticator = new Authenticator();
   private readonly declarations = new WeakMap<object, PrincipalKind[] | 'public'>();
@@ -57,7 +58,12 @@ export class PrincipalGuard implements CanActivate {
   async canActivate(context: ExecutionContext): Promise<boolean> {
     if (context.getType() !== 'http') return true;
     const http = context.switchToHttp();
-    await this.admit(context.getHandler(), context.getClass(), http.getRequest(), http.getResponse());
+    await this.admit(
+      context.getHandler(),
+      context.getClass(),
+      http.getRequest<FastifyRequest>(),
+      http.getResponse<FastifyReply>(),
+    );
     return true;
   }
 
@@ -69,7 +75,7 @@ export class PrincipalGuard implements CanActivate {
     handler: object,
     controller: Type,
     request: FastifyRequest & { user?: Principal },
-    reply: unknown,
+    reply: FastifyReply,
   ): Promise<Principal | undefined> {
     const kinds = this.declarationOf(handler, controller);
     if (kinds === 'public') return undefined;
@@ -79,7 +85,7 @@ export class PrincipalGuard implements CanActivate {
   }
 
   /** What a handler declares, read from its metadata once (the guard runs on every request). */
-  private declarationOf(handler: object, controller: Type): PrincipalKind[] | 'public' {
+  declarationOf(handler: object, controller: Type): PrincipalKind[] | 'public' {
     let declaration = this.declarations.get(handler);
     if (declaration === undefined) {
       const targets = [handler as () => unknown, controller];

@@ -1,6 +1,13 @@
 import { randomUUID } from 'node:crypto';
+import { createDevToken } from '../../src/auth/dev-token';
 import { type CustomerPrincipal } from '../../src/auth/principal';
 import { DevicesService } from '../../src/devices/devices.service';
+import { INTERNAL_FAILURE_MESSAGE } from '../support/error-probe.module';
+import {
+  HOT_PROBE_KEY,
+  HOT_PROBE_SERVICE_KEYS,
+  HotRouteProbeModule,
+} from '../support/hot-route-probe.module';
 import { type InProcessApp, startInProcessApp } from '../support/in-process-app';
 
 /**
@@ -34,7 +41,10 @@ describe('POST /v1/agent/heartbeat, served as a hot route', () => {
   }
 
   beforeAll(async () => {
-    gateway = await startInProcessApp({ env: { LOG_LEVEL: 'warn' } });
+    gateway = await startInProcessApp({
+      env: { LOG_LEVEL: 'warn', SERVICE_KEYS: HOT_PROBE_SERVICE_KEYS },
+      extraModules: [HotRouteProbeModule],
+    });
     const created = await gateway.app.get(DevicesService).create(customer, { name: 'hot route probe' });
     deviceId = created.credentials.deviceId;
     authorization = basic(deviceId, created.credentials.secret);
@@ -81,14 +91,31 @@ describe('POST /v1/agent/heartbeat, served as a hot route', () => {
     expect(metrics.body).toMatch(/auth_failures_total\{principal="device",reason="wrong_secret"\} [1-9]/);
   });
 
-  it('refuses a customer token: the route accepts only the principals its controller declares', async () => {
-    const response = await heartbeat({ authorization: 'Bearer not.a.device' });
+  it('refuses a valid customer token: the route accepts only the principals its controller declares', async () => {
+    const token = await createDevToken(gateway.dataDir, { sub: customer.userId });
+    const devices = await gateway.app.inject({
+      method: 'GET',
+      url: '/v1/devices',
+      headers: { authorization: `Bearer ${token}` },
+    });
+    expect(devices.statusCode).toBe(200);
+
+    const response = await heartbeat({ authorization: `Bearer ${token}` });
 
     expect(response.statusCode).toBe(401);
     expect(response.json()).toMatchObject({ code: 'invalid_credentials' });
   });
 
-  it('refuses an unknown field with a validation problem naming it, before authenticating', async () => {
+  it('refuses missing credentials before reading the body, so their callers learn nothing of its schema', async () => {
+    const missing = await heartbeat({}, { uptimeSec: 'soon', shell: 'rm -rf /' });
+    const garbled = await heartbeat({}, '{"uptimeSec": ');
+
+    expect(missing.statusCode).toBe(401);
+    expect(missing.json()).toMatchObject({ code: 'missing_credentials' });
+    expect(garbled.statusCode).toBe(401);
+  });
+
+  it('refuses an unknown field from an authenticated device with a validation problem naming it', async () => {
     const response = await heartbeat({ authorization }, { uptimeSec: 1, shell: 'rm -rf /' });
 
     expect(response.statusCode).toBe(400);
@@ -97,6 +124,17 @@ describe('POST /v1/agent/heartbeat, served as a hot route', () => {
       code: 'validation_failed',
       errors: [expect.objectContaining({ field: 'shell' })],
     });
+  });
+
+  it('answers another method on its path with a 404 problem', async () => {
+    const response = await gateway.app.inject({
+      method: 'GET',
+      url: '/v1/agent/heartbeat',
+      headers: { authorization },
+    });
+
+    expect(response.statusCode).toBe(404);
+    expect(response.headers['content-type']).toMatch(/^application\/problem\+json/);
   });
 
   it('answers a form-encoded body with 415 and malformed JSON with 400, as problems', async () => {
@@ -124,5 +162,31 @@ describe('POST /v1/agent/heartbeat, served as a hot route', () => {
     expect(metrics.body).toMatch(
       /http_request_duration_seconds_count\{route="\/v1\/agent\/heartbeat",method="POST",status_code="401"\} [1-9]/,
     );
+  });
+
+  describe('errors of a hot route handler', () => {
+    const probe = (path: string) =>
+      gateway.app.inject({
+        method: 'POST',
+        url: `/test/hot/${path}`,
+        headers: { authorization: `Bearer ${HOT_PROBE_KEY}`, 'content-type': 'application/json' },
+        payload: JSON.stringify({ n: 1 }),
+      });
+
+    it('answers an unexpected failure with a 500 problem that does not reveal it', async () => {
+      const response = await probe('boom');
+
+      expect(response.statusCode).toBe(500);
+      expect(response.headers['content-type']).toMatch(/^application\/problem\+json/);
+      expect(response.json()).toMatchObject({ code: 'internal_error' });
+      expect(response.body).not.toContain(INTERNAL_FAILURE_MESSAGE);
+    });
+
+    it('answers a failed dependency with a 503 problem, so agents retry', async () => {
+      const response = await probe('cache-down');
+
+      expect(response.statusCode).toBe(503);
+      expect(response.json()).toMatchObject({ code: 'dependency_failed' });
+    });
   });
 });

@@ -1,5 +1,6 @@
-import { Controller, Post } from '@nestjs/common';
+import { type CanActivate, Controller, Post, UseGuards } from '@nestjs/common';
 import { IsInt } from 'class-validator';
+import { type DevicePrincipal } from '../../auth/principal';
 import { HotRoute, hotRoutesOf } from './hot-route';
 
 class PingDto {
@@ -8,6 +9,13 @@ class PingDto {
 }
 
 const RESPONSE = { type: 'object', properties: { ok: { type: 'boolean' } } };
+const PING = { method: 'POST', status: 200, principal: 'device', body: PingDto, response: RESPONSE } as const;
+
+class AllowAll implements CanActivate {
+  canActivate(): boolean {
+    return true;
+  }
+}
 
 @Controller('/v1/probe/')
 class ProbeController {
@@ -16,17 +24,9 @@ class ProbeController {
     return 'through Nest';
   }
 
-  @HotRoute({ method: 'POST', path: '/ping/', status: 200, body: PingDto, response: RESPONSE })
-  ping(_principal: unknown, body: PingDto): Promise<{ ok: boolean }> {
-    return Promise.resolve({ ok: body.count > 0 });
-  }
-}
-
-@Controller(['a', 'b'])
-class TwoPathController {
-  @HotRoute({ method: 'PUT', path: 'x', status: 204, body: PingDto, response: RESPONSE })
-  x(): Promise<void> {
-    return Promise.resolve();
+  @HotRoute({ ...PING, path: '/ping/' })
+  ping(device: DevicePrincipal, body: PingDto): Promise<{ ok: boolean }> {
+    return Promise.resolve({ ok: body.count > 0 && device.kind === 'device' });
   }
 }
 
@@ -55,6 +55,36 @@ describe('hotRoutesOf', () => {
   });
 
   it('refuses a controller with several paths instead of guessing which one serves the route', () => {
+    @Controller(['a', 'b'])
+    class TwoPathController {
+      @HotRoute({ ...PING, path: 'x' })
+      x(): Promise<void> {
+        return Promise.resolve();
+      }
+    }
+
     expect(() => hotRoutesOf(TwoPathController)).toThrow(/single string path/);
+  });
+
+  it('refuses a route-level guard, which Nest would run but a hot route cannot', () => {
+    @Controller('guarded')
+    class GuardedController {
+      @UseGuards(AllowAll)
+      @HotRoute({ ...PING, path: 'x' })
+      x(): Promise<void> {
+        return Promise.resolve();
+      }
+    }
+    @UseGuards(AllowAll)
+    @Controller('guarded-class')
+    class GuardedClassController {
+      @HotRoute({ ...PING, path: 'x' })
+      x(): Promise<void> {
+        return Promise.resolve();
+      }
+    }
+
+    expect(() => hotRoutesOf(GuardedController)).toThrow(/cannot use @UseGuards\(\)/);
+    expect(() => hotRoutesOf(GuardedClassController)).toThrow(/cannot use @UseGuards\(\)/);
   });
 });
