@@ -45,6 +45,8 @@ interface Settings {
   warmupSec: number;
   durationSec: number;
   rounds: number;
+  /** One server at a time (order flipping every round) instead of both at once. */
+  alternate: boolean;
   pin: boolean;
   profile: boolean;
   dataBackend: DataBackend;
@@ -70,6 +72,7 @@ function readSettings(): Settings {
       quick: { type: 'boolean', default: false },
       profile: { type: 'boolean', default: false },
       'no-pin': { type: 'boolean', default: false },
+      alternate: { type: 'boolean', default: false },
       connections: { type: 'string' },
       duration: { type: 'string' },
       rounds: { type: 'string' },
@@ -82,9 +85,10 @@ function readSettings(): Settings {
   }
   return {
     connections: boundedInteger('connections', values.connections, 32, 1, 256),
-    warmupSec: values.quick ? 1 : 3,
-    durationSec: boundedInteger('duration', values.duration, values.quick ? 2 : 8, 1, 60),
-    rounds: boundedInteger('rounds', values.rounds, values.quick ? 1 : 3, 1, 9),
+    warmupSec: values.quick ? 1 : 5,
+    durationSec: boundedInteger('duration', values.duration, values.quick ? 2 : 5, 1, 60),
+    rounds: boundedInteger('rounds', values.rounds, values.quick ? 1 : 7, 1, 15),
+    alternate: values.alternate,
     pin: !values['no-pin'],
     profile: values.profile,
     dataBackend,
@@ -178,8 +182,9 @@ class Bench {
     const first = devices[0];
     console.log(
       `Heartbeat benchmark: POST /v1/agent/heartbeat with Basic credentials, ${devices.length} devices, ` +
-        `${settings.connections} connections, ${settings.warmupSec} s warm-up, then ${settings.rounds} × ` +
-        `${settings.durationSec} s per server, alternating`,
+        `${settings.connections} connections per server, ${settings.warmupSec} s warm-up, then ` +
+        `${settings.rounds} × ${settings.durationSec} s, ` +
+        (settings.alternate ? 'one server at a time, alternating' : 'both servers loaded at once'),
     );
     console.log(
       settings.dataBackend === 'postgres'
@@ -193,25 +198,23 @@ class Bench {
     );
     if (settings.profile) console.log('Profiling with --cpu-prof: figures are lower than without it');
 
-    for (const name of ['gateway', 'bare'] as const) {
-      await this.measure(name, targets[name].url, targets[name].process, settings.warmupSec, 0, devices);
-    }
-    const measurements: Measurement[] = [];
-    for (let round = 1; round <= settings.rounds; round += 1) {
+    const measureRound = async (round: number, durationSec: number): Promise<Measurement[]> => {
+      const measure = (name: ServerName): Promise<Measurement> =>
+        this.measure(name, targets[name].url, targets[name].process, durationSec, round, devices);
+      if (!settings.alternate) return Promise.all([measure('gateway'), measure('bare')]);
       // Alternating the order cancels a drift (thermal, Redis memory) between the first and second slot.
       const order: ServerName[] = round % 2 === 1 ? ['gateway', 'bare'] : ['bare', 'gateway'];
-      for (const name of order) {
-        const measurement = await this.measure(
-          name,
-          targets[name].url,
-          targets[name].process,
-          settings.durationSec,
-          round,
-          devices,
-        );
+      const measured: Measurement[] = [];
+      for (const name of order) measured.push(await measure(name));
+      return measured;
+    };
+    await measureRound(0, settings.warmupSec);
+    const measurements: Measurement[] = [];
+    for (let round = 1; round <= settings.rounds; round += 1) {
+      for (const measurement of await measureRound(round, settings.durationSec)) {
         measurements.push(measurement);
         console.log(
-          `  round ${round}  ${name.padEnd(7)}  ${fixed(measurement.rps).padStart(8)} req/s  ` +
+          `  round ${round}  ${measurement.server.padEnd(7)}  ${fixed(measurement.rps).padStart(8)} req/s  ` +
             `${fixed(measurement.perCpuSec).padStart(8)} req/CPU-s  (${fixed(measurement.cpuSec, 2)} CPU-s ` +
             `in ${fixed(measurement.wallSec, 2)} s)  p99 ${fixed(measurement.p99Ms, 1)} ms`,
         );
@@ -410,11 +413,19 @@ class Bench {
           `${fixed(figures.p99Ms, 1).padStart(10)} ${'0'.padStart(9)}`,
       );
     }
-    const ratio = gateway.perCpuSec / bare.perCpuSec;
+    // Each round's own ratio: a slow phase of the shared machine hits both servers of a round alike.
+    const ratios = Array.from({ length: this.settings.rounds }, (_, index) => {
+      const perCpuSec = (server: ServerName): number =>
+        measurements.find((m) => m.round === index + 1 && m.server === server)?.perCpuSec ?? NaN;
+      return perCpuSec('gateway') / perCpuSec('bare');
+    });
+    const ratio = median(ratios);
     const verdict = ratio >= TARGET_RATIO ? 'meets the target' : 'BELOW the target';
     console.log('');
+    console.log(`Gateway / bare per round: ${ratios.map((value) => fixed(value, 2)).join('  ')}`);
     console.log(
-      `Gateway / bare, requests per CPU-second: ${fixed(ratio, 2)}  (target >= ${TARGET_RATIO}: ${verdict})`,
+      `Gateway / bare, requests per CPU-second (median of the rounds' ratios): ${fixed(ratio, 2)}  ` +
+        `(target >= ${TARGET_RATIO}: ${verdict})`,
     );
   }
 
@@ -437,6 +448,7 @@ async function main(): Promise<void> {
   // Start-up, warm-ups, every measured window and shutdown, with a wide margin: never longer than this.
   const budgetMs =
     STARTUP_TIMEOUT_MS * 2 +
+    // Counted as if alternating (each server measured on its own), the longer of the two modes.
     (2 * settings.warmupSec + 2 * settings.rounds * settings.durationSec) * 2_000 +
     60_000;
   await runToExit(bench, { budgetMs, stopping: 'the servers' });
