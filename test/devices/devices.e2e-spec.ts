@@ -1,6 +1,5 @@
 import { randomUUID } from 'node:crypto';
 import { isDeepStrictEqual } from 'node:util';
-import { Client } from 'pg';
 import { type DeviceResponse } from '../../src/devices/dto/device.response';
 import { eventually } from '../support/eventually';
 import {
@@ -11,6 +10,7 @@ import {
   startGatewayInstance,
 } from '../support/gateway-instance';
 import { type SupabaseStack, startSupabaseStack } from '../support/supabase-stack';
+import { queryDatabase } from '../support/test-database';
 
 interface Created {
   device: DeviceResponse;
@@ -23,18 +23,6 @@ const HEARTBEAT = {
   metrics: { cpuPct: 12.5, memPct: 40, diskPct: 55, tempC: 48.3, load1: 0.42 },
   network: { gatewayReachable: true, dnsOk: true, latencyMs: 12, publicIp: '203.0.113.7' },
 };
-
-/** Reads the database directly, as an operator would, to check what the gateway stored. */
-async function queryDatabase<Row>(url: string, text: string, params: unknown[]): Promise<{ rows: Row[] }> {
-  const client = new Client({ connectionString: url });
-  await client.connect();
-  try {
-    const result = await client.query(text, params);
-    return { rows: result.rows as Row[] };
-  } finally {
-    await client.end();
-  }
-}
 
 /**
  * Devices end to end, DATA_BACKEND=supabase (real PostgREST on real PostgreSQL) and CACHE_BACKEND=redis

@@ -10,6 +10,11 @@ import { DeviceSerialTakenError } from '../../src/devices/devices.errors';
 export interface StorageUnderTest {
   devices: DeviceRepository;
   audit: AuditLogRepository;
+  /**
+   * Gives devices one creation time, straight in the database: what concurrent creations in the same
+   * millisecond do, which timing alone does not reliably bring about (PGlite runs one statement at a time).
+   */
+  setCreatedAt(deviceIds: readonly string[], createdAt: Date): Promise<void>;
   close(): Promise<void>;
 }
 
@@ -194,18 +199,20 @@ export function describeStorageContract(adapterName: string, open: () => Promise
 
       it('breaks created_at ties by id, so a page boundary between twins loses and repeats nothing', async () => {
         const customerId = randomUUID();
-        const created: DeviceRecord[] = [];
-        const hasTwins = () =>
-          new Set(created.map((device) => device.createdAt.getTime())).size < created.length;
-        // Concurrent creations land in the same millisecond sooner or later; a few batches make it certain.
-        for (let batch = 0; batch < 10 && !hasTwins(); batch += 1) {
-          created.push(
-            ...(await Promise.all(
-              Array.from({ length: 5 }, () => devices.create(newDevice({ customerId }))),
-            )),
-          );
-        }
-        expect(hasTwins()).toBe(true);
+        const first = await devices.create(newDevice({ customerId }));
+        const twins = await Promise.all(
+          Array.from({ length: 5 }, () => devices.create(newDevice({ customerId }))),
+        );
+        const last = await devices.create(newDevice({ customerId }));
+        // Twins a second before the others: the walk crosses twin/twin and twin/other boundaries.
+        await storage.setCreatedAt(
+          twins.map((device) => device.id),
+          new Date(first.createdAt.getTime() - 1000),
+        );
+        const created = await Promise.all(
+          [first, ...twins, last].map(async (device) => (await devices.findById(device.id)) ?? device),
+        );
+        expect(new Set(created.slice(1, -1).map((device) => device.createdAt.getTime())).size).toBe(1);
 
         // One row per page: every pair of neighbours, twins included, is split by a cursor.
         const pages = await listAll(customerId, 1);

@@ -2,6 +2,7 @@ import { randomUUID } from 'node:crypto';
 import { exportJWK, generateKeyPair, SignJWT } from 'jose';
 import { type DeviceRecord } from '../../src/devices/device';
 import { startSupabaseStack, type SupabaseStack } from '../support/supabase-stack';
+import { queryDatabase } from '../support/test-database';
 import { openStorage } from './open-storage';
 import { describeStorageContract, type StorageUnderTest } from './storage.contract';
 
@@ -17,7 +18,7 @@ afterAll(async () => {
 
 // The gateway's own supabase-js client (service role) → test front → real PostgREST → real PostgreSQL.
 describeStorageContract('Supabase repositories through PostgREST (DATA_BACKEND=supabase)', () =>
-  openStorage(stack.appConfig()),
+  openStorage(stack.appConfig(), (text, params) => queryDatabase(stack.database.url, text, params)),
 );
 
 describe('row level security through PostgREST', () => {

@@ -84,3 +84,19 @@ export async function createTestDatabase(options: TestDatabaseOptions = {}): Pro
   }
   return { name, url, drop: () => dropDatabase(name) };
 }
+
+/** Reads or writes the database directly, as an operator would, to check what the gateway stored. */
+export async function queryDatabase<Row>(
+  url: string,
+  text: string,
+  params: unknown[],
+): Promise<{ rows: Row[] }> {
+  const client = new Client({ connectionString: url });
+  await client.connect();
+  try {
+    const result = await client.query(text, params);
+    return { rows: result.rows as Row[] };
+  } finally {
+    await client.end();
+  }
+}
