@@ -1,8 +1,8 @@
 import { type CanActivate, type ExecutionContext, Injectable, Logger, type Type } from '@nestjs/common';
 import { Reflector } from '@nestjs/core';
 import { type FastifyReply, type FastifyRequest } from 'fastify';
-import { RouteAuthenticator } from '../common/http/route-authenticator';
 import { Authenticator } from 'passport';
+import { RouteAuthenticator } from '../common/http/route-authenticator';
 import { MetricsService } from '../infra/metrics/metrics.service';
 import { ACCEPTED_PRINCIPALS } from './auth.decorators';
 import { AuthFailure, refusalFor, RouteWithoutPrincipalError } from './auth.errors';

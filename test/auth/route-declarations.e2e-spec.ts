@@ -2,7 +2,7 @@ import { RequestMethod } from '@nestjs/common';
 import { METHOD_METADATA, PATH_METADATA } from '@nestjs/common/constants';
 import { MetadataScanner, ModulesContainer, Reflector } from '@nestjs/core';
 import { ACCEPTED_PRINCIPALS } from '../../src/auth/auth.decorators';
-import { hotRoutesOf } from '../../src/common/http/hot-route';
+import { hotRoutesOf, joinPath } from '../../src/common/http/hot-route';
 import { IS_PUBLIC } from '../../src/auth/public.decorator';
 import { startInProcessApp, type InProcessApp } from '../support/in-process-app';
 
@@ -10,14 +10,6 @@ interface RouteDeclaration {
   route: string;
   isPublic: boolean;
   principals: string[];
-}
-
-function joinPath(...parts: string[]): string {
-  const joined = parts
-    .flatMap((part) => part.split('/'))
-    .filter(Boolean)
-    .join('/');
-  return `/${joined}`;
 }
 
 /** Every handler of every controller of the real app, with what it declares about its callers. */

@@ -68,7 +68,8 @@ export interface HotRouteDeclaration {
   handler: (principal: Principal, body: unknown) => Promise<unknown>;
 }
 
-function joinPath(...parts: string[]): string {
+/** A route's full path from its controller's and its own, as Nest joins them: `/a/b`, no trailing slash. */
+export function joinPath(...parts: string[]): string {
   return `/${parts
     .flatMap((part) => part.split('/'))
     .filter(Boolean)
