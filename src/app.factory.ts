@@ -1,12 +1,27 @@
 import { type Type } from '@nestjs/common';
 import { NestFactory } from '@nestjs/core';
 import { FastifyAdapter, type NestFastifyApplication } from '@nestjs/platform-fastify';
-import { type FastifyBaseLogger, LogController } from 'fastify';
+import {
+  type FastifyBaseLogger,
+  type FastifyError,
+  type FastifyReply,
+  type FastifyRequest,
+  LogController,
+} from 'fastify';
 import { type DestinationStream } from 'pino';
 import { AppModule } from './app.module';
+import { ConnectionLimitError, ValidationFailedError } from './common/errors/common.errors';
+import { PROBLEM_CONTENT_TYPE } from './common/errors/problem';
+import {
+  capConnections,
+  connectionTimeoutOptions,
+  effectiveConnectionLimit,
+  isRefusedConnection,
+} from './common/http/connection-limits';
 import { ProblemFilter } from './common/http/problem.filter';
 import { REQUEST_ID_HEADER, requestIdFor } from './common/http/request-id';
 import { createValidationPipe } from './common/http/validation';
+import { unstorableInput } from './common/validation/storable-input';
 import { type AppConfig } from './config/app-config';
 import { createRootLogger, PinoNestLogger } from './infra/logging/logger';
 import { MetricsService } from './infra/metrics/metrics.service';
@@ -30,6 +45,7 @@ export async function createApp({
   extraModules = [],
 }: CreateAppOptions): Promise<NestFastifyApplication> {
   const logger = createRootLogger(config, logDestination);
+  const problems = new ProblemFilter();
   const adapter = new FastifyAdapter({
     loggerInstance: logger,
     // No info line per request: on the heartbeat path it would cost more than the work itself.
@@ -39,7 +55,18 @@ export async function createApp({
     childLoggerFactory: (logger: FastifyBaseLogger) => logger,
     genReqId: requestIdFor,
     bodyLimit: config.BODY_LIMIT_BYTES,
+    ...connectionTimeoutOptions(config),
     return503OnClosing: true,
+    // A path Fastify cannot decode or route (a bad percent-escape, an over-long parameter) is answered
+    // before any route or hook runs; it still gets a problem, not Fastify's own error body.
+    frameworkErrors: (error: FastifyError, request: FastifyRequest, reply: FastifyReply) => {
+      const problem = problems.toProblem(error, request);
+      void reply
+        .header(REQUEST_ID_HEADER, request.id)
+        .code(problem.status)
+        .header('content-type', PROBLEM_CONTENT_TYPE)
+        .send(problem);
+    },
     // The app has no Nest middleware; without middie, no request pays for its hook. A module that adds
     // middleware makes start-up fail (Fastify has no use(); Nest reports it as an unsupported route
     // path), never silently.
@@ -62,14 +89,32 @@ export async function createApp({
       bodyParser: false,
     },
   );
-  app.useGlobalFilters(new ProblemFilter());
+  app.useGlobalFilters(problems);
   app.useGlobalPipes(createValidationPipe());
 
   const fastify = app.getHttpAdapter().getInstance();
   const metrics = app.get(MetricsService);
+  capConnections(app.getHttpServer(), effectiveConnectionLimit(config.HTTP_MAX_CONNECTIONS));
+  // The API reads JSON only (PRODUCT §3): a text/plain body is a 415 like any other media type.
+  fastify.removeContentTypeParser('text/plain');
   fastify.addHook('onRequest', (request, reply, done) => {
     void reply.header(REQUEST_ID_HEADER, request.id);
+    if (isRefusedConnection(request.raw.socket)) {
+      void reply.header('connection', 'close').header('retry-after', '1');
+      done(new ConnectionLimitError());
+      return;
+    }
     done();
+  });
+  // Before any validator or handler: text the database cannot store, and nesting deep enough to
+  // overflow a recursive validator, are field errors, whatever the route.
+  fastify.addHook('preValidation', (request, _reply, done) => {
+    const errors = [
+      ...unstorableInput(request.params),
+      ...unstorableInput(request.query),
+      ...unstorableInput(request.body),
+    ];
+    done(errors.length > 0 ? new ValidationFailedError(errors) : undefined);
   });
   fastify.addHook('onResponse', (request, reply, done) => {
     // Unmatched paths share one label: raw URLs would let any client grow the metric without bound.

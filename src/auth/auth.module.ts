@@ -1,8 +1,9 @@
 import { Global, Module } from '@nestjs/common';
-import { APP_GUARD } from '@nestjs/core';
+import { APP_GUARD, DiscoveryModule } from '@nestjs/core';
 import { RouteAuthenticator } from '../common/http/route-authenticator';
 import { AppConfig } from '../config/app-config';
 import { AuthSecrets } from './auth-secrets';
+import { AuthenticateBeforeBody } from './authenticate-before-body';
 import { CustomerTokenVerifier } from './customer-token.verifier';
 import { DeviceCredentialsService } from './device-credentials.service';
 import { PrincipalGuard } from './principal.guard';
@@ -19,7 +20,9 @@ import { ServiceStrategy } from './strategies/service.strategy';
  */
 @Global()
 @Module({
+  imports: [DiscoveryModule],
   providers: [
+    AuthenticateBeforeBody,
     {
       provide: AuthSecrets,
       inject: [AppConfig],

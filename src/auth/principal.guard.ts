@@ -58,12 +58,10 @@ export class PrincipalGuard implements CanActivate, RouteAuthenticator {
   async canActivate(context: ExecutionContext): Promise<boolean> {
     if (context.getType() !== 'http') return true;
     const http = context.switchToHttp();
-    await this.admit(
-      context.getHandler(),
-      context.getClass(),
-      http.getRequest<FastifyRequest>(),
-      http.getResponse<FastifyReply>(),
-    );
+    const request = http.getRequest<FastifyRequest & { user?: Principal }>();
+    // Already admitted by the same checks before its body was read (AuthenticateBeforeBody).
+    if (request.user !== undefined) return true;
+    await this.admit(context.getHandler(), context.getClass(), request, http.getResponse<FastifyReply>());
     return true;
   }
 

@@ -216,6 +216,31 @@ export class AppConfig {
   BODY_LIMIT_BYTES = 65536;
 
   /**
+   * Time a client has from opening a connection (or finishing its previous request) to sending all the
+   * headers of a request; past it the connection gets a 408 and is closed.
+   */
+  @IntegerBetween(100, 600000)
+  HTTP_HEADERS_TIMEOUT_MS = 10000;
+
+  /**
+   * Time a client has to send a whole request, body included. The default lets a 64 KiB body through a
+   * link of about 20 kbit/s; a client that stops sending is cut off instead of holding the connection.
+   */
+  @IntegerBetween(100, 600000)
+  HTTP_REQUEST_TIMEOUT_MS = 30000;
+
+  /** How long a keep-alive connection may sit idle between two requests before it is closed. */
+  @IntegerBetween(100, 600000)
+  HTTP_IDLE_TIMEOUT_MS = 10000;
+
+  /**
+   * Open connections (HTTP and sockets) one process accepts; past it a new connection gets a 503 and is
+   * closed. Lowered at start-up to fit the process's open-files limit.
+   */
+  @IntegerBetween(1, 1000000)
+  HTTP_MAX_CONNECTIONS = 16384;
+
+  /**
    * After SIGTERM, how long readiness reports 503 while requests are still served, so that a load
    * balancer stops sending new traffic before the listener closes.
    */
@@ -277,6 +302,22 @@ function describe(errors: ValidationError[], raw: Record<string, RawValue>): str
   });
 }
 
+/** Rules between variables, checked once each variable is valid on its own. */
+function crossFieldProblems(config: AppConfig, errors: ValidationError[]): string[] {
+  const invalid = new Set(errors.map((error) => error.property));
+  const problems: string[] = [];
+  if (
+    !invalid.has('HTTP_HEADERS_TIMEOUT_MS') &&
+    !invalid.has('HTTP_REQUEST_TIMEOUT_MS') &&
+    config.HTTP_HEADERS_TIMEOUT_MS > config.HTTP_REQUEST_TIMEOUT_MS
+  ) {
+    problems.push(
+      `HTTP_HEADERS_TIMEOUT_MS must not exceed HTTP_REQUEST_TIMEOUT_MS (got ${config.HTTP_HEADERS_TIMEOUT_MS} > ${config.HTTP_REQUEST_TIMEOUT_MS})`,
+    );
+  }
+  return problems;
+}
+
 /**
  * Reads and validates the configuration from an environment record. Every problem is reported at once,
  * so an operator fixes a broken deployment in one round.
@@ -291,8 +332,7 @@ export function loadConfig(env: Record<string, RawValue>): AppConfig {
   }
   const config = plainToInstance(AppConfig, relevant, { exposeDefaultValues: true });
   const errors = validateSync(config, { forbidUnknownValues: true });
-  if (errors.length > 0) {
-    throw new ConfigValidationError(describe(errors, relevant));
-  }
+  const problems = [...describe(errors, relevant), ...crossFieldProblems(config, errors)];
+  if (problems.length > 0) throw new ConfigValidationError(problems);
   return config;
 }

@@ -1,6 +1,8 @@
+import { type IncomingMessage } from 'node:http';
 import { type INestApplicationContext } from '@nestjs/common';
 import { IoAdapter } from '@nestjs/platform-socket.io';
 import { type Server, type ServerOptions } from 'socket.io';
+import { isRefusedConnection } from '../common/http/connection-limits';
 import { AppConfig } from '../config/app-config';
 import { SocketClusterAdapter } from './socket-cluster.adapter';
 
@@ -54,6 +56,10 @@ export class RealtimeIoAdapter extends IoAdapter {
     const server = super.createIOServer(port, {
       ...options,
       ...socketTransportOptions(config),
+      // A connection accepted past HTTP_MAX_CONNECTIONS is refused here too, before any handshake work.
+      allowRequest: (request: IncomingMessage, callback: (error: string | null, allow: boolean) => void) => {
+        callback(null, !isRefusedConnection(request.socket));
+      },
       ...(origins
         ? { cors: { origin: origins === '*' ? '*' : origins.split(','), credentials: false } }
         : {}),

@@ -4,6 +4,7 @@ import { ValidationFailedError } from '../common/errors/common.errors';
 import { type Problem } from '../common/errors/problem';
 import { ProblemFilter } from '../common/http/problem.filter';
 import { type SchemaValidator } from '../common/validation/schema-validator';
+import { unstorableInput } from '../common/validation/storable-input';
 import { UnknownEventError } from './realtime.errors';
 import { SESSION_END_EVENT, type SessionEndReason } from './realtime.events';
 
@@ -49,6 +50,11 @@ export function handleEvent<T>(
   socket.on(event, (...args: unknown[]) => {
     const { payload, reply } = splitArguments(args);
     const fail = failureReply(socket, event, reply, failureAck);
+    const unstorable = unstorableInput(payload);
+    if (unstorable.length > 0) {
+      fail(new ValidationFailedError(unstorable));
+      return;
+    }
     const checked = validator.check(payload);
     if ('errors' in checked) {
       fail(new ValidationFailedError(checked.errors));

@@ -130,7 +130,7 @@ describe('error responses (problem+json)', () => {
     expect(['validation_failed', 'malformed_request']).toContain(problem.code);
   });
 
-  it('answers a plain-text body where JSON is expected with 400, not 500', async () => {
+  it('answers a plain-text body where JSON is expected with 415, not 500', async () => {
     const { response } = await send({
       method: 'POST',
       url: '/test/echo',
@@ -138,7 +138,7 @@ describe('error responses (problem+json)', () => {
       payload: 'name=lab router',
     });
 
-    expectProblem(response, 400);
+    expectProblem(response, 415);
   });
 
   it('answers a body over BODY_LIMIT_BYTES with 413 problem+json', async () => {

@@ -9,10 +9,13 @@ export enum CommonErrorCode {
   Forbidden = 'forbidden',
   NotFound = 'not_found',
   MethodNotAllowed = 'method_not_allowed',
+  RequestTimeout = 'request_timeout',
   Conflict = 'conflict',
   PayloadTooLarge = 'payload_too_large',
+  UriTooLong = 'uri_too_long',
   UnsupportedMediaType = 'unsupported_media_type',
   TooManyRequests = 'too_many_requests',
+  HeadersTooLarge = 'headers_too_large',
   ServiceUnavailable = 'service_unavailable',
   DependencyFailed = 'dependency_failed',
   Internal = 'internal_error',
@@ -26,10 +29,13 @@ export const commonProblems = {
   [CommonErrorCode.Forbidden]: { status: 403, title: 'Access is not allowed' },
   [CommonErrorCode.NotFound]: { status: 404, title: 'Not found' },
   [CommonErrorCode.MethodNotAllowed]: { status: 405, title: 'Method not allowed' },
+  [CommonErrorCode.RequestTimeout]: { status: 408, title: 'The request was not received in time' },
   [CommonErrorCode.Conflict]: { status: 409, title: 'Conflict' },
   [CommonErrorCode.PayloadTooLarge]: { status: 413, title: 'The request body is too large' },
+  [CommonErrorCode.UriTooLong]: { status: 414, title: 'The request URI is too long' },
   [CommonErrorCode.UnsupportedMediaType]: { status: 415, title: 'Unsupported media type' },
   [CommonErrorCode.TooManyRequests]: { status: 429, title: 'Too many requests' },
+  [CommonErrorCode.HeadersTooLarge]: { status: 431, title: 'The request headers are too large' },
   [CommonErrorCode.ServiceUnavailable]: { status: 503, title: 'The service is unavailable' },
   [CommonErrorCode.DependencyFailed]: { status: 503, title: 'A backing service failed' },
   [CommonErrorCode.Internal]: { status: 500, title: 'Internal error' },
@@ -63,5 +69,14 @@ export class InvalidCursorError extends DomainError<CommonErrorCode.InvalidCurso
 
   constructor() {
     super('The cursor is malformed; pass the nextCursor of a previous page unchanged.');
+  }
+}
+
+/** A connection accepted past HTTP_MAX_CONNECTIONS: refused before any work, so clients back off. */
+export class ConnectionLimitError extends DomainError<CommonErrorCode.ServiceUnavailable> {
+  readonly code = CommonErrorCode.ServiceUnavailable;
+
+  constructor() {
+    super('The gateway is at its connection limit; retry shortly, preferably on another instance.');
   }
 }

@@ -13,10 +13,13 @@ const CODE_BY_STATUS: Record<number, CommonErrorCode> = {
   403: CommonErrorCode.Forbidden,
   404: CommonErrorCode.NotFound,
   405: CommonErrorCode.MethodNotAllowed,
+  408: CommonErrorCode.RequestTimeout,
   409: CommonErrorCode.Conflict,
   413: CommonErrorCode.PayloadTooLarge,
+  414: CommonErrorCode.UriTooLong,
   415: CommonErrorCode.UnsupportedMediaType,
   429: CommonErrorCode.TooManyRequests,
+  431: CommonErrorCode.HeadersTooLarge,
   503: CommonErrorCode.ServiceUnavailable,
 };
 

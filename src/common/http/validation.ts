@@ -1,6 +1,8 @@
-import { ValidationPipe, type ValidationError } from '@nestjs/common';
-import { type FieldError } from '../errors/domain-error';
+import { type ArgumentMetadata, type Type, ValidationPipe, type ValidationError } from '@nestjs/common';
 import { ValidationFailedError } from '../errors/common.errors';
+import { type FieldError } from '../errors/domain-error';
+import { SchemaValidator } from '../validation/schema-validator';
+import { jsonSchemaOf } from './body-schema';
 
 /** Flattens nested class-validator errors into `{ field: "hardware.model", message }` pairs. */
 export function toFieldErrors(errors: ValidationError[], parent = ''): FieldError[] {
@@ -11,9 +13,61 @@ export function toFieldErrors(errors: ValidationError[], parent = ''): FieldErro
   });
 }
 
+/**
+ * class-validator judges the object class-transformer built, so it misses what the transformation hides
+ * or counts differently from the database: unknown fields named after Object built-ins (`constructor`,
+ * `toString`) never become own properties, and @Length skips variation selectors that PostgreSQL counts.
+ * Once class-validator has passed a value, the raw input is therefore checked against the DTO's JSON
+ * Schema too: closed objects on own keys, lengths in code points as PostgreSQL counts them.
+ */
+class RawInputValidationPipe extends ValidationPipe {
+  private readonly bodies = new Map<Type, SchemaValidator<unknown>>();
+  private readonly queryFields = new Map<Type, Set<string>>();
+
+  override async transform(value: unknown, metadata: ArgumentMetadata): Promise<unknown> {
+    const dto = metadata.metatype;
+    // Judged before super.transform, which deletes `constructor` and `prototype` keys from the input;
+    // reported after it, so that class-validator's messages come first.
+    const rawErrors =
+      dto === undefined || !this.toValidate(metadata)
+        ? []
+        : metadata.type === 'body'
+          ? this.bodyViolations(dto, value)
+          : metadata.type === 'query'
+            ? this.unknownQueryFields(dto, value)
+            : [];
+    const transformed: unknown = await super.transform(value, metadata);
+    if (rawErrors.length > 0) throw new ValidationFailedError(rawErrors);
+    return transformed;
+  }
+
+  private bodyViolations(dto: Type, value: unknown): FieldError[] {
+    let validator = this.bodies.get(dto);
+    if (!validator) {
+      validator = new SchemaValidator(dto);
+      this.bodies.set(dto, validator);
+    }
+    const checked = validator.check(value);
+    return 'errors' in checked ? checked.errors : [];
+  }
+
+  /** Query values arrive as strings that class-transformer converts, so only their names are checked. */
+  private unknownQueryFields(dto: Type, value: unknown): FieldError[] {
+    let known = this.queryFields.get(dto);
+    if (!known) {
+      known = new Set(Object.keys((jsonSchemaOf(dto).properties ?? {}) as Record<string, unknown>));
+      this.queryFields.set(dto, known);
+    }
+    if (typeof value !== 'object' || value === null) return [];
+    return Object.keys(value)
+      .filter((field) => !known.has(field))
+      .map((field) => ({ field, message: `property ${field} should not exist` }));
+  }
+}
+
 /** Bodies, queries and params: unknown fields are refused, never silently dropped. */
 export function createValidationPipe(): ValidationPipe {
-  return new ValidationPipe({
+  return new RawInputValidationPipe({
     transform: true,
     whitelist: true,
     forbidNonWhitelisted: true,

@@ -1,11 +1,20 @@
+import { type Server } from 'node:http';
 import { type INestApplication, Logger } from '@nestjs/common';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { type AppConfig } from '../../config/app-config';
 import { ShutdownState } from './shutdown-state';
 
+/** Time kept after the connections are cut, for the rest of the shutdown (clients, database). */
+const ABORT_MARGIN_MS = 1000;
+
+export function abortDelayMs(graceMs: number): number {
+  return Math.max(graceMs - ABORT_MARGIN_MS, Math.floor(graceMs * 0.8));
+}
+
 /**
  * SIGTERM/SIGINT: readiness turns 503, then (after the drain delay) the listener closes, in-flight
- * requests finish, clients close, and the process exits 0. Past the grace period it exits 1.
+ * requests finish, clients close, and the process exits 0. Connections still open near the end of the
+ * grace period are cut; past it the process exits 1.
  * Nest's enableShutdownHooks is not used: it re-raises the signal, so the exit code is never 0.
  */
 export function installGracefulShutdown(app: INestApplication, config: AppConfig): void {
@@ -20,6 +29,13 @@ export function installGracefulShutdown(app: INestApplication, config: AppConfig
       process.exit(1);
     }, config.SHUTDOWN_GRACE_MS);
     deadline.unref();
+    // A client that stopped sending mid-request would hold the close until its request timeout: what is
+    // still open near the end of the grace is cut, so the shutdown completes (and exits 0) in time.
+    const abort = setTimeout(() => {
+      logger.warn('Grace period nearly over: closing the connections still open');
+      (app.getHttpServer() as Server).closeAllConnections();
+    }, abortDelayMs(config.SHUTDOWN_GRACE_MS));
+    abort.unref();
 
     logger.log(`${signal} received: no longer ready; finishing in-flight work`);
     app.get(ShutdownState).begin();

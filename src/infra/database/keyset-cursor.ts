@@ -12,18 +12,21 @@ export function encodeCursor(position: KeysetPosition): string {
   return Buffer.from(`${position.createdAt}|${position.id}`, 'utf8').toString('base64url');
 }
 
+/**
+ * Years 1 to 9999, as toISOString writes them: JavaScript dates reach further (years before 1 and past
+ * 9999, written with a sign) than a timestamp PostgreSQL reads back without an error.
+ */
+const STORABLE_ISO_DATE = /^(?!0000)\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}\.\d{3}Z$/;
+
 export function decodeCursor(cursor: string): KeysetPosition {
   const [createdAt, id, ...rest] = Buffer.from(cursor, 'base64url').toString('utf8').split('|');
-  if (
-    rest.length > 0 ||
-    createdAt === undefined ||
-    id === undefined ||
-    !isUuid(id) ||
-    Number.isNaN(Date.parse(createdAt))
-  ) {
+  if (rest.length > 0 || createdAt === undefined || id === undefined || !isUuid(id)) {
     throw new InvalidCursorError();
   }
-  return { createdAt: new Date(createdAt).toISOString(), id };
+  const date = new Date(createdAt);
+  const iso = Number.isNaN(date.getTime()) ? '' : date.toISOString();
+  if (!STORABLE_ISO_DATE.test(iso)) throw new InvalidCursorError();
+  return { createdAt: iso, id };
 }
 
 /** Pages are fetched with one extra row: its presence says whether a next page exists. */

@@ -1,0 +1,63 @@
+import { type FieldError } from '../errors/domain-error';
+
+/**
+ * Deepest nesting any request or event may have. The deepest real payload (a heartbeat's network
+ * interfaces) nests four levels; the bound keeps recursive validators far from the stack's end.
+ */
+export const MAX_NESTING_DEPTH = 32;
+
+/**
+ * A NUL, or a UTF-16 surrogate without its pair (with the `u` flag a class of surrogates matches only
+ * unpaired ones). PostgreSQL refuses the first in text and jsonb, and replaces or refuses the second, so
+ * such a value would be a 500 or silently altered data.
+ */
+const UNSTORABLE = /[\u0000\uD800-\uDFFF]/u;
+
+const UNSTORABLE_MESSAGE = 'must not contain NUL characters or unpaired UTF-16 surrogates';
+
+interface Pending {
+  value: unknown;
+  path: string;
+  depth: number;
+}
+
+const childPath = (parent: string, key: string | number): string =>
+  parent === '' ? String(key) : `${parent}.${String(key)}`;
+
+/**
+ * What in a parsed JSON value (a body, a query, an event payload) the database could not store as given,
+ * or nests too deeply, as field errors. Iterative, so a hostile depth cannot overflow the stack here.
+ */
+export function unstorableInput(value: unknown, root = ''): FieldError[] {
+  const errors: FieldError[] = [];
+  const pending: Pending[] = [{ value, path: root, depth: 0 }];
+  // Breadth first, with an index instead of shift(): errors come out in the order of the fields.
+  for (let index = 0; index < pending.length; index += 1) {
+    const { value: current, path, depth } = pending[index] as Pending;
+    const field = path === '' ? 'payload' : path;
+    if (typeof current === 'string') {
+      if (UNSTORABLE.test(current)) errors.push({ field, message: `${field} ${UNSTORABLE_MESSAGE}` });
+      continue;
+    }
+    if (typeof current !== 'object' || current === null) continue;
+    if (depth >= MAX_NESTING_DEPTH) {
+      errors.push({ field, message: `${field} nests deeper than ${MAX_NESTING_DEPTH} levels` });
+      continue;
+    }
+    if (Array.isArray(current)) {
+      current.forEach((item: unknown, index) => {
+        pending.push({ value: item, path: childPath(path, index), depth: depth + 1 });
+      });
+      continue;
+    }
+    for (const [key, item] of Object.entries(current)) {
+      const itemPath = childPath(path, key);
+      if (UNSTORABLE.test(key)) {
+        errors.push({ field: itemPath, message: `property names ${UNSTORABLE_MESSAGE}` });
+        continue;
+      }
+      pending.push({ value: item, path: itemPath, depth: depth + 1 });
+    }
+  }
+  return errors;
+}
