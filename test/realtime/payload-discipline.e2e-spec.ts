@@ -16,6 +16,13 @@ interface Problem {
 const MAX_MESSAGE_BYTES = 4096;
 const MAX_SUBSCRIPTIONS = 2;
 
+/** An object nested `depth` levels deep. */
+function nested(depth: number): unknown {
+  let value: unknown = 1;
+  for (let level = 0; level < depth; level += 1) value = { a: value };
+  return value;
+}
+
 /** [event, malformed payload, a field the problem names] */
 type Case = [string, unknown, string];
 
@@ -40,6 +47,12 @@ describe('realtime payload discipline', () => {
     ['heartbeat', 'garbage', 'payload'],
     ['heartbeat', null, 'payload'],
     ['heartbeat', [1, 2], 'payload'],
+    // What the database could not store, and shapes that once slipped past validation.
+    ['heartbeat', { uptimeSec: 1, agentVersion: '1.0\u0000' }, 'agentVersion'],
+    ['heartbeat', { uptimeSec: 1, network: { interfaces: [{ name: 'eth\ud800' }] } }, 'network.interfaces.0.name'],
+    ['heartbeat', JSON.parse('{"uptimeSec":1,"constructor":"x"}') as unknown, 'constructor'],
+    ['heartbeat', JSON.parse('{"uptimeSec":1,"__defineGetter__":"x"}') as unknown, '__defineGetter__'],
+    ['heartbeat', { uptimeSec: 1, extra: nested(100) }, 'extra'],
   ];
   const portalCases: Case[] = [
     ...['device:subscribe', 'device:unsubscribe'].flatMap((event): Case[] => [
@@ -54,6 +67,8 @@ describe('realtime payload discipline', () => {
     ['auth:refresh', { token: '' }, 'token'],
     ['auth:refresh', { token: 'x', admin: true }, 'admin'],
     ['auth:refresh', 'token', 'payload'],
+    ['device:subscribe', { deviceId: `${randomUUID()}\u0000` }, 'deviceId'],
+    ['device:subscribe', JSON.parse(`{"deviceId":"${randomUUID()}","toString":"x"}`) as unknown, 'toString'],
   ];
 
   beforeAll(async () => {

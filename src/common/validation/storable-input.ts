@@ -41,7 +41,9 @@ export function unstorableInput(value: unknown, root = ''): FieldError[] {
     }
     if (typeof current !== 'object' || current === null) continue;
     if (depth >= MAX_NESTING_DEPTH) {
-      errors.push({ field, message: `${field} nests deeper than ${MAX_NESTING_DEPTH} levels` });
+      // Named by its top-level field: the full path would be as long as the nesting.
+      const top = field.split('.')[0] ?? field;
+      errors.push({ field: top, message: `${top} nests deeper than ${MAX_NESTING_DEPTH} levels` });
       continue;
     }
     if (Array.isArray(current)) {
