@@ -1,7 +1,7 @@
 import { Injectable, type OnModuleInit, RequestMethod, type Type } from '@nestjs/common';
 import { METHOD_METADATA, PATH_METADATA } from '@nestjs/common/constants';
 import { DiscoveryService, HttpAdapterHost, MetadataScanner } from '@nestjs/core';
-import { type FastifyInstance, type FastifyReply, type FastifyRequest } from 'fastify';
+import { type FastifyInstance } from 'fastify';
 import { joinPath } from '../common/http/hot-route';
 import { PrincipalGuard } from './principal.guard';
 
@@ -40,25 +40,17 @@ export class AuthenticateBeforeBody implements OnModuleInit {
         done();
         return;
       }
-      this.admit(route, request, reply).then(() => {
+      this.guard.admit(route.handler, route.controller, request, reply).then(() => {
         done();
       }, done);
     });
   }
 
-  private async admit(route: RouteTarget, request: FastifyRequest, reply: FastifyReply): Promise<void> {
-    try {
-      await this.guard.admit(route.handler, route.controller, request, reply);
-    } catch (error) {
-      // The body was never read: closing the connection after the refusal is cheaper than draining it.
-      void reply.header('connection', 'close');
-      throw error;
-    }
-  }
-
   private addRoutesOf(controller: Type): void {
     const prototype = controller.prototype as Record<string, unknown>;
-    const base = [Reflect.getMetadata(PATH_METADATA, controller) as string | string[] | undefined ?? '/'].flat();
+    const base = [
+      (Reflect.getMetadata(PATH_METADATA, controller) as string | string[] | undefined) ?? '/',
+    ].flat();
     for (const methodName of this.scanner.getAllMethodNames(prototype)) {
       const handler = prototype[methodName] as object;
       const paths = Reflect.getMetadata(PATH_METADATA, handler) as string | string[] | undefined;

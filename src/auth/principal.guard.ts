@@ -77,9 +77,16 @@ export class PrincipalGuard implements CanActivate, RouteAuthenticator {
   ): Promise<Principal | undefined> {
     const kinds = this.declarationOf(handler, controller);
     if (kinds === 'public') return undefined;
-    const principal = await this.authenticate(kinds, request, reply);
-    request.user = principal;
-    return principal;
+    try {
+      const principal = await this.authenticate(kinds, request, reply);
+      request.user = principal;
+      return principal;
+    } catch (error) {
+      // Refused before its body was read: closing the connection is cheaper than draining a body that
+      // may never finish arriving.
+      void reply.header('connection', 'close');
+      throw error;
+    }
   }
 
   /** What a handler declares, read from its metadata once (the guard runs on every request). */

@@ -1,3 +1,5 @@
+import { randomUUID } from 'node:crypto';
+import { setTimeout as sleep } from 'node:timers/promises';
 import { RequestMethod } from '@nestjs/common';
 import { METHOD_METADATA, PATH_METADATA } from '@nestjs/common/constants';
 import { MetadataScanner, ModulesContainer, Reflector } from '@nestjs/core';
@@ -5,6 +7,7 @@ import { ACCEPTED_PRINCIPALS } from '../../src/auth/auth.decorators';
 import { hotRoutesOf, joinPath } from '../../src/common/http/hot-route';
 import { IS_PUBLIC } from '../../src/auth/public.decorator';
 import { startInProcessApp, type InProcessApp } from '../support/in-process-app';
+import { openRawConnection } from '../support/raw-connections';
 
 interface RouteDeclaration {
   route: string;
@@ -78,6 +81,36 @@ describe('route declarations', () => {
       (declaration) => !declaration.isPublic && declaration.principals.length === 0,
     );
     expect(undeclared.map((declaration) => declaration.route)).toEqual([]);
+  });
+
+  it('refuses every authenticated route without credentials before reading its body', async () => {
+    await gateway.app.listen({ port: 0, host: '127.0.0.1' });
+    const address = gateway.app.getHttpServer().address();
+    const port = typeof address === 'object' && address !== null ? address.port : 0;
+    const authenticated = declaredRoutes(gateway).filter((declaration) => !declaration.isPublic);
+    expect(authenticated.length).toBeGreaterThan(0);
+
+    for (const { route } of authenticated) {
+      const [method, template] = route.split(' ') as [string, string];
+      const path = template.replace(/:[A-Za-z]+/g, randomUUID());
+      // Headers announce a body that never comes: only an answer before reading it can arrive.
+      const connection = await openRawConnection(
+        port,
+        `${method} ${path} HTTP/1.1\r\nHost: gateway\r\nContent-Type: application/json\r\n` +
+          'Content-Length: 1000\r\n\r\n{"',
+      );
+      const closedMs = await Promise.race([connection.closed, sleep(5_000).then(() => Infinity)]);
+      connection.socket.destroy();
+      expect({
+        route,
+        status: connection.received().split('\r\n')[0],
+        closedBeforeTimeout: closedMs < 5_000,
+      }).toEqual({
+        route,
+        status: 'HTTP/1.1 401 Unauthorized',
+        closedBeforeTimeout: true,
+      });
+    }
   });
 
   it('keeps the operations endpoints public and everything under /v1 authenticated', () => {

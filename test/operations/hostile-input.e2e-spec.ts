@@ -145,7 +145,9 @@ describe.each(BACKENDS)('hostile input on the %s backend', (backend) => {
   });
 
   it('refuses a heartbeat the database cannot store before presence changes', async () => {
-    const before = (await send({ method: 'GET', url: `/v1/devices/${device.device.id}` })).json<DeviceResponse>();
+    const before = (
+      await send({ method: 'GET', url: `/v1/devices/${device.device.id}` })
+    ).json<DeviceResponse>();
 
     const response = await asDevice({
       method: 'POST',
@@ -154,7 +156,9 @@ describe.each(BACKENDS)('hostile input on the %s backend', (backend) => {
     });
 
     expectProblem(response, 400, 'agentVersion');
-    const after = (await send({ method: 'GET', url: `/v1/devices/${device.device.id}` })).json<DeviceResponse>();
+    const after = (
+      await send({ method: 'GET', url: `/v1/devices/${device.device.id}` })
+    ).json<DeviceResponse>();
     expect(after.presence).toEqual(before.presence);
   });
 
@@ -183,7 +187,11 @@ describe.each(BACKENDS)('hostile input on the %s backend', (backend) => {
     const body = JSON.stringify({ name: 'pi' }).replace('}', `,"${name}":"x"}`);
     const json = { 'content-type': 'application/json' };
 
-    expectProblem(await send({ method: 'POST', url: '/v1/devices', headers: json, payload: body }), 400, name);
+    expectProblem(
+      await send({ method: 'POST', url: '/v1/devices', headers: json, payload: body }),
+      400,
+      name,
+    );
     expectProblem(
       await send({ method: 'PATCH', url: `/v1/devices/${device.device.id}`, headers: json, payload: body }),
       400,
@@ -193,9 +201,12 @@ describe.each(BACKENDS)('hostile input on the %s backend', (backend) => {
     expect(await storedName()).toBe('probe-pi');
   });
 
-  it.each(['/v1/devices/%ZZ', '/v1/devices/%C0%AE'])('answers the undecodable path %s with a problem', async (url) => {
-    expectProblem(await send({ method: 'GET', url }), 400);
-  });
+  it.each(['/v1/devices/%ZZ', '/v1/devices/%C0%AE'])(
+    'answers the undecodable path %s with a problem',
+    async (url) => {
+      expectProblem(await send({ method: 'GET', url }), 400);
+    },
+  );
 
   it('answers a path parameter over 100 characters with a 414 problem', async () => {
     expectProblem(await send({ method: 'GET', url: `/v1/devices/${'a'.repeat(101)}` }), 414);

@@ -49,7 +49,11 @@ describe('realtime payload discipline', () => {
     ['heartbeat', [1, 2], 'payload'],
     // What the database could not store, and shapes that once slipped past validation.
     ['heartbeat', { uptimeSec: 1, agentVersion: '1.0\u0000' }, 'agentVersion'],
-    ['heartbeat', { uptimeSec: 1, network: { interfaces: [{ name: 'eth\ud800' }] } }, 'network.interfaces.0.name'],
+    [
+      'heartbeat',
+      { uptimeSec: 1, network: { interfaces: [{ name: 'eth\ud800' }] } },
+      'network.interfaces.0.name',
+    ],
     ['heartbeat', JSON.parse('{"uptimeSec":1,"constructor":"x"}') as unknown, 'constructor'],
     ['heartbeat', JSON.parse('{"uptimeSec":1,"__defineGetter__":"x"}') as unknown, '__defineGetter__'],
     ['heartbeat', { uptimeSec: 1, extra: nested(100) }, 'extra'],

@@ -25,10 +25,7 @@ const refused = new WeakSet<Socket>();
  */
 export function connectionTimeoutOptions(
   limits: ConnectionLimits,
-): Pick<
-  FastifyHttpOptions<Server>,
-  'requestTimeout' | 'keepAliveTimeout' | 'http' | 'clientErrorHandler'
-> {
+): Pick<FastifyHttpOptions<Server>, 'requestTimeout' | 'keepAliveTimeout' | 'http' | 'clientErrorHandler'> {
   return {
     requestTimeout: limits.HTTP_REQUEST_TIMEOUT_MS,
     keepAliveTimeout: limits.HTTP_IDLE_TIMEOUT_MS,

@@ -55,7 +55,7 @@ class RawInputValidationPipe extends ValidationPipe {
   private unknownQueryFields(dto: Type, value: unknown): FieldError[] {
     let known = this.queryFields.get(dto);
     if (!known) {
-      known = new Set(Object.keys((jsonSchemaOf(dto).properties ?? {}) as Record<string, unknown>));
+      known = new Set(Object.keys(jsonSchemaOf(dto).properties ?? {}));
       this.queryFields.set(dto, known);
     }
     if (typeof value !== 'object' || value === null) return [];

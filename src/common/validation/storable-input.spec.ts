@@ -8,7 +8,9 @@ function nested(depth: number): unknown {
 
 describe('unstorableInput', () => {
   it('accepts text PostgreSQL stores as given, astral characters and variation selectors included', () => {
-    expect(unstorableInput({ name: 'pi 😀 \ufe0f', tags: ['é', 'ß'], n: 1, ok: true, none: null })).toEqual([]);
+    expect(unstorableInput({ name: 'pi 😀 \ufe0f', tags: ['é', 'ß'], n: 1, ok: true, none: null })).toEqual(
+      [],
+    );
   });
 
   it('names every field holding a NUL or an unpaired surrogate, at any depth and in arrays', () => {

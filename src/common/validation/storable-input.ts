@@ -11,6 +11,7 @@ export const MAX_NESTING_DEPTH = 32;
  * unpaired ones). PostgreSQL refuses the first in text and jsonb, and replaces or refuses the second, so
  * such a value would be a 500 or silently altered data.
  */
+// eslint-disable-next-line no-control-regex -- finding NUL is the point
 const UNSTORABLE = /[\u0000\uD800-\uDFFF]/u;
 
 const UNSTORABLE_MESSAGE = 'must not contain NUL characters or unpaired UTF-16 surrogates';
