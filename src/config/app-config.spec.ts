@@ -104,6 +104,14 @@ describe('loadConfig', () => {
     expect(error.problems).toEqual([`PORT must be an integer between 0 and 65535 (got "${port}")`]);
   });
 
+  it('refuses a headers timeout longer than the whole request timeout, naming both', () => {
+    const error = refusal({ HTTP_HEADERS_TIMEOUT_MS: '5000', HTTP_REQUEST_TIMEOUT_MS: '1000' });
+
+    expect(problemsAbout(error, 'HTTP_HEADERS_TIMEOUT_MS')).toEqual([
+      'HTTP_HEADERS_TIMEOUT_MS must not exceed HTTP_REQUEST_TIMEOUT_MS (got 5000 > 1000)',
+    ]);
+  });
+
   it('refuses a boolean that is neither true nor false', () => {
     expect(refusal({ LOG_PRETTY: 'maybe' }).problems).toEqual([
       'LOG_PRETTY must be true or false (got "maybe")',
