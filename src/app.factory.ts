@@ -62,11 +62,17 @@ export async function createApp({
       bodyParser: false,
     },
   );
-  app.useGlobalFilters(new ProblemFilter());
+  const metrics = app.get(MetricsService);
+  const problems = new ProblemFilter({
+    dependencyRetryAfterSec: config.DEPENDENCY_RETRY_AFTER_SEC,
+    onDependencyUnavailable: (dependency) => {
+      metrics.countDependencyUnavailable(dependency);
+    },
+  });
+  app.useGlobalFilters(problems);
   app.useGlobalPipes(createValidationPipe());
 
   const fastify = app.getHttpAdapter().getInstance();
-  const metrics = app.get(MetricsService);
   fastify.addHook('onRequest', (request, reply, done) => {
     void reply.header(REQUEST_ID_HEADER, request.id);
     done();
@@ -78,7 +84,7 @@ export async function createApp({
     done();
   });
 
-  const sockets = new RealtimeIoAdapter(app);
+  const sockets = new RealtimeIoAdapter(app, problems);
   await sockets.prepare();
   app.useWebSocketAdapter(sockets);
 
