@@ -29,6 +29,10 @@ describe('describeFailure', () => {
     [new Error('Connection terminated unexpectedly'), 'connection lost'],
     [new Error('timeout exceeded when trying to connect'), 'timed out waiting for a connection'],
     [new Error('Command timed out'), 'timed out'],
+    [
+      new Error("Stream isn't writeable and enableOfflineQueue options is false"),
+      'not connected (reconnecting)',
+    ],
     [withCode('the database system is shutting down', '57P03'), 'shutting down or starting up'],
     [withCode('sorry, too many clients already', '53300'), 'too many connections'],
     [withCode('password authentication failed for user "gw"', '28P01'), 'refused the credentials'],

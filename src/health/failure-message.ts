@@ -37,7 +37,7 @@ const BY_MESSAGE: [RegExp, string][] = [
   [/timeout exceeded when trying to connect/i, 'timed out waiting for a connection'],
   [/query read timeout|command timed out/i, 'timed out'],
   [/connection terminated|connection is closed/i, 'connection lost'],
-  [/stream isn't writeable/i, 'not connected'],
+  [/stream isn't writeable/i, 'not connected (reconnecting)'],
 ];
 
 /**
