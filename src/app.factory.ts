@@ -30,6 +30,13 @@ export async function createApp({
   extraModules = [],
 }: CreateAppOptions): Promise<NestFastifyApplication> {
   const logger = createRootLogger(config, logDestination);
+  const problems = new ProblemFilter({
+    dependencyRetryAfterSec: config.DEPENDENCY_RETRY_AFTER_SEC,
+    // Only ever called while requests are served, by when the app and its metrics exist.
+    onDependencyUnavailable: (dependency) => {
+      metrics.countDependencyUnavailable(dependency);
+    },
+  });
   const adapter = new FastifyAdapter({
     loggerInstance: logger,
     // No info line per request: on the heartbeat path it would cost more than the work itself.
@@ -62,17 +69,11 @@ export async function createApp({
       bodyParser: false,
     },
   );
-  const metrics = app.get(MetricsService);
-  const problems = new ProblemFilter({
-    dependencyRetryAfterSec: config.DEPENDENCY_RETRY_AFTER_SEC,
-    onDependencyUnavailable: (dependency) => {
-      metrics.countDependencyUnavailable(dependency);
-    },
-  });
   app.useGlobalFilters(problems);
   app.useGlobalPipes(createValidationPipe());
 
   const fastify = app.getHttpAdapter().getInstance();
+  const metrics = app.get(MetricsService);
   fastify.addHook('onRequest', (request, reply, done) => {
     void reply.header(REQUEST_ID_HEADER, request.id);
     done();
