@@ -464,11 +464,11 @@ describe('dependency outages', () => {
     });
 
     it('says in readiness, in words, that the cache is not reachable', async () => {
-      // Until the first reconnection attempt fails, the client only knows that it lost the connection.
+      // Until a reconnection attempt has failed, the client only knows that it lost the connection.
       const { status, body } = await eventually(
         'readiness names why the cache is down',
         () => readiness(gateway),
-        ({ body: ready }) => ready.error?.cache?.message !== 'cache: not connected (reconnecting)',
+        ({ body: ready }) => ready.error?.cache?.message === 'cache: not reachable (connection refused)',
       );
 
       expect(status).toBe(503);
