@@ -103,11 +103,16 @@ export class ThrowawayPostgres {
    * answers, the way a hung or partitioned database behaves. `resume()` thaws them.
    */
   async freeze(): Promise<void> {
-    for (const pid of await this.serverProcesses()) process.kill(pid, 'SIGSTOP');
+    // The postmaster first, so that it forks no backend the list below would miss.
+    const postmaster = this.postmasterPid();
+    process.kill(postmaster, 'SIGSTOP');
+    for (const pid of await this.childrenOf(postmaster)) process.kill(pid, 'SIGSTOP');
   }
 
   async resume(): Promise<void> {
-    for (const pid of await this.serverProcesses()) process.kill(pid, 'SIGCONT');
+    const postmaster = this.postmasterPid();
+    for (const pid of await this.childrenOf(postmaster)) process.kill(pid, 'SIGCONT');
+    process.kill(postmaster, 'SIGCONT');
   }
 
   /** A new database with the gateway's schema and PostgREST's login role, as createTestDatabase makes. */
@@ -139,13 +144,15 @@ export class ThrowawayPostgres {
     rmSync(this.directory, { recursive: true, force: true });
   }
 
-  private async serverProcesses(): Promise<number[]> {
-    const postmaster = Number(readFileSync(join(this.dataDir, 'postmaster.pid'), 'utf8').split('\n')[0]);
-    const children = await run('pgrep', ['-P', String(postmaster)]).then(
+  private postmasterPid(): number {
+    return Number(readFileSync(join(this.dataDir, 'postmaster.pid'), 'utf8').split('\n')[0]);
+  }
+
+  private async childrenOf(pid: number): Promise<number[]> {
+    return run('pgrep', ['-P', String(pid)]).then(
       ({ stdout }) => stdout.split('\n').filter(Boolean).map(Number),
       // pgrep exits 1 when it finds nothing.
       () => [],
     );
-    return [postmaster, ...children];
   }
 }
