@@ -45,7 +45,13 @@ export async function createApp({
   extraModules = [],
 }: CreateAppOptions): Promise<NestFastifyApplication> {
   const logger = createRootLogger(config, logDestination);
-  const problems = new ProblemFilter();
+  const problems = new ProblemFilter({
+    dependencyRetryAfterSec: config.DEPENDENCY_RETRY_AFTER_SEC,
+    // Only ever called while requests are served, by when the app and its metrics exist.
+    onDependencyUnavailable: (dependency) => {
+      metrics.countDependencyUnavailable(dependency);
+    },
+  });
   const adapter = new FastifyAdapter({
     loggerInstance: logger,
     // No info line per request: on the heartbeat path it would cost more than the work itself.
@@ -123,7 +129,7 @@ export async function createApp({
     done();
   });
 
-  const sockets = new RealtimeIoAdapter(app);
+  const sockets = new RealtimeIoAdapter(app, problems);
   await sockets.prepare();
   app.useWebSocketAdapter(sockets);
 

@@ -99,6 +99,7 @@ export class BenchDatabase {
   private async withExecutor<T>(work: (executor: PgPoolExecutor) => Promise<T>): Promise<T> {
     const executor = new PgPoolExecutor(
       new Pool({ connectionString: this.url, max: 2, connectionTimeoutMillis: 5_000 }),
+      5_000,
     );
     try {
       return await work(executor);

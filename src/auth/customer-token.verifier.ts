@@ -8,7 +8,7 @@ import {
   jwtVerify,
   type JWTVerifyGetKey,
 } from 'jose';
-import { DependencyFailedError } from '../common/errors/common.errors';
+import { DependencyUnavailableError } from '../common/errors/common.errors';
 import { AppConfig } from '../config/app-config';
 import { AuthFailure } from './auth.errors';
 import { AuthSecrets, EMBEDDED_TOKEN_ISSUER } from './auth-secrets';
@@ -93,10 +93,10 @@ export class CustomerTokenVerifier {
       // The keys could not be fetched: not the caller's fault, so 503 rather than a 401 that would sign
       // every user out of the portal during an Auth outage.
       if (error instanceof joseErrors.JWKSTimeout || !(error instanceof joseErrors.JOSEError)) {
-        throw new DependencyFailedError('identity provider (JWKS)', error);
+        throw new DependencyUnavailableError('identity_provider', error);
       }
       if (error instanceof joseErrors.JWKSInvalid)
-        throw new DependencyFailedError('identity provider (JWKS)', error);
+        throw new DependencyUnavailableError('identity_provider', error);
       return new AuthFailure('bad_token', error.code);
     }
     if (claims.role !== 'authenticated') return new AuthFailure('bad_token', 'role is not authenticated');

@@ -97,7 +97,11 @@ export class AppConfig {
   @IntegerBetween(1, 100)
   DATABASE_POOL_MAX = 10;
 
-  /** Upper bound for one database round trip, on every backend. */
+  /**
+   * Longest one database call may take, waiting for a pooled connection included (postgres) or the HTTP
+   * round trip to the data API (supabase); past it the call fails and the request is answered 503.
+   * Embedded PGlite runs each statement synchronously in the process, where no timer can cut it short.
+   */
   @IntegerBetween(100, 60000)
   DATABASE_TIMEOUT_MS = 5000;
 
@@ -210,6 +214,13 @@ export class AppConfig {
   /** Time each readiness check may take before it counts as down. */
   @IntegerBetween(50, 30000)
   HEALTH_CHECK_TIMEOUT_MS = 1000;
+
+  /**
+   * Told to clients (Retry-After, and `retryAfterSec` in the problem) when a request fails because the
+   * database, the cache or the identity provider is unavailable: how long to wait before trying again.
+   */
+  @IntegerBetween(1, 3600)
+  DEPENDENCY_RETRY_AFTER_SEC = 5;
 
   /** Largest accepted request body. */
   @IntegerBetween(1024, 10485760)

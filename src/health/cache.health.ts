@@ -3,7 +3,7 @@ import { type HealthIndicatorResult, HealthIndicatorService } from '@nestjs/term
 import { AppConfig } from '../config/app-config';
 import { Cache } from '../infra/cache/cache';
 import { withTimeout } from '../common/with-timeout';
-import { messageOf } from './failure-message';
+import { describeFailure } from './failure-message';
 
 @Injectable()
 export class CacheHealthIndicator {
@@ -19,7 +19,10 @@ export class CacheHealthIndicator {
       await withTimeout(this.cache.ping(), this.config.HEALTH_CHECK_TIMEOUT_MS, 'The cache');
       return indicator.up({ backend: this.config.CACHE_BACKEND });
     } catch (error) {
-      return indicator.down({ backend: this.config.CACHE_BACKEND, message: messageOf(error) });
+      return indicator.down({
+        backend: this.config.CACHE_BACKEND,
+        message: `${key}: ${describeFailure(error)}`,
+      });
     }
   }
 }

@@ -3,7 +3,7 @@ import { type HealthIndicatorResult, HealthIndicatorService } from '@nestjs/term
 import { AppConfig } from '../config/app-config';
 import { withTimeout } from '../common/with-timeout';
 import { DataHealth } from '../infra/database/data-health';
-import { messageOf } from './failure-message';
+import { describeFailure } from './failure-message';
 
 @Injectable()
 export class DataHealthIndicator {
@@ -19,7 +19,10 @@ export class DataHealthIndicator {
       await withTimeout(this.data.check(), this.config.HEALTH_CHECK_TIMEOUT_MS, 'The data backend');
       return indicator.up({ backend: this.config.DATA_BACKEND });
     } catch (error) {
-      return indicator.down({ backend: this.config.DATA_BACKEND, message: messageOf(error) });
+      return indicator.down({
+        backend: this.config.DATA_BACKEND,
+        message: `${key}: ${describeFailure(error)}`,
+      });
     }
   }
 }

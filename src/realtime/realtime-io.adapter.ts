@@ -3,8 +3,10 @@ import { type INestApplicationContext } from '@nestjs/common';
 import { IoAdapter } from '@nestjs/platform-socket.io';
 import { type Server, type ServerOptions } from 'socket.io';
 import { isRefusedConnection } from '../common/http/connection-limits';
+import { type ProblemFilter } from '../common/http/problem.filter';
 import { AppConfig } from '../config/app-config';
 import { SocketClusterAdapter } from './socket-cluster.adapter';
+import { answerProblemsWith } from './socket-events';
 
 /**
  * How sockets are carried (PRODUCT §6): path /socket.io, websocket only, no permessage-deflate (about 17×
@@ -30,7 +32,10 @@ export function socketTransportOptions(config: AppConfig): Partial<ServerOptions
 export class RealtimeIoAdapter extends IoAdapter {
   private clusterAdapter: Awaited<ReturnType<SocketClusterAdapter['create']>>;
 
-  constructor(private readonly app: INestApplicationContext) {
+  constructor(
+    private readonly app: INestApplicationContext,
+    private readonly problems: ProblemFilter,
+  ) {
     super(app);
   }
 
@@ -74,6 +79,7 @@ export class RealtimeIoAdapter extends IoAdapter {
         : {}),
       ...(this.clusterAdapter ? { adapter: this.clusterAdapter } : {}),
     }) as Server;
+    answerProblemsWith(server, this.problems);
     return server;
   }
 }

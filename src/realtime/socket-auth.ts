@@ -1,30 +1,37 @@
-import { Logger } from '@nestjs/common';
 import { type Namespace, type Socket } from 'socket.io';
 import { AuthFailure, type AuthFailureReason, refusalFor } from '../auth/auth.errors';
 import { type MetricsService } from '../infra/metrics/metrics.service';
+import { problemForEvent } from './socket-events';
+
+type HandshakeError = Error & { data: { code: string; retryAfterSec?: number } };
 
 /**
  * The error a refused handshake ends with: clients receive it as `connect_error`, with `message` and
  * `data.code`. The reason itself is logged and counted, never sent.
  */
-export function authenticationError(
-  reason: AuthFailureReason | 'unavailable',
-): Error & { data: { code: string } } {
-  if (reason === 'unavailable') {
-    return Object.assign(new Error('The gateway cannot verify credentials right now; retry shortly'), {
-      data: { code: 'service_unavailable' },
-    });
-  }
+export function authenticationError(reason: AuthFailureReason): HandshakeError {
   const { code } = refusalFor(reason, 'handshake auth');
   return Object.assign(new Error('unauthorized'), { data: { code } });
 }
 
-const logger = new Logger('Realtime');
+/**
+ * A handshake whose verification failed (the database or the identity provider unavailable): mapped,
+ * logged and counted as the same failure over HTTP would be, so `data.code` is the problem's code
+ * (`dependency_unavailable`, with `retryAfterSec`) and the client knows to retry rather than give up.
+ */
+function verificationFailure(error: unknown, socket: Socket): HandshakeError {
+  const problem = problemForEvent(error, socket, 'handshake', 'HANDSHAKE');
+  const retryAfterSec = typeof problem.retryAfterSec === 'number' ? problem.retryAfterSec : undefined;
+  return Object.assign(new Error(problem.detail), {
+    data: { code: problem.code, ...(retryAfterSec === undefined ? {} : { retryAfterSec }) },
+  });
+}
 
 /**
  * Authenticates every connection of a namespace in its handshake (guards do not run there): the same
  * verification as HTTP, refusals counted by `principal` and answered as `connect_error`, a verifier
- * that cannot answer reported as unavailable. `accept` stores the principal on the socket.
+ * that cannot answer reported with the problem HTTP would answer. `accept` stores the principal on the
+ * socket.
  */
 export function authenticateHandshakes<P>(
   namespace: Namespace,
@@ -45,8 +52,7 @@ export function authenticateHandshakes<P>(
         next();
       },
       (error: unknown) => {
-        logger.warn(`Verifying a ${principal} handshake failed: ${String(error)}`);
-        next(authenticationError('unavailable'));
+        next(verificationFailure(error, socket));
       },
     );
   });

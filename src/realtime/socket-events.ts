@@ -1,15 +1,27 @@
 import { Logger } from '@nestjs/common';
-import { type Socket } from 'socket.io';
+import { type Server, type Socket } from 'socket.io';
 import { ValidationFailedError } from '../common/errors/common.errors';
 import { type Problem } from '../common/errors/problem';
 import { ProblemFilter } from '../common/http/problem.filter';
 import { type SchemaValidator } from '../common/validation/schema-validator';
 import { unstorableInput } from '../common/validation/storable-input';
+import { AppConfig } from '../config/app-config';
 import { UnknownEventError } from './realtime.errors';
 import { SESSION_END_EVENT, type SessionEndReason } from './realtime.events';
 
-const problems = new ProblemFilter();
 const logger = new Logger('Realtime');
+
+/** The app's own filter for each Socket.IO server, so that sockets answer exactly as HTTP does. */
+const filters = new WeakMap<Server, ProblemFilter>();
+/** Only for a server built without RealtimeIoAdapter: the default options, and nothing counted. */
+const unregistered = new ProblemFilter({
+  dependencyRetryAfterSec: new AppConfig().DEPENDENCY_RETRY_AFTER_SEC,
+});
+
+/** Called by the IoAdapter for every server it builds: its sockets' failures go through `filter`. */
+export function answerProblemsWith(server: Server, filter: ProblemFilter): void {
+  filters.set(server, filter);
+}
 
 /** Sent to a client that did not ask for an ack, so a bad payload is never silently dropped. */
 export const ERROR_EVENT = 'error';
@@ -17,10 +29,10 @@ export const ERROR_EVENT = 'error';
 /**
  * The problem object a failed event answers with: the same mapping (and the same logging) as HTTP.
  */
-export function problemForEvent(error: unknown, socket: Socket, event: string): Problem {
-  return problems.toProblem(error, {
+export function problemForEvent(error: unknown, socket: Socket, event: string, method = 'EVENT'): Problem {
+  return (filters.get(socket.nsp.server) ?? unregistered).toProblem(error, {
     url: `${socket.nsp.name}#${event}`,
-    method: 'EVENT',
+    method,
     id: socket.id,
     log: {
       warn: (fields, message) => {

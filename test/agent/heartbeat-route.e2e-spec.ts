@@ -186,7 +186,7 @@ describe('POST /v1/agent/heartbeat, served as a hot route', () => {
       const response = await probe('cache-down');
 
       expect(response.statusCode).toBe(503);
-      expect(response.json()).toMatchObject({ code: 'dependency_failed' });
+      expect(response.json()).toMatchObject({ code: 'dependency_unavailable' });
     });
   });
 });

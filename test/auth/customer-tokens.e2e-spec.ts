@@ -221,7 +221,7 @@ describe('development tokens in the embedded mode (PRODUCT §8)', () => {
         headers: { authorization: bearer(token) },
       });
       expect(response.statusCode).toBe(503);
-      expect(response.json()).toMatchObject({ code: 'dependency_failed' });
+      expect(response.json()).toMatchObject({ code: 'dependency_unavailable' });
     } finally {
       await withoutAuthServer.close();
     }

@@ -1,7 +1,7 @@
 import { Controller, Module } from '@nestjs/common';
 import { IsInt } from 'class-validator';
 import { ServiceAuth } from '../../src/auth/auth.decorators';
-import { DependencyFailedError } from '../../src/common/errors/common.errors';
+import { DependencyUnavailableError } from '../../src/common/errors/common.errors';
 import { HotRoute } from '../../src/common/http/hot-route';
 import { INTERNAL_FAILURE_MESSAGE } from './error-probe.module';
 
@@ -33,7 +33,7 @@ class HotRouteProbeController {
 
   @HotRoute({ ...HOT_PROBE, path: 'cache-down' })
   cacheDown(): Promise<never> {
-    return Promise.reject(new DependencyFailedError('cache', new Error('connect ECONNREFUSED')));
+    return Promise.reject(new DependencyUnavailableError('cache', new Error('connect ECONNREFUSED')));
   }
 }
 

@@ -28,6 +28,8 @@ export interface PostgrestServer {
 export interface PostgrestOptions {
   /** The database PostgREST serves; it connects as the `authenticator` role. */
   databaseName: string;
+  /** Where that database lives: the shared local PostgreSQL unless a test runs a cluster of its own. */
+  databaseUrl?: string;
   /** Keys that sign the JWTs PostgREST accepts. */
   jwks: JSONWebKeySet;
   startTimeoutMs?: number;
@@ -79,7 +81,7 @@ export async function startPostgrest(options: PostgrestOptions): Promise<Postgre
   const child = spawn(POSTGREST_BINARY, [], {
     env: {
       PATH: process.env.PATH,
-      PGRST_DB_URI: localDatabaseUrl(options.databaseName, 'authenticator'),
+      PGRST_DB_URI: options.databaseUrl ?? localDatabaseUrl(options.databaseName, 'authenticator'),
       PGRST_DB_SCHEMAS: 'public',
       PGRST_DB_ANON_ROLE: 'anon',
       PGRST_JWT_SECRET: JSON.stringify(options.jwks),

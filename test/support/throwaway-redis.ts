@@ -34,12 +34,22 @@ export class ThrowawayRedis {
     await this.process.waitForOutput(/Ready to accept connections/);
   }
 
+  /** SIGSTOP: the connections stay open but nothing answers, as a hung or partitioned Redis. */
+  freeze(): void {
+    this.process?.signal('SIGSTOP');
+  }
+
+  resume(): void {
+    this.process?.signal('SIGCONT');
+  }
+
   /** SIGKILL: an outage, not a polite shutdown. */
   async kill(): Promise<void> {
     await this.process?.stop('SIGKILL');
   }
 
   async stop(): Promise<void> {
+    this.resume();
     await this.process?.stop('SIGTERM');
   }
 }

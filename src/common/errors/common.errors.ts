@@ -17,7 +17,7 @@ export enum CommonErrorCode {
   TooManyRequests = 'too_many_requests',
   HeadersTooLarge = 'headers_too_large',
   ServiceUnavailable = 'service_unavailable',
-  DependencyFailed = 'dependency_failed',
+  DependencyUnavailable = 'dependency_unavailable',
   Internal = 'internal_error',
 }
 
@@ -37,7 +37,10 @@ export const commonProblems = {
   [CommonErrorCode.TooManyRequests]: { status: 429, title: 'Too many requests' },
   [CommonErrorCode.HeadersTooLarge]: { status: 431, title: 'The request headers are too large' },
   [CommonErrorCode.ServiceUnavailable]: { status: 503, title: 'The service is unavailable' },
-  [CommonErrorCode.DependencyFailed]: { status: 503, title: 'A backing service failed' },
+  [CommonErrorCode.DependencyUnavailable]: {
+    status: 503,
+    title: 'A service the gateway depends on is unavailable',
+  },
   [CommonErrorCode.Internal]: { status: 500, title: 'Internal error' },
 } satisfies ProblemCatalog<CommonErrorCode>;
 
@@ -49,18 +52,29 @@ export class ValidationFailedError extends DomainError<CommonErrorCode.Validatio
   }
 }
 
+/** What the gateway depends on, as named in logs and metrics (a closed set: metric labels stay bounded). */
+export const DEPENDENCIES = ['database', 'cache', 'identity_provider'] as const;
+export type Dependency = (typeof DEPENDENCIES)[number];
+
+const DEPENDENCY_NAMES: Record<Dependency, string> = {
+  database: 'database',
+  cache: 'cache',
+  identity_provider: 'identity provider',
+};
+
 /**
- * A storage or cache call failed for a reason that is not the caller's (network, timeout, server error).
- * Answered with 503 so that clients retry, and logged with its cause.
+ * A storage, cache or identity-provider call failed for a reason that is not the caller's (unreachable,
+ * timed out, shutting down). Answered with 503 and a Retry-After so that clients retry; the cause is
+ * logged, never sent.
  */
-export class DependencyFailedError extends DomainError<CommonErrorCode.DependencyFailed> {
-  readonly code = CommonErrorCode.DependencyFailed;
+export class DependencyUnavailableError extends DomainError<CommonErrorCode.DependencyUnavailable> {
+  readonly code = CommonErrorCode.DependencyUnavailable;
 
   constructor(
-    readonly dependency: string,
+    readonly dependency: Dependency,
     override readonly cause: unknown,
   ) {
-    super(`The ${dependency} did not answer correctly; try again shortly.`);
+    super(`The gateway's ${DEPENDENCY_NAMES[dependency]} is unavailable; retry later.`);
   }
 }
 

@@ -1,7 +1,12 @@
-import { BadRequestException, NotFoundException, ServiceUnavailableException } from '@nestjs/common';
-import { type FastifyRequest } from 'fastify';
+import {
+  type ArgumentsHost,
+  BadRequestException,
+  NotFoundException,
+  ServiceUnavailableException,
+} from '@nestjs/common';
+import { type FastifyReply, type FastifyRequest } from 'fastify';
 import { DeviceSerialTakenError } from '../../devices/devices.errors';
-import { DependencyFailedError, ValidationFailedError } from '../errors/common.errors';
+import { DependencyUnavailableError, ValidationFailedError } from '../errors/common.errors';
 import { ProblemFilter } from './problem.filter';
 
 interface LoggedCall {
@@ -30,8 +35,39 @@ function fastifyError(statusCode: number, message: string): Error {
   return Object.assign(new Error(message), { statusCode });
 }
 
+/** What a reply was given by ProblemFilter.catch: status, headers and body. */
+interface SentReply {
+  status?: number;
+  headers: Record<string, string>;
+  body?: unknown;
+}
+
+function fakeHost(request: FastifyRequest, sent: SentReply): ArgumentsHost {
+  const reply = {
+    sent: false,
+    status(code: number) {
+      sent.status = code;
+      return reply;
+    },
+    header(name: string, value: string) {
+      sent.headers[name.toLowerCase()] = value;
+      return reply;
+    },
+    send(body: unknown) {
+      sent.body = body;
+      return reply;
+    },
+  };
+  return {
+    switchToHttp: () => ({
+      getRequest: () => request,
+      getResponse: () => reply as unknown as FastifyReply,
+    }),
+  } as unknown as ArgumentsHost;
+}
+
 describe('ProblemFilter.toProblem', () => {
-  const filter = new ProblemFilter();
+  const filter = new ProblemFilter({ dependencyRetryAfterSec: 7 });
 
   it('maps a domain error through the catalog, with its code, type and the request it answers', () => {
     const problem = filter.toProblem(new DeviceSerialTakenError('SN-1'), fakeRequest());
@@ -59,9 +95,9 @@ describe('ProblemFilter.toProblem', () => {
     const logged: LoggedCall[] = [];
     const cause = new Error('connect ECONNREFUSED 10.0.0.7:5432');
 
-    const problem = filter.toProblem(new DependencyFailedError('database', cause), fakeRequest(logged));
+    const problem = filter.toProblem(new DependencyUnavailableError('database', cause), fakeRequest(logged));
 
-    expect(problem).toMatchObject({ status: 503, code: 'dependency_failed' });
+    expect(problem).toMatchObject({ status: 503, code: 'dependency_unavailable' });
     expect(JSON.stringify(problem)).not.toContain('ECONNREFUSED');
     expect(logged).toEqual([
       {
@@ -70,6 +106,43 @@ describe('ProblemFilter.toProblem', () => {
         message: problem.detail,
       },
     ]);
+  });
+
+  it('tells when to retry an outage, in the problem and in a Retry-After header', () => {
+    const sent: SentReply = { headers: {} };
+    const outage = new DependencyUnavailableError('cache', new Error("Stream isn't writeable"));
+
+    filter.catch(outage, fakeHost(fakeRequest(), sent));
+
+    expect(sent.status).toBe(503);
+    expect(sent.headers).toMatchObject({ 'retry-after': '7', 'content-type': 'application/problem+json' });
+    expect(sent.body).toMatchObject({ code: 'dependency_unavailable', retryAfterSec: 7 });
+    expect(JSON.stringify(sent.body)).not.toContain('writeable');
+  });
+
+  it('sends no Retry-After with other errors', () => {
+    const sent: SentReply = { headers: {} };
+
+    filter.catch(new DeviceSerialTakenError('SN-1'), fakeHost(fakeRequest(), sent));
+
+    expect(sent.status).toBe(409);
+    expect(sent.headers['retry-after']).toBeUndefined();
+    expect(sent.body).not.toHaveProperty('retryAfterSec');
+  });
+
+  it('reports each outage it answers by dependency, and nothing else', () => {
+    const outages: string[] = [];
+    const counting = new ProblemFilter({
+      dependencyRetryAfterSec: 1,
+      onDependencyUnavailable: (dependency) => outages.push(dependency),
+    });
+
+    counting.toProblem(new DependencyUnavailableError('database', new Error('x')), fakeRequest());
+    counting.toProblem(new DependencyUnavailableError('identity_provider', new Error('y')), fakeRequest());
+    counting.toProblem(new DeviceSerialTakenError('SN-1'), fakeRequest());
+    counting.toProblem(new Error('boom'), fakeRequest());
+
+    expect(outages).toEqual(['database', 'identity_provider']);
   });
 
   it('turns Nest not-found into not_found naming the path without its query', () => {

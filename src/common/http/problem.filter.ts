@@ -1,6 +1,11 @@
 import { type ArgumentsHost, Catch, type ExceptionFilter, HttpException, Logger } from '@nestjs/common';
 import { type FastifyReply, type FastifyRequest } from 'fastify';
-import { CommonErrorCode, DependencyFailedError, ValidationFailedError } from '../errors/common.errors';
+import {
+  CommonErrorCode,
+  type Dependency,
+  DependencyUnavailableError,
+  ValidationFailedError,
+} from '../errors/common.errors';
 import { DomainError, type FieldError } from '../errors/domain-error';
 import { ERROR_CATALOG, type ErrorCode } from '../errors/error-catalog';
 import { type Problem, PROBLEM_CONTENT_TYPE, problemType } from '../errors/problem';
@@ -57,13 +62,22 @@ export interface ProblemContext {
   };
 }
 
+export interface ProblemFilterOptions {
+  /** Sent as Retry-After (and `retryAfterSec`) with every dependency_unavailable problem. */
+  dependencyRetryAfterSec: number;
+  /** Called once per request or event answered dependency_unavailable, to count outages. */
+  onDependencyUnavailable?: (dependency: Dependency) => void;
+}
+
 /**
  * The one place errors become HTTP responses: domain errors through the catalog, framework errors by
- * status, anything else a logged 500 that reveals nothing.
+ * status, anything else a logged 500 that reveals nothing. Socket events map their errors here too.
  */
 @Catch()
 export class ProblemFilter implements ExceptionFilter {
   private readonly logger = new Logger('Errors');
+
+  constructor(private readonly options: ProblemFilterOptions) {}
 
   catch(exception: unknown, host: ArgumentsHost): void {
     const http = host.switchToHttp();
@@ -71,6 +85,9 @@ export class ProblemFilter implements ExceptionFilter {
     const reply = http.getResponse<FastifyReply>();
     const problem = this.toProblem(exception, request);
     if (reply.sent) return;
+    if (exception instanceof DependencyUnavailableError) {
+      void reply.header('retry-after', String(this.options.dependencyRetryAfterSec));
+    }
     void reply.status(problem.status).header('content-type', PROBLEM_CONTENT_TYPE).send(problem);
   }
 
@@ -81,7 +98,9 @@ export class ProblemFilter implements ExceptionFilter {
     const domainCode: unknown = exception instanceof DomainError ? exception.code : undefined;
     if (exception instanceof DomainError && typeof domainCode === 'string' && isKnownCode(domainCode)) {
       const spec = ERROR_CATALOG[domainCode];
-      if (exception instanceof DependencyFailedError) {
+      const outage = exception instanceof DependencyUnavailableError;
+      if (outage) {
+        this.options.onDependencyUnavailable?.(exception.dependency);
         request.log.warn(
           { requestId: request.id, err: exception.cause, dependency: exception.dependency },
           exception.detail,
@@ -95,6 +114,7 @@ export class ProblemFilter implements ExceptionFilter {
         code: domainCode,
         ...base,
         ...(exception instanceof ValidationFailedError ? { errors: exception.errors } : {}),
+        ...(outage ? { retryAfterSec: this.options.dependencyRetryAfterSec } : {}),
         ...exception.extras,
       };
     }

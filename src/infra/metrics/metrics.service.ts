@@ -1,4 +1,5 @@
 import { Injectable } from '@nestjs/common';
+import { DEPENDENCIES, type Dependency } from '../../common/errors/common.errors';
 import { collectDefaultMetrics, Counter, Histogram, Registry } from 'prom-client';
 
 /**
@@ -31,8 +32,17 @@ export class MetricsService {
     registers: [this.registry],
   });
 
+  private readonly dependencyUnavailable = new Counter({
+    name: 'dependency_unavailable_total',
+    help: 'Requests, socket events and handshakes answered 503 because a dependency failed or timed out, by dependency',
+    labelNames: ['dependency'] as const,
+    registers: [this.registry],
+  });
+
   constructor() {
     collectDefaultMetrics({ register: this.registry });
+    // Every series exists from the start, so that a rate over the first outage is not empty.
+    for (const dependency of DEPENDENCIES) this.dependencyUnavailable.inc({ dependency }, 0);
   }
 
   observeHttpRequest(route: string, method: string, statusCode: number, seconds: number): void {
@@ -45,6 +55,10 @@ export class MetricsService {
 
   countPresenceTransition(state: string): void {
     this.presenceTransitions.inc({ state });
+  }
+
+  countDependencyUnavailable(dependency: Dependency): void {
+    this.dependencyUnavailable.inc({ dependency });
   }
 
   get contentType(): string {

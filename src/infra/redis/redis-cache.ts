@@ -4,7 +4,7 @@ import { AppConfig } from '../../config/app-config';
 import { closeRedis, InjectRedis, logConnectionChanges, redisCall } from './redis-client.provider';
 import { Cache } from '../cache/cache';
 
-/** CACHE_BACKEND=redis: shared by every instance. Failures surface as DependencyFailedError (503). */
+/** CACHE_BACKEND=redis: shared by every instance. Failures surface as DependencyUnavailableError (503). */
 @Injectable()
 export class RedisCache extends Cache implements OnApplicationShutdown {
   private readonly logger = new Logger(RedisCache.name);
@@ -25,38 +25,39 @@ export class RedisCache extends Cache implements OnApplicationShutdown {
   }
 
   get(key: string): Promise<string | null> {
-    return redisCall(() => this.redis.get(key));
+    return redisCall(() => this.redis.get(key), this.redis);
   }
 
   async set(key: string, value: string, ttlMs?: number): Promise<void> {
-    await redisCall(() =>
-      ttlMs === undefined ? this.redis.set(key, value) : this.redis.set(key, value, 'PX', ttlMs),
+    await redisCall(
+      () => (ttlMs === undefined ? this.redis.set(key, value) : this.redis.set(key, value, 'PX', ttlMs)),
+      this.redis,
     );
   }
 
   async setIfAbsent(key: string, value: string, ttlMs: number): Promise<boolean> {
-    const reply = await redisCall(() => this.redis.set(key, value, 'PX', ttlMs, 'NX'));
+    const reply = await redisCall(() => this.redis.set(key, value, 'PX', ttlMs, 'NX'), this.redis);
     return reply === 'OK';
   }
 
   async delete(key: string): Promise<void> {
-    await redisCall(() => this.redis.del(key));
+    await redisCall(() => this.redis.del(key), this.redis);
   }
 
   async sortedSetAdd(key: string, member: string, score: number): Promise<void> {
-    await redisCall(() => this.redis.zadd(key, score, member));
+    await redisCall(() => this.redis.zadd(key, score, member), this.redis);
   }
 
   sortedSetRangeByScore(key: string, maxScore: number, limit: number): Promise<string[]> {
-    return redisCall(() => this.redis.zrangebyscore(key, '-inf', maxScore, 'LIMIT', 0, limit));
+    return redisCall(() => this.redis.zrangebyscore(key, '-inf', maxScore, 'LIMIT', 0, limit), this.redis);
   }
 
   async sortedSetRemove(key: string, member: string): Promise<boolean> {
-    return (await redisCall(() => this.redis.zrem(key, member))) === 1;
+    return (await redisCall(() => this.redis.zrem(key, member), this.redis)) === 1;
   }
 
   async publish(channel: string, message: string): Promise<void> {
-    await redisCall(() => this.redis.publish(this.channel(channel), message));
+    await redisCall(() => this.redis.publish(this.channel(channel), message), this.redis);
   }
 
   async subscribe(channel: string, handler: (message: string) => void): Promise<() => Promise<void>> {
@@ -68,7 +69,7 @@ export class RedisCache extends Cache implements OnApplicationShutdown {
       this.handlers.set(name, handlers);
       const subscribed = subscriber.subscribe(name);
       if (subscriber.status === 'ready') {
-        await redisCall(() => subscribed);
+        await redisCall(() => subscribed, subscriber);
       } else {
         // Redis is away: the subscription is queued and sent on reconnection; startup must not wait.
         subscribed.catch((error: unknown) => {
@@ -91,7 +92,7 @@ export class RedisCache extends Cache implements OnApplicationShutdown {
   }
 
   async ping(): Promise<void> {
-    await redisCall(() => this.redis.ping());
+    await redisCall(() => this.redis.ping(), this.redis);
   }
 
   /**

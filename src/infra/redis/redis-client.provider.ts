@@ -1,6 +1,6 @@
 import { Inject, Injectable, Logger, type OnApplicationShutdown, type Provider } from '@nestjs/common';
 import Redis, { type RedisOptions } from 'ioredis';
-import { DependencyFailedError } from '../../common/errors/common.errors';
+import { DependencyUnavailableError } from '../../common/errors/common.errors';
 import { AppConfig } from '../../config/app-config';
 
 export const REDIS_CLIENT = Symbol('REDIS_CLIENT');
@@ -25,25 +25,51 @@ export function redisOptions(config: AppConfig): RedisOptions {
   };
 }
 
-/** Logs the first error of an outage and the recovery, not every reconnection attempt in between. */
+/** Why each client's connection is down, while it is: a command refused meanwhile does not say. */
+const connectionErrors = new WeakMap<Redis, Error>();
+
+/**
+ * Logs the first error of an outage and the recovery, not every reconnection attempt in between, and
+ * remembers the latest error until the connection is back.
+ */
 export function logConnectionChanges(client: Redis, logger: Logger, name: string): void {
   let healthy = true;
   client.on('error', (error: Error) => {
     if (healthy) logger.warn(`Redis ${name} connection failed: ${error.message}; reconnecting`);
     healthy = false;
+    connectionErrors.set(client, error);
   });
   client.on('ready', () => {
     if (!healthy) logger.log(`Redis ${name} connection restored`);
     healthy = true;
+    connectionErrors.delete(client);
   });
 }
 
-/** A Redis call whose failure (down, timed out) is the cache's, answered 503 by the problem filter. */
-export async function redisCall<T>(command: () => Promise<T>): Promise<T> {
+/** A command refused because the client is disconnected, caused by the connection's own error. */
+export class RedisDisconnectedError extends Error {
+  constructor(
+    override readonly cause: Error,
+    refused: unknown,
+  ) {
+    super(`Redis is not connected (${cause.message}); ${String(refused)}`);
+    this.name = 'RedisDisconnectedError';
+  }
+}
+
+/**
+ * A Redis call whose failure (down, timed out) is the cache's, answered 503 by the problem filter.
+ * Given the client, a command refused while it is disconnected reports why the connection is down.
+ */
+export async function redisCall<T>(command: () => Promise<T>, client?: Redis): Promise<T> {
   try {
     return await command();
   } catch (error) {
-    throw new DependencyFailedError('cache', error);
+    const connectionError = client?.status === 'ready' ? undefined : client && connectionErrors.get(client);
+    throw new DependencyUnavailableError(
+      'cache',
+      connectionError ? new RedisDisconnectedError(connectionError, error) : error,
+    );
   }
 }
 

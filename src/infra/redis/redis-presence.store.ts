@@ -1,6 +1,6 @@
 import { Injectable } from '@nestjs/common';
 import type Redis from 'ioredis';
-import { DependencyFailedError } from '../../common/errors/common.errors';
+import { DependencyUnavailableError } from '../../common/errors/common.errors';
 import { type PresenceState } from '../../devices/device';
 import {
   type ConnectOutcome,
@@ -152,7 +152,7 @@ export class RedisPresenceStore extends PresenceStore {
       pipeline.hmget(stateKey(id), 'state', 'lastSeenAt', 'epoch', 'heartbeat', 'heartbeatAt');
     const results = await redisCall(() => pipeline.exec());
     return (results ?? []).map(([error, fields]) => {
-      if (error) throw new DependencyFailedError('cache', error);
+      if (error) throw new DependencyUnavailableError('cache', error);
       const [state, lastSeenAt, epoch, heartbeat, heartbeatAt] = fields as (string | null)[];
       if (!state || !lastSeenAt) return null;
       return {

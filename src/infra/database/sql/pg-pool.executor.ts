@@ -1,13 +1,23 @@
 import { Logger, type OnApplicationShutdown } from '@nestjs/common';
 import { Pool } from 'pg';
+import { withTimeout } from '../../../common/with-timeout';
 import { type AppConfig } from '../../../config/app-config';
 import { asDependencyFailure, SqlExecutor } from './sql-executor';
 
-/** DATA_BACKEND=postgres: a pool of direct connections to DATABASE_URL. */
+/**
+ * DATA_BACKEND=postgres: a pool of direct connections to DATABASE_URL.
+ *
+ * A query is bounded as a whole by `timeoutMs`. The pool's own timeouts each bound one step (waiting
+ * for or opening a connection, then the query), so together they allowed twice as long; they stay, so
+ * that a connection abandoned at the deadline is still released and closed soon after.
+ */
 export class PgPoolExecutor extends SqlExecutor implements OnApplicationShutdown {
   private readonly logger = new Logger(PgPoolExecutor.name);
 
-  constructor(private readonly pool: Pool) {
+  constructor(
+    private readonly pool: Pool,
+    private readonly timeoutMs: number,
+  ) {
     super();
     // An idle client that loses its connection emits here; without a listener it would crash the process.
     pool.on('error', (error) => {
@@ -25,12 +35,17 @@ export class PgPoolExecutor extends SqlExecutor implements OnApplicationShutdown
         statement_timeout: config.DATABASE_TIMEOUT_MS,
         application_name: 'netdiag-gateway',
       }),
+      config.DATABASE_TIMEOUT_MS,
     );
   }
 
   async query<Row extends object>(text: string, params: readonly unknown[] = []): Promise<Row[]> {
     try {
-      const result = await this.pool.query<Row>(text, params as unknown[]);
+      const result = await withTimeout(
+        this.pool.query<Row>(text, params as unknown[]),
+        this.timeoutMs,
+        'The database',
+      );
       return result.rows;
     } catch (error) {
       throw asDependencyFailure(error);
@@ -39,7 +54,7 @@ export class PgPoolExecutor extends SqlExecutor implements OnApplicationShutdown
 
   async exec(script: string): Promise<void> {
     try {
-      await this.pool.query(script);
+      await withTimeout(this.pool.query(script), this.timeoutMs, 'The database');
     } catch (error) {
       throw asDependencyFailure(error);
     }

@@ -1,4 +1,4 @@
-import { DependencyFailedError } from '../../../common/errors/common.errors';
+import { DependencyUnavailableError } from '../../../common/errors/common.errors';
 
 /**
  * The little the SQL repositories need from a PostgreSQL connection. Implemented by a `pg` pool
@@ -14,20 +14,29 @@ export abstract class SqlExecutor {
 /** SQLSTATE of a unique-constraint violation. */
 export const UNIQUE_VIOLATION = '23505';
 
+/**
+ * The SQLSTATE of an error the server reported (pg and PGlite alike give those a `severity`). Errors of
+ * the connection itself carry a `code` too, but a Node errno (ECONNREFUSED, EPIPE), which is not one.
+ */
 export function sqlStateOf(error: unknown): string | undefined {
-  if (typeof error === 'object' && error !== null && 'code' in error) {
-    return typeof error.code === 'string' ? error.code : undefined;
+  if (typeof error === 'object' && error !== null && 'code' in error && 'severity' in error) {
+    const { code } = error;
+    return typeof code === 'string' && /^[0-9A-Z]{5}$/.test(code) ? code : undefined;
   }
   return undefined;
 }
 
 /**
- * Connection failures, timeouts (57014), server shutdowns (57P0x) and resource exhaustion (53xxx) are the
- * database's trouble, answered with 503; any other SQLSTATE is left for the repository to interpret.
+ * Anything that is not a server-reported SQLSTATE is the database's trouble (refused or lost connections,
+ * client-side timeouts, a closed PGlite), and so are the SQLSTATE classes connection exception (08),
+ * insufficient resources (53), operator intervention (57: cancelled by statement_timeout, shutting
+ * down) and system error (58): all answered with 503. Any other SQLSTATE is left for the repository to
+ * interpret.
  */
 export function asDependencyFailure(error: unknown): unknown {
+  if (error instanceof DependencyUnavailableError) return error;
   const state = sqlStateOf(error);
-  return state === undefined || /^(08|53|57)/.test(state)
-    ? new DependencyFailedError('database', error)
+  return state === undefined || /^(08|53|57|58)/.test(state)
+    ? new DependencyUnavailableError('database', error)
     : error;
 }
