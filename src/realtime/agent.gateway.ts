@@ -107,12 +107,18 @@ export class AgentGateway
   afterInit(namespace: Namespace): void {
     authenticateHandshakes(
       namespace,
-      'device-socket',
+      'device',
       this.metrics,
-      ({ deviceId, secret }) =>
-        typeof deviceId === 'string' && typeof secret === 'string'
-          ? this.credentials.verify(deviceId, secret)
-          : Promise.resolve(new AuthFailure('missing', 'no deviceId and secret in the handshake')),
+      ({ deviceId, secret }) => {
+        if (typeof deviceId === 'string' && typeof secret === 'string' && secret !== '') {
+          return this.credentials.verify(deviceId, secret);
+        }
+        return Promise.resolve(
+          deviceId === undefined && secret === undefined
+            ? new AuthFailure('missing', 'no deviceId and secret in the handshake')
+            : new AuthFailure('malformed', 'deviceId and secret must be non-empty strings'),
+        );
+      },
       (socket, device) => {
         (socket as AgentSocket).data.device = device;
       },
