@@ -29,7 +29,14 @@ const DATA_BACKENDS = ['embedded', 'postgres'] as const;
 type DataBackend = (typeof DATA_BACKENDS)[number];
 
 /** What one try presents; every kind but `accepted` is refused with the same 401. */
-const KINDS = ['wrong_secret', 'unknown_repeated', 'revoked_repeated', 'unknown_fresh', 'accepted'] as const;
+const KINDS = [
+  'wrong_secret',
+  'unknown_repeated',
+  'revoked_repeated',
+  'unknown_fresh',
+  'known_fresh',
+  'accepted',
+] as const;
 type Kind = (typeof KINDS)[number];
 
 const KIND_MEANINGS: Record<Kind, string> = {
@@ -37,6 +44,7 @@ const KIND_MEANINGS: Record<Kind, string> = {
   unknown_repeated: 'one unknown device id, tried again and again',
   revoked_repeated: 'a revoked device id with its old secret',
   unknown_fresh: 'a new random unknown id each try (never seen before)',
+  known_fresh: 'a live device id not tried before, with a wrong secret',
   accepted: 'a live device id with its secret (for context)',
 };
 
@@ -103,13 +111,18 @@ class AuthTimingBench {
       PORT: String(port),
       REDIS_KEY_PREFIX: this.scratch.prefix,
     };
+    // One device per round for known_fresh, never authenticated before its try.
+    const freshCount = settings.tries + settings.warmupTries;
     let live: BenchDevice;
     let revoked: BenchDevice;
+    let fresh: BenchDevice[];
     if (settings.dataBackend === 'postgres') {
       const database = new BenchDatabase();
       this.database = database;
       await database.create();
-      [live, revoked] = (await database.createDevices(2)) as [BenchDevice, BenchDevice];
+      const created = await database.createDevices(2 + freshCount);
+      [live, revoked] = created as [BenchDevice, BenchDevice];
+      fresh = created.slice(2);
       await database.revoke(revoked.deviceId);
       env = {
         ...env,
@@ -124,21 +137,34 @@ class AuthTimingBench {
     } else {
       this.gateway = new ServerProcess('gateway', process.execPath, ['dist/main.js'], { env, cwd: ROOT });
       await waitForGatewayReady(this.gateway, url);
-      [live, revoked] = await this.createThroughApi(url, dataDir);
+      const created = await this.createThroughApi(url, dataDir, freshCount);
+      [live, revoked] = created as [BenchDevice, BenchDevice];
+      fresh = created.slice(2);
     }
 
     const unknownId = randomUUID();
-    const attempt = async (kind: Kind): Promise<number> => {
+    const wrongSecret = (device: BenchDevice): BenchDevice => ({
+      ...device,
+      secret: randomBytes(32).toString('base64url'),
+    });
+    const freshDevice = (round: number): BenchDevice => {
+      const device = fresh[round];
+      if (!device) throw new Error(`No fresh device for round ${round}`);
+      return device;
+    };
+    const attempt = async (kind: Kind, round: number): Promise<number> => {
       const device: BenchDevice =
         kind === 'wrong_secret'
-          ? { ...live, secret: randomBytes(32).toString('base64url') }
-          : kind === 'unknown_repeated'
-            ? { ...live, deviceId: unknownId }
-            : kind === 'unknown_fresh'
-              ? { ...live, deviceId: randomUUID() }
-              : kind === 'revoked_repeated'
-                ? revoked
-                : live;
+          ? wrongSecret(live)
+          : kind === 'known_fresh'
+            ? wrongSecret(freshDevice(round))
+            : kind === 'unknown_repeated'
+              ? { ...live, deviceId: unknownId }
+              : kind === 'unknown_fresh'
+                ? { ...live, deviceId: randomUUID() }
+                : kind === 'revoked_repeated'
+                  ? revoked
+                  : live;
       const startedAt = performance.now();
       const { status, body } = await call(`${url}/v1/agent/heartbeat`, {
         method: 'POST',
@@ -157,32 +183,36 @@ class AuthTimingBench {
         `each kind in a shuffled order; data backend ${settings.dataBackend}, cache redis`,
     );
     for (let round = 0; round < settings.warmupTries; round += 1) {
-      for (const kind of shuffled(KINDS)) await attempt(kind);
+      for (const kind of shuffled(KINDS)) await attempt(kind, round);
     }
     const times = new Map<Kind, number[]>(KINDS.map((kind) => [kind, []]));
-    for (let round = 0; round < settings.tries; round += 1) {
-      for (const kind of shuffled(KINDS)) times.get(kind)?.push(await attempt(kind));
+    for (let round = settings.warmupTries; round < freshCount; round += 1) {
+      for (const kind of shuffled(KINDS)) times.get(kind)?.push(await attempt(kind, round));
     }
 
-    const wrongSecret = median(times.get('wrong_secret') ?? []);
+    const wrongSecretMedian = median(times.get('wrong_secret') ?? []);
     console.log('');
     console.log('  kind                median (ms)   p90 (ms)   / wrong_secret   what it presents');
     for (const kind of KINDS) {
       const own = times.get(kind) ?? [];
       console.log(
         `  ${kind.padEnd(18)} ${fixed(median(own), 3).padStart(11)} ${fixed(percentile(own, 0.9), 3).padStart(10)} ` +
-          `${fixed(median(own) / wrongSecret, 2).padStart(16)}   ${KIND_MEANINGS[kind]}`,
+          `${fixed(median(own) / wrongSecretMedian, 2).padStart(16)}   ${KIND_MEANINGS[kind]}`,
       );
     }
   }
 
-  /** Embedded: a customer token from the dev-token CLI, two devices through the API, one then deleted. */
-  private async createThroughApi(url: string, dataDir: string): Promise<[BenchDevice, BenchDevice]> {
+  /**
+   * Embedded: a customer token from the dev-token CLI, then devices through the API: a live one, one then
+   * deleted, and `freshCount` more.
+   */
+  private async createThroughApi(url: string, dataDir: string, freshCount: number): Promise<BenchDevice[]> {
     const customerId = randomUUID();
     const token = await customerToken(dataDir, customerId);
     const headers = { authorization: `Bearer ${token}`, 'content-type': 'application/json' };
     const devices: BenchDevice[] = [];
-    for (const name of ['live', 'revoked']) {
+    for (let index = 0; index < 2 + freshCount; index += 1) {
+      const name = `bench-${index}`;
       const { status, body } = await call(`${url}/v1/devices`, {
         method: 'POST',
         headers,
@@ -192,13 +222,13 @@ class AuthTimingBench {
       const { credentials } = JSON.parse(body) as { credentials: { deviceId: string; secret: string } };
       devices.push({ ...credentials, customerId });
     }
-    const [live, revoked] = devices as [BenchDevice, BenchDevice];
+    const revoked = devices[1] as BenchDevice;
     const { status, body } = await call(`${url}/v1/devices/${revoked.deviceId}`, {
       method: 'DELETE',
       headers: { authorization: `Bearer ${token}` },
     });
     if (status !== 204) throw new Error(`DELETE /v1/devices/:id: HTTP ${status} ${body}`);
-    return [live, revoked];
+    return devices;
   }
 
   async cleanUp(): Promise<void> {
