@@ -31,7 +31,7 @@ async function withAdminClient<T>(work: (admin: Client) => Promise<T>): Promise<
   await admin.connect().catch((error: unknown) => {
     throw new Error(
       `PostgreSQL is not reachable at ${HOST}:${POSTGRES_PORT} as ${SUPERUSER} (${String(error)}); ` +
-        'see docs/TESTING.md to start it',
+        '`bash .ci/run` shows how to start it',
     );
   });
   try {
