@@ -109,16 +109,10 @@ export class AgentGateway
       namespace,
       'device',
       this.metrics,
-      ({ deviceId, secret }) => {
-        if (typeof deviceId === 'string' && typeof secret === 'string' && secret !== '') {
-          return this.credentials.verify(deviceId, secret);
-        }
-        return Promise.resolve(
-          deviceId === undefined && secret === undefined
-            ? new AuthFailure('missing', 'no deviceId and secret in the handshake')
-            : new AuthFailure('malformed', 'deviceId and secret must be non-empty strings'),
-        );
-      },
+      ({ deviceId, secret }) =>
+        typeof deviceId === 'string' && typeof secret === 'string'
+          ? this.credentials.verify(deviceId, secret)
+          : Promise.resolve(new AuthFailure('missing', 'no deviceId and secret in the handshake')),
       (socket, device) => {
         (socket as AgentSocket).data.device = device;
       },

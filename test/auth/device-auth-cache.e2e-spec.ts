@@ -203,7 +203,7 @@ describe('device authentication across instances', () => {
     }
     const handshakes: Record<string, unknown>[] = [
       {},
-      { deviceId: 42, secret: 'secret' },
+      { deviceId: 'not-a-uuid', secret: 'secret' },
       { deviceId: randomUUID(), secret: 'secret' },
       revoked.credentials,
       { deviceId: live.credentials.deviceId, secret: 'wrong' },
