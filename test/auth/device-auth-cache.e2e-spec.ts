@@ -1,7 +1,9 @@
 import { randomBytes, randomUUID } from 'node:crypto';
+import { createDevToken } from '../../src/auth/dev-token';
 import { DeviceCredentialsService } from '../../src/auth/device-credentials.service';
 import { DeviceRepository } from '../../src/devices/device.repository';
 import { eventually } from '../support/eventually';
+import { findFreePort } from '../support/free-port';
 import {
   basic,
   bearer,
@@ -9,10 +11,12 @@ import {
   request,
   startGatewayInstance,
 } from '../support/gateway-instance';
+import { type InProcessApp, startInProcessApp } from '../support/in-process-app';
 import { refusal, SocketClients } from '../support/socket-clients';
 import { dropSubscriberConnections } from '../support/subscriber-connections';
 import { type SupabaseStack, startSupabaseStack } from '../support/supabase-stack';
 import { queryDatabase } from '../support/test-database';
+import { ThrowawayRedis } from '../support/throwaway-redis';
 
 interface Created {
   credentials: { deviceId: string; secret: string };
@@ -222,5 +226,63 @@ describe('device authentication across instances', () => {
       }),
     );
     expect(increments).toEqual(expected);
+  });
+});
+
+/** The creation broadcast is best effort: a device created while Redis is away is created all the same. */
+describe('device creation while the cache is away', () => {
+  let redis: ThrowawayRedis;
+  let gateway: InProcessApp;
+
+  beforeAll(async () => {
+    redis = new ThrowawayRedis(await findFreePort());
+    await redis.start();
+    gateway = await startInProcessApp({
+      env: {
+        CACHE_BACKEND: 'redis',
+        REDIS_URL: redis.url,
+        REDIS_KEY_PREFIX: 'test:creation-outage:',
+        REDIS_COMMAND_TIMEOUT_MS: '300',
+        REDIS_RECONNECT_MAX_DELAY_MS: '100',
+        LOG_LEVEL: 'warn',
+      },
+    });
+  }, 60_000);
+
+  afterAll(async () => {
+    await gateway?.close();
+    await redis?.stop();
+  });
+
+  it('creates the device, logs the lost broadcast, and accepts the device once Redis is back', async () => {
+    const token = await createDevToken(gateway.dataDir, { sub: randomUUID() });
+    await redis.kill();
+
+    const created = await gateway.app.inject({
+      method: 'POST',
+      url: '/v1/devices',
+      headers: { authorization: `Bearer ${token}`, 'content-type': 'application/json' },
+      payload: JSON.stringify({ name: 'pi' }),
+    });
+
+    expect(created.statusCode).toBe(201);
+    expect(gateway.logs.entries().map((entry) => entry.msg)).toContainEqual(
+      expect.stringMatching(/^Creation of .+ not broadcast/),
+    );
+    await redis.start();
+    const { deviceId, secret } = created.json<Created>().credentials;
+    await eventually(
+      'the device heartbeats once Redis is back',
+      async () =>
+        (
+          await gateway.app.inject({
+            method: 'POST',
+            url: '/v1/agent/heartbeat',
+            headers: { authorization: basic(deviceId, secret), 'content-type': 'application/json' },
+            payload: JSON.stringify({ uptimeSec: 1 }),
+          })
+        ).statusCode,
+      (status) => status === 200,
+    );
   });
 });
