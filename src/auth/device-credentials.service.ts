@@ -14,7 +14,7 @@ const REVOCATION_CHANNEL = 'device-revoked';
 const CREATION_CHANNEL = 'device-created';
 /** Clocks of instances and the database differ a little; a revocation just before the loss counts too. */
 const REVOCATION_CATCH_UP_MARGIN_MS = 10_000;
-/** How many revoked ids one catch-up asks the database for. */
+/** Revoked ids one catch-up asks for: more than one instance holds sockets for, so none it could close is left. */
 const REVOCATION_CATCH_UP_LIMIT = 200_000;
 
 /** What an instance remembers of a device id it read: the credential to check, or why it is refused. */
