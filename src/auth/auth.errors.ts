@@ -1,5 +1,6 @@
 import { DomainError } from '../common/errors/domain-error';
 import { type ProblemCatalog } from '../common/errors/problem-catalog';
+import { type PrincipalKind } from './principal';
 
 export enum AuthErrorCode {
   MissingCredentials = 'missing_credentials',
@@ -55,7 +56,10 @@ export class RouteWithoutPrincipalError extends DomainError<AuthErrorCode.RouteW
   }
 }
 
-/** Why a credential was refused; logged and counted, never sent to the caller. */
+/**
+ * Why a credential was refused; logged and counted (the `reason` label of auth_failures_total, so a
+ * closed set), never sent to the caller.
+ */
 export type AuthFailureReason =
   | 'missing'
   | 'malformed'
@@ -65,6 +69,13 @@ export type AuthFailureReason =
   | 'bad_token'
   | 'expired'
   | 'unknown_key';
+
+/** The reasons each kind of credential is refused for: their counters exist, at zero, from start-up. */
+export const REFUSAL_REASONS: Record<PrincipalKind, readonly AuthFailureReason[]> = {
+  device: ['missing', 'malformed', 'unknown_device', 'revoked', 'wrong_secret'],
+  customer: ['missing', 'malformed', 'bad_token', 'expired', 'unknown_key'],
+  service: ['missing', 'malformed', 'bad_token'],
+};
 
 export class AuthFailure {
   constructor(

@@ -5,7 +5,7 @@ import { Authenticator } from 'passport';
 import { RouteAuthenticator } from '../common/http/route-authenticator';
 import { MetricsService } from '../infra/metrics/metrics.service';
 import { ACCEPTED_PRINCIPALS } from './auth.decorators';
-import { AuthFailure, refusalFor, RouteWithoutPrincipalError } from './auth.errors';
+import { AuthFailure, REFUSAL_REASONS, refusalFor, RouteWithoutPrincipalError } from './auth.errors';
 import { type Principal, type PrincipalKind } from './principal';
 import { IS_PUBLIC } from './public.decorator';
 import { CustomerStrategy } from './strategies/customer.strategy';
@@ -53,6 +53,7 @@ export class PrincipalGuard implements CanActivate, RouteAuthenticator {
     this.authenticator.use('device', device);
     this.authenticator.use('customer', customer);
     this.authenticator.use('service', service);
+    for (const [kind, reasons] of Object.entries(REFUSAL_REASONS)) metrics.declareAuthFailures(kind, reasons);
   }
 
   async canActivate(context: ExecutionContext): Promise<boolean> {

@@ -186,6 +186,16 @@ describe('loadConfig', () => {
     ]);
   });
 
+  it('bounds the device verification cache by default, and refuses a bound of zero', () => {
+    expect(loadConfig({})).toMatchObject({
+      DEVICE_AUTH_CACHE_TTL_MS: 60000,
+      DEVICE_AUTH_CACHE_MAX_ENTRIES: 200000,
+    });
+    expect(
+      problemsAbout(refusal({ DEVICE_AUTH_CACHE_MAX_ENTRIES: '0' }), 'DEVICE_AUTH_CACHE_MAX_ENTRIES'),
+    ).toEqual(['DEVICE_AUTH_CACHE_MAX_ENTRIES must be an integer between 1 and 10000000 (got "0")']);
+  });
+
   it('lists each problem on its own line under one heading', () => {
     const error = refusal({ PORT: 'abc', LOG_LEVEL: 'loud' });
 

@@ -183,11 +183,21 @@ export class AppConfig {
   PRESENCE_SWEEP_INTERVAL_MS = 1000;
 
   /**
-   * How long an instance trusts a device credential it has verified. Revocation is broadcast to every
-   * instance at once; this bound only matters if that broadcast is lost.
+   * How long an instance trusts what it read of a device id: its verified credential, or that no live
+   * device has it (unknown or revoked). Revocations and creations are broadcast to every instance at once;
+   * this bound only matters if that broadcast is lost. 0 remembers nothing (a database read per attempt).
    */
   @IntegerBetween(0, 3600000)
   DEVICE_AUTH_CACHE_TTL_MS = 60000;
+
+  /**
+   * How many device ids an instance remembers, verified and refused together: a client trying random ids
+   * pushes out the oldest entries instead of growing memory. One bound and one lifetime for both kinds,
+   * so that whether an id is still remembered (answered without a database read) tells nothing about
+   * whether it exists.
+   */
+  @IntegerBetween(1, 10000000)
+  DEVICE_AUTH_CACHE_MAX_ENTRIES = 200000;
 
   /**
    * Origins allowed to open portal sockets from a browser, comma separated, or `*`. Empty: no CORS

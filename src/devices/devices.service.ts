@@ -37,6 +37,13 @@ export class DevicesService {
       serial: input.serial ?? null,
       secretHash: this.credentials.hashSecret(secret),
     });
+    // Best effort, as for revocations: the device exists whatever happens to the broadcast.
+    await this.credentials.announceCreation(device.id).catch((error: unknown) => {
+      this.logger.warn(
+        `Creation of ${device.id} not broadcast (${String(error)}); an instance that refused its id a ` +
+          'moment before accepts it once its cache connection resumes or its verification cache expires',
+      );
+    });
     await this.audit.append({
       actor: actorOf(customer),
       action: 'device.created',

@@ -107,7 +107,7 @@ export class AgentGateway
   afterInit(namespace: Namespace): void {
     authenticateHandshakes(
       namespace,
-      'device-socket',
+      'device',
       this.metrics,
       ({ deviceId, secret }) =>
         typeof deviceId === 'string' && typeof secret === 'string'

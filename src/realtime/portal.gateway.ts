@@ -70,7 +70,7 @@ export class PortalGateway
     this.realtime.attachPortal(namespace);
     authenticateHandshakes(
       namespace,
-      'customer-socket',
+      'customer',
       this.metrics,
       ({ token }) =>
         typeof token === 'string'

@@ -1,5 +1,6 @@
 import { type Namespace, type Socket } from 'socket.io';
-import { AuthFailure, type AuthFailureReason, refusalFor } from '../auth/auth.errors';
+import { AuthFailure, type AuthFailureReason, REFUSAL_REASONS, refusalFor } from '../auth/auth.errors';
+import { type PrincipalKind } from '../auth/principal';
 import { type MetricsService } from '../infra/metrics/metrics.service';
 import { problemForEvent } from './socket-events';
 
@@ -29,17 +30,19 @@ function verificationFailure(error: unknown, socket: Socket): HandshakeError {
 
 /**
  * Authenticates every connection of a namespace in its handshake (guards do not run there): the same
- * verification as HTTP, refusals counted by `principal` and answered as `connect_error`, a verifier
- * that cannot answer reported with the problem HTTP would answer. `accept` stores the principal on the
- * socket.
+ * verification as HTTP, refusals counted as `<kind>-socket` by reason and answered as `connect_error`, a
+ * verifier that cannot answer reported with the problem HTTP would answer. `accept` stores the principal
+ * on the socket.
  */
 export function authenticateHandshakes<P>(
   namespace: Namespace,
-  principal: string,
+  kind: PrincipalKind,
   metrics: MetricsService,
   verify: (auth: Record<string, unknown>) => Promise<P | AuthFailure>,
   accept: (socket: Socket, principal: P) => void,
 ): void {
+  const principal = `${kind}-socket`;
+  metrics.declareAuthFailures(principal, REFUSAL_REASONS[kind]);
   namespace.use((socket, next) => {
     verify(socket.handshake.auth).then(
       (result) => {

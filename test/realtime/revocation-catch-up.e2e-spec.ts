@@ -1,28 +1,8 @@
-import Redis from 'ioredis';
 import { Client } from 'pg';
-import { closeRedis } from '../../src/infra/redis/redis-client.provider';
 import { type GatewayInstance } from '../support/gateway-instance';
-import { LOCAL_REDIS_URL } from '../support/local-services';
 import { type RealtimeCluster, startRealtimeCluster } from '../support/realtime-cluster';
 import { disconnection, nextEvent } from '../support/socket-clients';
-
-/** Drops every subscriber connection of one deployment, as a network blip between it and Redis would. */
-async function dropSubscriberConnections(keyPrefix: string): Promise<number> {
-  const admin = new Redis(LOCAL_REDIS_URL, { lazyConnect: true });
-  await admin.connect();
-  try {
-    const list = (await admin.client('LIST')) as string;
-    const ids = list
-      .split('\n')
-      .filter((line) => line.includes(` name=netdiag-gateway:subscriber:${keyPrefix} `))
-      .map((line) => /(?:^|\s)id=(\d+)/.exec(line)?.[1])
-      .filter((id): id is string => id !== undefined);
-    for (const id of ids) await admin.client('KILL', 'ID', id);
-    return ids.length;
-  } finally {
-    await closeRedis(admin);
-  }
-}
+import { dropSubscriberConnections } from '../support/subscriber-connections';
 
 /**
  * A revocation whose broadcast never reached an instance (its subscriber connection was down, or the

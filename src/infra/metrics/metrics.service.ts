@@ -49,8 +49,17 @@ export class MetricsService {
     this.httpDuration.observe({ route, method, status_code: statusCode }, seconds);
   }
 
+  /**
+   * `principal` names what was refused (the kinds a route accepts, or a socket namespace's) and `reason`
+   * why; both come from closed sets in the auth module, never from the request.
+   */
   countAuthFailure(principal: string, reason: string): void {
     this.authFailures.inc({ principal, reason });
+  }
+
+  /** Series that exist at zero before their first failure, so that rates and alerts see them from start-up. */
+  declareAuthFailures(principal: string, reasons: readonly string[]): void {
+    for (const reason of reasons) this.authFailures.inc({ principal, reason }, 0);
   }
 
   countPresenceTransition(state: string): void {

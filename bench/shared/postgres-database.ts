@@ -1,5 +1,5 @@
 /**
- * `--data-backend postgres`: the gateway on the local PostgreSQL (127.0.0.1:5432, user postgres, trust
+ * `--data-backend postgres` (bench:heartbeat, bench:auth-timing): the gateway on the local PostgreSQL (127.0.0.1:5432, user postgres, trust
  * auth), as deployed with DATA_BACKEND=postgres, instead of the embedded PGlite in its own process. A
  * fresh database per run, its schema applied by the gateway's own migrate(), its devices inserted by the
  * gateway's own repository with the secret hash DeviceCredentialsService computes; dropped at the end.
@@ -10,8 +10,8 @@ import { Client, Pool } from 'pg';
 import { migrate } from '../../src/infra/database/migrator';
 import { PgPoolExecutor } from '../../src/infra/database/sql/pg-pool.executor';
 import { SqlDeviceRepository } from '../../src/infra/database/sql/sql-device.repository';
-import { type BenchDevice } from '../shared/bench-device';
-import { HOST } from '../shared/local-run';
+import { type BenchDevice } from './bench-device';
+import { HOST } from './local-run';
 
 const POSTGRES_PORT = 5432;
 const SUPERUSER = 'postgres';
@@ -31,7 +31,7 @@ async function withAdminClient<T>(work: (admin: Client) => Promise<T>): Promise<
   await admin.connect().catch((error: unknown) => {
     throw new Error(
       `PostgreSQL is not reachable at ${HOST}:${POSTGRES_PORT} as ${SUPERUSER} (${String(error)}); ` +
-        'see docs/TESTING.md to start it',
+        '`bash .ci/run` shows how to start it',
     );
   });
   try {
@@ -48,7 +48,7 @@ function hashSecret(pepper: string, secret: string): string {
 
 /** A run's own database on the local PostgreSQL; `drop()` may be called at any point, any number of times. */
 export class BenchDatabase {
-  readonly name = `bench_hb_${process.pid}_${randomBytes(4).toString('hex')}`;
+  readonly name = `bench_${process.pid}_${randomBytes(4).toString('hex')}`;
   readonly url = databaseUrl(this.name);
   /** What the gateway gets as DEVICE_SECRET_PEPPER. */
   readonly pepper = randomBytes(32).toString('base64url');
@@ -87,6 +87,15 @@ export class BenchDatabase {
       }
       return devices;
     });
+  }
+
+  /** Marks a device revoked, as `DELETE /v1/devices/:id` leaves it, before the gateway reads it. */
+  async revoke(deviceId: string): Promise<void> {
+    await this.withExecutor((executor) =>
+      executor.query("update public.devices set status = 'revoked', revoked_at = now() where id = $1", [
+        deviceId,
+      ]),
+    );
   }
 
   /** Ends every session still connected to it (WITH (FORCE)), then drops it. */
