@@ -31,6 +31,12 @@ export class MetricsService {
     registers: [this.registry],
   });
 
+  private readonly presenceRecovered = new Counter({
+    name: 'presence_recovered_devices_total',
+    help: 'Devices whose hot presence this instance rebuilt from the database after the cache lost it',
+    registers: [this.registry],
+  });
+
   constructor() {
     collectDefaultMetrics({ register: this.registry });
   }
@@ -45,6 +51,10 @@ export class MetricsService {
 
   countPresenceTransition(state: string): void {
     this.presenceTransitions.inc({ state });
+  }
+
+  countPresenceRecovered(devices: number): void {
+    this.presenceRecovered.inc(devices);
   }
 
   get contentType(): string {
