@@ -63,6 +63,7 @@ export class PresenceService implements OnApplicationBootstrap, OnApplicationShu
   private sweepTimer: NodeJS.Timeout | undefined;
   private sweeping: Promise<void> | undefined;
   private stopping = false;
+  private recoveryFailing = false;
 
   constructor(
     private readonly config: AppConfig,
@@ -177,11 +178,18 @@ export class PresenceService implements OnApplicationBootstrap, OnApplicationShu
    * tests can drive it with their own clock.
    */
   async sweep(now: number): Promise<void> {
-    // A rebuilding that fails (the database is away) is retried by the next sweep; the deadlines the
-    // store does hold are still worked off meanwhile.
-    await this.recoverIfLost(now).catch((error: unknown) => {
-      this.logger.warn(`Could not rebuild the presence store yet: ${String(error)}`);
-    });
+    // A rebuilding that fails (the database or the cache is away) is retried by the next sweep, and the
+    // deadlines the store does hold are worked off meanwhile; one warning per outage, not one per sweep.
+    await this.recoverIfLost(now).then(
+      () => {
+        this.recoveryFailing = false;
+      },
+      (error: unknown) => {
+        if (!this.recoveryFailing)
+          this.logger.warn(`Could not check or rebuild the presence store: ${String(error)}`);
+        this.recoveryFailing = true;
+      },
+    );
     const due = await this.store.due(now, SWEEP_BATCH);
     if (due.length === 0) return;
     const hot = await this.store.get(due);
