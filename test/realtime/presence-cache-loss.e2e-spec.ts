@@ -5,7 +5,13 @@ import { type DeviceResponse } from '../../src/devices/dto/device.response';
 import { closeRedis } from '../../src/infra/redis/redis-client.provider';
 import { eventually, holdsFor } from '../support/eventually';
 import { findFreePort } from '../support/free-port';
-import { basic, bearer, type GatewayInstance, request } from '../support/gateway-instance';
+import {
+  basic,
+  bearer,
+  type GatewayInstance,
+  request,
+  startGatewayInstance,
+} from '../support/gateway-instance';
 import { type RealtimeCluster, startRealtimeCluster } from '../support/realtime-cluster';
 import { ask, disconnection, nextEvent, record } from '../support/socket-clients';
 import { queryDatabase } from '../support/test-database';
@@ -21,49 +27,74 @@ function statesOf(seen: Statuses, deviceId: string): string[] {
 
 /**
  * Presence stays true when Redis loses its data (PRODUCT §5): connection epochs that outrank every older
- * connection even when Redis restarted empty, and deadlines rebuilt from the database after a flush.
- * Two instances on a Redis of this file's own, which it kills, restarts empty and flushes.
- * Heartbeat interval 1 s: stale after 1.5 s, offline after 3 s; sweeps every 100 ms.
+ * connection even when Redis restarted empty, and deadlines rebuilt from the database after a flush or an
+ * eviction. Instances on a Redis of this file's own, which it kills, restarts empty and flushes.
  */
 describe('presence when Redis loses its data, across two instances', () => {
   let redis: ThrowawayRedis;
   let cluster: RealtimeCluster;
+  /** Heartbeat interval 1 s (stale after 1.5 s, offline after 3 s), sweeps every 100 ms. */
   let a: GatewayInstance;
   let b: GatewayInstance;
+  /**
+   * Two more instances with long intervals, so that nothing signs for a socket or sweeps during a test:
+   * what happens after a restart of Redis then depends on the epochs alone.
+   */
+  const quiet: GatewayInstance[] = [];
   let customer: string;
   const keyPrefix = `test:presence-cache-loss:${randomUUID()}:`;
+  const environment = {
+    REDIS_RECONNECT_MAX_DELAY_MS: '100',
+    REDIS_COMMAND_TIMEOUT_MS: '500',
+  };
 
   beforeAll(async () => {
     redis = new ThrowawayRedis(await findFreePort());
     await redis.start();
     cluster = await startRealtimeCluster('presence-cache-loss', 2, {
+      ...environment,
       REDIS_URL: redis.url,
       REDIS_KEY_PREFIX: keyPrefix,
-      REDIS_RECONNECT_MAX_DELAY_MS: '100',
-      REDIS_COMMAND_TIMEOUT_MS: '500',
     });
     [a, b] = cluster.instances as [GatewayInstance, GatewayInstance];
+    const quietConfig = cluster.stack.appConfig({
+      ...environment,
+      CACHE_BACKEND: 'redis',
+      REDIS_URL: redis.url,
+      REDIS_KEY_PREFIX: `test:presence-quiet:${randomUUID()}:`,
+      HEARTBEAT_INTERVAL_SEC: '60',
+      PRESENCE_SWEEP_INTERVAL_MS: '60000',
+    });
+    for (let index = 0; index < 2; index += 1) quiet.push(await startGatewayInstance(quietConfig));
     customer = (await cluster.stack.mintCustomerToken()).accessToken;
   }, 60_000);
 
   afterAll(async () => {
+    for (const instance of quiet) await instance.close();
     await cluster?.close();
     await redis?.stop();
   });
 
   async function everyInstanceReady(): Promise<void> {
     await eventually(
-      'both instances are ready again',
+      'every instance is ready again',
       () =>
-        Promise.all([a, b].map(async (instance) => (await request(`${instance.url}/health/ready`)).status)),
+        Promise.all(
+          [a, b, ...quiet].map(async (instance) => (await request(`${instance.url}/health/ready`)).status),
+        ),
       (statuses) => statuses.every((status) => status === 200),
       { timeoutMs: 15_000, intervalMs: 100 },
     );
   }
 
-  async function statesEverywhere(deviceId: string): Promise<string[]> {
+  async function statesEverywhere(
+    deviceId: string,
+    instances: GatewayInstance[] = [a, b],
+  ): Promise<string[]> {
     return Promise.all(
-      [a, b].map(async (instance) => (await cluster.getDevice(instance, deviceId, customer)).presence.state),
+      instances.map(
+        async (instance) => (await cluster.getDevice(instance, deviceId, customer)).presence.state,
+      ),
     );
   }
 
@@ -87,14 +118,15 @@ describe('presence when Redis loses its data, across two instances', () => {
   }
 
   it('lets the first connection after Redis restarted empty take over, and keeps the device online', async () => {
+    const [qa, qb] = quiet as [GatewayInstance, GatewayInstance];
     const { credentials } = await cluster.createDevice(customer);
     const { deviceId } = credentials;
-    const portal = await cluster.sockets.connectPortal(a.url, customer);
+    const portal = await cluster.sockets.connectPortal(qa.url, customer);
     const seen: Statuses = record<DeviceResponse>(portal, 'device:status');
 
     // The device connects three times; each connection replaces the one before, S1 is the third.
     let s1: Socket | undefined;
-    for (const instance of [a, b, a]) {
+    for (const instance of [qa, qb, qa]) {
       const replaced = s1 ? nextEvent<{ reason: string }>(s1, 'session:end') : undefined;
       s1 = await cluster.sockets.connectAgent(instance.url, credentials);
       if (replaced) expect(await replaced).toEqual({ reason: 'replaced' });
@@ -107,32 +139,32 @@ describe('presence when Redis loses its data, across two instances', () => {
       (states) => states.includes('online'),
     );
 
+    // Redis restarts empty; S1 sends nothing before D connects again as S2.
     await redis.kill();
     await redis.start();
     await everyInstanceReady();
-
     const s1End = Promise.all([
       nextEvent<{ reason: string }>(oldSocket, 'session:end'),
       disconnection(oldSocket),
     ]);
-    const s2 = await cluster.sockets.connectAgent(b.url, credentials);
+    const s2 = await cluster.sockets.connectAgent(qb.url, credentials);
     expect(await s1End).toEqual([{ reason: 'replaced' }, 'io server disconnect']);
 
-    // S2's heartbeats count: the payload is what every instance shows.
+    // S2's heartbeats count (the payload is what every instance shows), and S1's late close changed
+    // nothing: a close of the current connection would have made the device offline at once.
     const fromS2 = { ...HEARTBEAT, uptimeSec: 4242 };
     await ask(s2, 'heartbeat', fromS2);
-    for (const instance of [a, b]) {
+    for (const instance of quiet) {
       expect((await cluster.getDevice(instance, deviceId, customer)).presence).toMatchObject({
         state: 'online',
         lastHeartbeat: fromS2,
       });
     }
-    // Past the stale threshold: S1's late close changed nothing, S2 keeps the device online.
     await holdsFor(
       'the device to stay online on both instances while S2 is connected',
-      () => statesEverywhere(deviceId),
+      () => statesEverywhere(deviceId, quiet),
       (states) => states.every((state) => state === 'online'),
-      2000,
+      1000,
     );
 
     // The portal channel works after the restart; the device never flickered offline or online again.
@@ -152,6 +184,15 @@ describe('presence when Redis loses its data, across two instances', () => {
     const portal = await cluster.sockets.connectPortal(a.url, customer);
     const seen: Statuses = record<DeviceResponse>(portal, 'device:status');
 
+    // The connected device's recorded last sign is its connection: its socket's liveness signs go to the
+    // cache only, so by the flush the database's sign is older than the stale threshold.
+    await cluster.sockets.connectAgent(b.url, connected);
+    await holdsFor(
+      'the connected device to stay online on both instances',
+      () => statesEverywhere(connected.deviceId),
+      (states) => states.every((state) => state === 'online'),
+      2000,
+    );
     const beat = await request(`${a.url}/v1/agent/heartbeat`, {
       method: 'POST',
       authorization: basic(silent.deviceId, silent.secret),
@@ -161,7 +202,6 @@ describe('presence when Redis loses its data, across two instances', () => {
     const lastSeenAt = Date.parse(
       (await cluster.getDevice(a, silent.deviceId, customer)).presence.lastSeenAt ?? '',
     );
-    await cluster.sockets.connectAgent(b.url, connected);
     await eventually(
       'the portal saw both devices online',
       () => Promise.resolve([statesOf(seen, silent.deviceId), statesOf(seen, connected.deviceId)]),
@@ -188,7 +228,8 @@ describe('presence when Redis loses its data, across two instances', () => {
     );
     expect(transitions.sort()).toEqual(['offline', 'online', 'stale']);
 
-    // The connected device was signed for again at once: no transition, online everywhere.
+    // The connected device was signed for again at once: no transition, online everywhere, although its
+    // recorded sign alone would have made it stale at once.
     await holdsFor(
       'the connected device to stay online on both instances',
       () => statesEverywhere(connected.deviceId),
