@@ -20,10 +20,7 @@ const HEARTBEAT_INTERVAL_SEC = 3;
 /** Offline after 3 heartbeat intervals of silence (PRODUCT §5). */
 const OFFLINE_AFTER_MS = 3 * HEARTBEAT_INTERVAL_SEC * 1000;
 
-interface Credentials {
-  deviceId: string;
-  secret: string;
-}
+type Credentials = { deviceId: string; secret: string };
 
 /**
  * The default mode (embedded + memory) keeps hot presence in the process, so a restart loses it while the
