@@ -4,6 +4,7 @@ import {
   type DeviceRecord,
   type NewDevice,
   type Page,
+  type PresenceState,
 } from './device';
 
 /**
@@ -19,6 +20,15 @@ export abstract class DeviceRepository {
 
   /** Live (not revoked) devices in creation order, one page at a time. */
   abstract list(query: DeviceListQuery): Promise<Page<DeviceRecord>>;
+
+  /**
+   * Live (not revoked) devices whose recorded presence is one of `states`, across customers, in id order
+   * after `afterId`, at most `limit`: for rebuilding the hot presence state from the database.
+   */
+  abstract listByPresence(
+    states: readonly PresenceState[],
+    page: { afterId?: string; limit: number },
+  ): Promise<DeviceRecord[]>;
 
   /** Returns null when the device does not exist or is revoked. */
   abstract update(id: string, changes: DeviceChanges): Promise<DeviceRecord | null>;

@@ -70,10 +70,14 @@ export class DevicesService {
       limit: query.limit,
     });
     const presence = await this.presence.views(page.items);
+    const items = page.items.map((device, index) =>
+      toDeviceResponse(device, presence[index] ?? unknownPresence()),
+    );
     return {
-      items: page.items.map((device, index) =>
-        toDeviceResponse(device, presence[index] ?? unknownPresence()),
-      ),
+      // The row's state is what the last transition wrote; live presence may have moved on since (a
+      // deadline passed before its sweep, or while the hot state was being rebuilt). A device is listed
+      // under a state only when it is in it now, so a page may hold fewer than `limit` devices.
+      items: query.state === undefined ? items : items.filter((item) => item.presence.state === query.state),
       nextCursor: page.nextCursor,
     };
   }

@@ -1,9 +1,19 @@
+import { randomUUID } from 'node:crypto';
 import { Injectable, Logger, type OnApplicationBootstrap, type OnApplicationShutdown } from '@nestjs/common';
 import { AppConfig } from '../config/app-config';
 import { type DeviceRecord, type PresenceState } from '../devices/device';
 import { DeviceRepository } from '../devices/device.repository';
 import { MetricsService } from '../infra/metrics/metrics.service';
-import { type HotPresence, nextDeadline, type PresenceTiming, stateAt, timingFor } from './presence';
+import {
+  type HotPresence,
+  isLivePresence,
+  LIVE_PRESENCE_STATES,
+  nextDeadline,
+  type PresenceSeed,
+  type PresenceTiming,
+  stateAt,
+  timingFor,
+} from './presence';
 import { PresenceEvents } from './presence-events';
 import { PresenceStore } from './presence.store';
 
@@ -21,19 +31,39 @@ export interface DeviceRef {
 
 /** Devices handled per sweep; a backlog is worked off over the next sweeps. */
 const SWEEP_BATCH = 1000;
+/** Devices read from the database and seeded per step when the store is rebuilt. */
+const RECOVERY_BATCH = 500;
 
 /**
  * Presence (PRODUCT §5): signs go to the hot store in one atomic step; every instance sweeps the shared
  * deadline set and moves silent devices online → stale → offline. A transition is made by exactly one
  * caller, published once on the internal bus and written to the database. Heartbeat payloads reach the
  * database at most once per HEARTBEAT_PERSIST_INTERVAL_SEC per device.
+ *
+ * The hot state can be lost: the memory store with every restart, Redis with a restart, a flush, an
+ * eviction or an expiry. Every sweep asks the store whether it is still whole (PresenceStore.
+ * checkRecovery); when it is not, one instance rebuilds it from the devices the database records as
+ * online or stale, with deadlines from their recorded last sign, so that they still go stale and offline
+ * (each transition announced once) instead of staying online in the database for ever. A due device the
+ * store no longer knows is rebuilt the same way, and a sign for a device the store does not know is
+ * compared with the database's state, so that a lost store never announces a transition that did not
+ * happen.
  */
 @Injectable()
 export class PresenceService implements OnApplicationBootstrap, OnApplicationShutdown {
   private readonly logger = new Logger(PresenceService.name);
   private readonly timing: PresenceTiming;
+  private readonly instanceId = randomUUID();
+  /**
+   * Generation of the store's last recovery as this instance saw it; null while it knows the store lost
+   * its data, undefined before its first look.
+   */
+  private knownGeneration: string | null | undefined;
+  private readonly storeLostListeners = new Set<() => void>();
   private sweepTimer: NodeJS.Timeout | undefined;
   private sweeping: Promise<void> | undefined;
+  private stopping = false;
+  private recoveryFailing = false;
 
   constructor(
     private readonly config: AppConfig,
@@ -46,21 +76,29 @@ export class PresenceService implements OnApplicationBootstrap, OnApplicationShu
   }
 
   onApplicationBootstrap(): void {
+    // The first sweep runs at once: after a restart of the memory store (or a Redis that lost its data
+    // meanwhile) it rebuilds the deadlines that died with the old process.
+    this.startSweep();
     this.sweepTimer = setInterval(() => {
-      this.sweeping ??= this.sweep(Date.now())
-        .catch((error: unknown) => {
-          this.logger.warn(`Presence sweep failed: ${String(error)}`);
-        })
-        .finally(() => {
-          this.sweeping = undefined;
-        });
+      this.startSweep();
     }, this.config.PRESENCE_SWEEP_INTERVAL_MS);
     this.sweepTimer.unref();
   }
 
   async onApplicationShutdown(): Promise<void> {
+    this.stopping = true;
     clearInterval(this.sweepTimer);
     await this.sweeping;
+  }
+
+  /**
+   * Calls `listener` when this instance finds that the store lost its hot state, so that whoever holds
+   * live connections signs for them again (a live socket is a sign) before the rebuilt deadlines, which
+   * start from what the database last recorded, judge them.
+   */
+  onStoreLost(listener: () => void): () => void {
+    this.storeLostListeners.add(listener);
+    return () => this.storeLostListeners.delete(listener);
   }
 
   /**
@@ -83,8 +121,9 @@ export class PresenceService implements OnApplicationBootstrap, OnApplicationShu
       this.timing.staleAfterMs,
     );
     if (!outcome.applied) return;
-    const transitioned = outcome.previousState !== 'online';
-    if (transitioned) this.announce(device, outcome.previousState, 'online', at);
+    const previousState = await this.previousOf(device.id, outcome.previousState);
+    const transitioned = previousState !== 'online';
+    if (transitioned) this.announce(device, previousState, 'online', at);
     if (transitioned || outcome.persistDue) {
       await this.persist(device.id, {
         ...(transitioned ? { presenceState: 'online' as const } : {}),
@@ -101,7 +140,9 @@ export class PresenceService implements OnApplicationBootstrap, OnApplicationShu
    */
   async connect(device: DeviceRef): Promise<number> {
     const at = Date.now();
-    const { epoch, previousState } = await this.store.connect(device.id, at, this.timing.staleAfterMs);
+    const connected = await this.store.connect(device.id, at, this.timing.staleAfterMs);
+    const { epoch } = connected;
+    const previousState = await this.previousOf(device.id, connected.previousState);
     if (previousState !== 'online') {
       this.announce(device, previousState, 'online', at);
       await this.persist(device.id, { presenceState: 'online', lastSeenAt: new Date(at) });
@@ -132,8 +173,23 @@ export class PresenceService implements OnApplicationBootstrap, OnApplicationShu
     await this.store.forget(deviceId);
   }
 
-  /** Moves every device whose deadline passed; public so tests can drive it with their own clock. */
+  /**
+   * Rebuilds the store if it lost its data, then moves every device whose deadline passed; public so
+   * tests can drive it with their own clock.
+   */
   async sweep(now: number): Promise<void> {
+    // A rebuilding that fails (the database or the cache is away) is retried by the next sweep, and the
+    // deadlines the store does hold are worked off meanwhile; one warning per outage, not one per sweep.
+    await this.recoverIfLost(now).then(
+      () => {
+        this.recoveryFailing = false;
+      },
+      (error: unknown) => {
+        if (!this.recoveryFailing)
+          this.logger.warn(`Could not check or rebuild the presence store: ${String(error)}`);
+        this.recoveryFailing = true;
+      },
+    );
     const due = await this.store.due(now, SWEEP_BATCH);
     if (due.length === 0) return;
     const hot = await this.store.get(due);
@@ -141,8 +197,7 @@ export class PresenceService implements OnApplicationBootstrap, OnApplicationShu
       due.map(async (deviceId, index) => {
         const current = hot[index];
         if (!current) {
-          // The state expired or was forgotten: the transition call clears the stale deadline.
-          await this.store.transition(deviceId, { state: 'unknown', lastSeenAt: 0 }, 'unknown', null);
+          await this.reseed(deviceId, now);
           return;
         }
         const to = stateAt(current.lastSeenAt, now, this.timing);
@@ -157,10 +212,147 @@ export class PresenceService implements OnApplicationBootstrap, OnApplicationShu
     );
   }
 
+  private startSweep(): void {
+    this.sweeping ??= this.sweep(Date.now())
+      .catch((error: unknown) => {
+        this.logger.warn(`Presence sweep failed: ${String(error)}`);
+      })
+      .finally(() => {
+        this.sweeping = undefined;
+      });
+  }
+
+  /**
+   * Asks the store whether it still holds the hot state and, when this instance claims the rebuilding,
+   * seeds it from the database page by page, holding a lease that another instance takes over should
+   * this one stop half way. The store is marked whole only when every page is in, so a loss during the
+   * rebuilding (a second flush) leaves it to be rebuilt again.
+   */
+  private async recoverIfLost(now: number): Promise<void> {
+    const recovery = await this.store.checkRecovery(this.instanceId, this.recoveryLeaseMs);
+    if (recovery.state === 'intact') {
+      // Another instance may have found the loss and rebuilt the store between two of this one's sweeps.
+      const missedLoss =
+        typeof this.knownGeneration === 'string' && this.knownGeneration !== recovery.generation;
+      this.knownGeneration = recovery.generation;
+      if (missedLoss) this.notifyStoreLost();
+      return;
+    }
+    if (this.knownGeneration !== null) {
+      this.knownGeneration = null;
+      this.notifyStoreLost();
+    }
+    if (recovery.state === 'busy') return;
+    let seeded = 0;
+    let afterId: string | undefined;
+    for (;;) {
+      if (this.stopping) return;
+      const page = await this.devices.listByPresence(LIVE_PRESENCE_STATES, {
+        afterId,
+        limit: RECOVERY_BATCH,
+      });
+      const seeds = page.flatMap((device) => {
+        const seed = this.seedFor(device, now);
+        return seed ? [seed] : [];
+      });
+      seeded += (await this.store.seed(seeds)).length;
+      if (page.length < RECOVERY_BATCH) break;
+      afterId = page.at(-1)?.id;
+      if (!(await this.store.extendRecovery(this.instanceId, this.recoveryLeaseMs))) return;
+    }
+    const generation = randomUUID();
+    if (!(await this.store.completeRecovery(this.instanceId, generation))) return;
+    this.knownGeneration = generation;
+    this.metrics.countPresenceRecovered(seeded);
+    this.logger.log(
+      `The presence store held no presence: rebuilt ${seeded} devices recorded online or stale from the database`,
+    );
+  }
+
+  /** A due device the store no longer knows (an evicted or expired key): rebuilt if the database says live. */
+  private async reseed(deviceId: string, now: number): Promise<void> {
+    const device = await this.devices.findById(deviceId);
+    const seed = device && device.status !== 'revoked' ? this.seedFor(device, now) : undefined;
+    if (seed && (await this.store.seed([seed])).length > 0) return;
+    // Nothing to rebuild (or a sign rebuilt it first): this call clears the deadline of a forgotten device.
+    await this.store.transition(deviceId, { state: 'unknown', lastSeenAt: 0 }, 'unknown', null);
+  }
+
+  /**
+   * The hot state a device recorded as online or stale gets back: its recorded state and last sign, and
+   * the deadline they give. A deadline sooner than the grace is put off to it, so that every instance has
+   * swept, noticed the loss and signed again for its live sockets before the device is judged.
+   */
+  private seedFor(device: DeviceRecord, now: number): PresenceSeed | undefined {
+    const state = device.presenceState;
+    if (!isLivePresence(state)) return undefined;
+    const lastSeenAt = this.recordedLastSeenAt(device);
+    const deadline = nextDeadline(state, lastSeenAt, this.timing) ?? now;
+    return {
+      deviceId: device.id,
+      state,
+      lastSeenAt,
+      deadline: Math.max(deadline, now + this.recoveryGraceMs),
+    };
+  }
+
+  /** A row recorded online always carries its last sign; its last change stands in should one not. */
+  private recordedLastSeenAt(device: DeviceRecord): number {
+    return (device.lastSeenAt ?? device.updatedAt).getTime();
+  }
+
+  /**
+   * Every instance sweeps once per interval, so within this long each has noticed a loss and signed for
+   * its live sockets; twice the interval leaves room for a sweep that was already under way.
+   */
+  private get recoveryGraceMs(): number {
+    return 2 * this.config.PRESENCE_SWEEP_INTERVAL_MS;
+  }
+
+  /** Long enough for one step of the rebuilding: a page from the database, then a round trip to the store. */
+  private get recoveryLeaseMs(): number {
+    return 2 * (this.config.DATABASE_TIMEOUT_MS + this.config.REDIS_COMMAND_TIMEOUT_MS);
+  }
+
+  private notifyStoreLost(): void {
+    for (const listener of this.storeLostListeners) {
+      try {
+        listener();
+      } catch (error) {
+        this.logger.error(`A presence store-loss listener failed: ${String(error)}`);
+      }
+    }
+  }
+
+  /**
+   * What the store says the device was in before a sign, or, when the store no longer knows it (lost or
+   * evicted), what the database recorded: a device the database has online is not announced online again.
+   */
+  private async previousOf(deviceId: string, stored: PresenceState): Promise<PresenceState> {
+    if (stored !== 'unknown') return stored;
+    try {
+      return (await this.devices.findById(deviceId))?.presenceState ?? 'unknown';
+    } catch (error) {
+      this.logger.warn(`Could not read the recorded presence of ${deviceId}: ${String(error)}`);
+      return 'unknown';
+    }
+  }
+
+  /**
+   * The state of a device the store does not know, from what the database recorded: an online or stale
+   * row is judged by its last sign, so that a row whose deadline passed unseen (the store lost it) does not
+   * read online; it never reads better than the row.
+   */
+  private recordedStateAt(device: DeviceRecord, now: number): PresenceState {
+    if (!isLivePresence(device.presenceState)) return device.presenceState;
+    const judged = stateAt(this.recordedLastSeenAt(device), now, this.timing);
+    return device.presenceState === 'stale' && judged === 'online' ? 'stale' : judged;
+  }
+
   private view(device: DeviceRecord, hot: HotPresence | null, now: number): PresenceView {
     if (!hot) {
       return {
-        state: device.presenceState,
+        state: this.recordedStateAt(device, now),
         lastSeenAt: device.lastSeenAt,
         lastHeartbeat: device.lastHeartbeat,
       };

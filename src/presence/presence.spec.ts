@@ -1,4 +1,5 @@
-import { nextDeadline, stateAt, timingFor } from './presence';
+import { PRESENCE_STATES } from '../devices/device';
+import { connectionEpochFloor, isLivePresence, nextDeadline, stateAt, timingFor } from './presence';
 
 describe('presence timing (PRODUCT §5)', () => {
   const timing = timingFor(10);
@@ -23,5 +24,18 @@ describe('presence timing (PRODUCT §5)', () => {
     expect(nextDeadline('stale', 1000, timing)).toBe(31_000);
     expect(nextDeadline('offline', 1000, timing)).toBeNull();
     expect(nextDeadline('unknown', 1000, timing)).toBeNull();
+  });
+
+  it('derives connection epoch floors that grow with the clock, leaving room for a counter in between', () => {
+    const now = Date.parse('2026-12-01T12:00:00.000Z');
+    expect(connectionEpochFloor(now + 1) - connectionEpochFloor(now)).toBeGreaterThan(1);
+    expect(connectionEpochFloor(now + 1)).toBeGreaterThan(connectionEpochFloor(now));
+    expect(Number.isSafeInteger(connectionEpochFloor(Date.parse('2200-01-01T00:00:00.000Z')))).toBe(true);
+    // Synthetic times before the origin (tests, a clock set to 1970) leave the counter alone.
+    expect(connectionEpochFloor(1000)).toBe(0);
+  });
+
+  it('calls online and stale the states that carry a deadline', () => {
+    expect(PRESENCE_STATES.filter(isLivePresence)).toEqual(['online', 'stale']);
   });
 });

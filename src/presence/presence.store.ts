@@ -3,8 +3,10 @@ import {
   type ConnectOutcome,
   type DisconnectOutcome,
   type HotPresence,
+  type PresenceSeed,
   type SignInput,
   type SignOutcome,
+  type StoreRecovery,
 } from './presence';
 
 /**
@@ -17,8 +19,10 @@ export abstract class PresenceStore {
   abstract applySign(sign: SignInput, staleAfterMs: number): Promise<SignOutcome>;
 
   /**
-   * A new /agent connection: takes the next epoch, counts as a sign, and returns both. Older connections
-   * of the device are superseded from here on.
+   * A new /agent connection: takes the next epoch, counts as a sign, and returns both. The epoch is the
+   * larger of the stored one + 1 and connectionEpochFloor(at), so it outranks every older connection of
+   * the device even when the store has lost what it knew of it. Older connections of the device are
+   * superseded from here on.
    */
   abstract connect(deviceId: string, at: number, staleAfterMs: number): Promise<ConnectOutcome>;
 
@@ -45,4 +49,27 @@ export abstract class PresenceStore {
   ): Promise<boolean>;
 
   abstract forget(deviceId: string): Promise<void>;
+
+  /**
+   * Rebuilds the hot state of devices the store does not know (from what the database recorded), with
+   * their deadlines; a device the store knows is left alone, so a sign that arrived first wins. Returns
+   * the ids it seeded.
+   */
+  abstract seed(seeds: readonly PresenceSeed[]): Promise<string[]>;
+
+  /**
+   * Tells whether the store still holds the presence it was given. When it does not (it started empty,
+   * restarted, was flushed), the first caller claims the rebuilding for `leaseMs`; others are told it is
+   * busy until the claimant completes or its lease lapses. A claimant asking again extends its lease.
+   */
+  abstract checkRecovery(owner: string, leaseMs: number): Promise<StoreRecovery>;
+
+  /** Extends the claimant's lease; false when it is no longer the claimant (the lease lapsed or was lost). */
+  abstract extendRecovery(owner: string, leaseMs: number): Promise<boolean>;
+
+  /**
+   * Marks the store whole again under a new `generation`; false (and nothing changes) when `owner` no
+   * longer holds the lease, as after a second loss during the rebuilding.
+   */
+  abstract completeRecovery(owner: string, generation: string): Promise<boolean>;
 }

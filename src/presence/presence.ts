@@ -47,6 +47,56 @@ export function nextDeadline(
   }
 }
 
+/** Connection epochs count from this moment; any clock set to a present date lies after it. */
+const EPOCH_CLOCK_ORIGIN_MS = Date.UTC(2020, 0, 1);
+/**
+ * Epoch steps per millisecond of the clock: a device's counter runs ahead of the clock only if it
+ * connects more often than this within one millisecond. Epochs stay integers well within what a double
+ * (JavaScript, Lua) holds exactly for centuries.
+ */
+const EPOCHS_PER_MS = 1000;
+
+/**
+ * The lowest epoch a connection made at `at` (the connecting instance's clock) may take. A store gives a
+ * new connection the larger of this and its stored epoch + 1, so epochs grow with every connection while
+ * the store remembers the device, and keep growing with the clock when it does not (a restart, a flush,
+ * an evicted or expired key): the first connection after such a loss still outranks every earlier one,
+ * so the takeover and late-disconnect rules hold across it.
+ *
+ * The bound: an earlier epoch came from another instance's clock, so the guarantee holds as long as that
+ * clock was ahead of the new connection's instance by less than the time that passed between the two
+ * connections (which spans the cache loss and the reconnection after it). While the store remembers the
+ * device no clock matters: the stored epoch + 1 wins whenever it is larger, even from a clock behind.
+ */
+export function connectionEpochFloor(at: number): number {
+  return Math.max(0, Math.floor(at) - EPOCH_CLOCK_ORIGIN_MS) * EPOCHS_PER_MS;
+}
+
+/** Presence states a device keeps only while it is heard from: each has a deadline. */
+export const LIVE_PRESENCE_STATES = ['online', 'stale'] as const satisfies readonly PresenceState[];
+export type LivePresenceState = (typeof LIVE_PRESENCE_STATES)[number];
+
+export function isLivePresence(state: PresenceState): state is LivePresenceState {
+  return (LIVE_PRESENCE_STATES as readonly PresenceState[]).includes(state);
+}
+
+/** Hot state rebuilt from the database for a device the store no longer knows. */
+export interface PresenceSeed {
+  deviceId: string;
+  state: LivePresenceState;
+  lastSeenAt: number;
+  deadline: number;
+}
+
+/**
+ * Whether the store still holds the presence it was given. `intact` carries the generation of the
+ * recovery that last filled it, so an instance notices a loss even when another instance already
+ * recovered from it; `claimed` means the store lost its data and the caller now rebuilds it; `busy`
+ * that another instance is rebuilding it.
+ */
+export type StoreRecovery =
+  { state: 'intact'; generation: string } | { state: 'claimed' } | { state: 'busy' };
+
 export interface SignInput {
   deviceId: string;
   at: number;

@@ -77,6 +77,11 @@ export class AgentGateway
       this.credentials.onRevoked((deviceId) => {
         this.endLocal(deviceId, 'revoked');
       }),
+      // The store forgot these devices: their sockets are live, so they sign again at once rather than
+      // wait for the next liveness check, before the rebuilt deadlines judge them by older signs.
+      this.presence.onStoreLost(() => {
+        this.refreshSockets(0);
+      }),
     );
     try {
       this.cleanups.push(
@@ -94,7 +99,7 @@ export class AgentGateway
     // Agents that heartbeat every interval are never silent that long and cost no extra write.
     const intervalMs = this.config.HEARTBEAT_INTERVAL_SEC * 1000;
     this.livenessTimer = setInterval(() => {
-      this.refreshSilentSockets(intervalMs);
+      this.refreshSockets(intervalMs);
     }, intervalMs / 4);
     this.livenessTimer.unref();
   }
@@ -210,11 +215,12 @@ export class AgentGateway
     }
   }
 
-  private refreshSilentSockets(intervalMs: number): void {
+  /** Signs for this instance's sockets that have been silent for at least `silentForMs`. */
+  private refreshSockets(silentForMs: number): void {
     const now = Date.now();
     for (const sockets of this.local.values()) {
       for (const socket of sockets) {
-        if (now - socket.data.lastSignAt < intervalMs) continue;
+        if (now - socket.data.lastSignAt < silentForMs) continue;
         const { device } = socket.data;
         socket.data.lastSignAt = now;
         socket.data.epoch

@@ -16,6 +16,7 @@ import {
   type DeviceRecord,
   type NewDevice,
   type Page,
+  type PresenceState,
 } from '../../src/devices/device';
 import { DeviceRepository } from '../../src/devices/device.repository';
 import { MemoryCache } from '../../src/infra/cache/memory-cache';
@@ -88,6 +89,13 @@ class CountingDeviceRepository extends DeviceRepository {
 
   revoke(id: string): Promise<DeviceRecord | null> {
     return this.inner.revoke(id);
+  }
+
+  listByPresence(
+    states: readonly PresenceState[],
+    page: { afterId?: string; limit: number },
+  ): Promise<DeviceRecord[]> {
+    return this.inner.listByPresence(states, page);
   }
 }
 

@@ -1,6 +1,7 @@
 import { randomUUID } from 'node:crypto';
 import { type SignInput } from '../../src/presence/presence';
 import { type PresenceStore } from '../../src/presence/presence.store';
+import { eventually } from '../support/eventually';
 
 export interface PresenceStoreFixture {
   /** Two handles on the same shared state, as two gateway instances have. */
@@ -179,6 +180,122 @@ export function describePresenceStoreContract(name: string, open: () => Promise<
       expect(await fixture.store.transition(id, { state: 'unknown', lastSeenAt: 0 }, 'unknown', null)).toBe(
         false,
       );
+    });
+
+    it('keeps epochs growing across connections faster than the clock and from a clock behind', async () => {
+      const id = randomUUID();
+      const now = Date.now();
+      const epochs: number[] = [];
+      // Two in the same millisecond, then one from an instance whose clock is a few seconds behind.
+      for (const [handle, at] of [
+        [fixture.store, now],
+        [fixture.peer, now],
+        [fixture.store, now + 1],
+        [fixture.peer, now - 5000],
+      ] as const) {
+        epochs.push((await handle.connect(id, at, STALE_AFTER_MS)).epoch);
+      }
+      expect(epochs.every((epoch, index) => index === 0 || epoch > (epochs[index - 1] ?? Infinity))).toBe(
+        true,
+      );
+      expect(epochs.every((epoch) => Number.isSafeInteger(epoch))).toBe(true);
+      expect((await fixture.store.get([id]))[0]?.epoch).toBe(epochs.at(-1));
+    });
+
+    it('gives the first connection after the store lost a device a larger epoch than any before', async () => {
+      const id = randomUUID();
+      const now = Date.now();
+      const before: number[] = [];
+      for (const at of [now - 3000, now - 3000, now - 2000]) {
+        before.push((await fixture.store.connect(id, at, STALE_AFTER_MS)).epoch);
+      }
+      const newest = Math.max(...before);
+      // The store loses the device (restart, flush, eviction, expiry); the old socket's late signs and
+      // close must lose against the next connection, made by another instance.
+      await fixture.store.forget(id);
+      const next = await fixture.peer.connect(id, now, STALE_AFTER_MS);
+      expect(next.previousState).toBe('unknown');
+      expect(next.epoch).toBeGreaterThan(newest);
+      expect(
+        (await fixture.store.applySign(sign(id, now + 10, { epoch: newest }), STALE_AFTER_MS)).applied,
+      ).toBe(false);
+      expect((await fixture.store.disconnect(id, newest)).applied).toBe(false);
+      expect((await fixture.peer.get([id]))[0]).toMatchObject({ state: 'online', epoch: next.epoch });
+      expect((await fixture.peer.disconnect(id, next.epoch)).applied).toBe(true);
+    });
+
+    it('holds the bound on clock skew: an older epoch from a clock ahead by less than the gap still loses', async () => {
+      const id = randomUUID();
+      const now = Date.now();
+      const gapMs = 1000;
+      const skewMs = gapMs - 1;
+      // Instance A, whose clock is ahead by skewMs, connects; the store loses the device; instance B
+      // connects gapMs later by the true time.
+      const older = await fixture.store.connect(id, now - gapMs + skewMs, STALE_AFTER_MS);
+      await fixture.store.forget(id);
+      const newer = await fixture.peer.connect(id, now, STALE_AFTER_MS);
+      expect(newer.epoch).toBeGreaterThan(older.epoch);
+    });
+
+    it('seeds devices it does not know, with their deadlines, and leaves known devices alone', async () => {
+      const base = 3 * 10 ** 12 + Math.floor(Math.random() * 10 ** 9);
+      const lost = randomUUID();
+      const known = randomUUID();
+      await fixture.store.applySign(sign(known, base + 500, { heartbeat: '{"kept":true}' }), STALE_AFTER_MS);
+
+      const seeded = await fixture.peer.seed([
+        { deviceId: lost, state: 'stale', lastSeenAt: base, deadline: base + 3000 },
+        { deviceId: known, state: 'online', lastSeenAt: base, deadline: base + 1500 },
+      ]);
+
+      expect(seeded).toEqual([lost]);
+      expect(await fixture.store.get([lost, known])).toEqual([
+        { state: 'stale', lastSeenAt: base, epoch: 0, heartbeat: null, heartbeatAt: null },
+        expect.objectContaining({ state: 'online', lastSeenAt: base + 500, heartbeat: '{"kept":true}' }),
+      ]);
+      expect(await fixture.store.due(base + 2999, 100_000)).not.toContain(lost);
+      expect(await fixture.store.due(base + 3000, 100_000)).toContain(lost);
+      // The known device keeps the deadline of its own sign (base + 500 + 1500), not the seed's.
+      expect(await fixture.store.due(base + 1999, 100_000)).not.toContain(known);
+      // Seeding again changes nothing; the seeded state moves on like any other, once.
+      expect(
+        await fixture.store.seed([{ deviceId: lost, state: 'online', lastSeenAt: 1, deadline: 1 }]),
+      ).toEqual([]);
+      const moves = await Promise.all([
+        fixture.store.transition(lost, { state: 'stale', lastSeenAt: base }, 'offline', null),
+        fixture.peer.transition(lost, { state: 'stale', lastSeenAt: base }, 'offline', null),
+      ]);
+      expect(moves.filter(Boolean)).toHaveLength(1);
+      expect(await fixture.peer.seed([])).toEqual([]);
+    });
+
+    it('lets one instance at a time rebuild a store that lost its data, then reports it whole', async () => {
+      // Both adapters start as a store that holds nothing yet.
+      const [a, b] = [randomUUID(), randomUUID()];
+      expect(await fixture.store.checkRecovery(a, 100)).toEqual({ state: 'claimed' });
+      expect(await fixture.peer.checkRecovery(b, 60_000)).toEqual({ state: 'busy' });
+      expect(await fixture.peer.extendRecovery(b, 60_000)).toBe(false);
+      expect(await fixture.peer.completeRecovery(b, 'generation-b')).toBe(false);
+
+      // A claimant that stops half way loses its lease, and another takes over.
+      await eventually(
+        'the first claimant’s lease lapses and the other instance claims the rebuilding',
+        () => fixture.peer.checkRecovery(b, 60_000),
+        (recovery) => recovery.state === 'claimed',
+        { timeoutMs: 5000, intervalMs: 20 },
+      );
+      expect(await fixture.store.extendRecovery(a, 60_000)).toBe(false);
+      expect(await fixture.store.completeRecovery(a, 'generation-a')).toBe(false);
+      expect(await fixture.store.checkRecovery(a, 60_000)).toEqual({ state: 'busy' });
+      expect(await fixture.peer.checkRecovery(b, 60_000)).toEqual({ state: 'claimed' });
+      expect(await fixture.peer.extendRecovery(b, 60_000)).toBe(true);
+
+      expect(await fixture.peer.completeRecovery(b, 'generation-b')).toBe(true);
+      expect(await fixture.store.checkRecovery(a, 60_000)).toEqual({
+        state: 'intact',
+        generation: 'generation-b',
+      });
+      expect(await fixture.peer.completeRecovery(b, 'generation-c')).toBe(false);
     });
 
     it('answers for several devices at once, null for unknown ones', async () => {

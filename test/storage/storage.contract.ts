@@ -261,6 +261,46 @@ export function describeStorageContract(adapterName: string, open: () => Promise
         expect(unknownOnly.items.map((device) => device.id)).toEqual([untouched.id]);
       });
 
+      it('lists live devices recorded in given presence states across customers, in id order, page by page', async () => {
+        const customerId = randomUUID();
+        const make = async (presenceState: DeviceChanges['presenceState']) => {
+          const device = await devices.create(newDevice({ customerId }));
+          return (await devices.update(device.id, { presenceState, lastSeenAt: new Date() })) ?? device;
+        };
+        const online = [await make('online'), await make('online')];
+        const stale = await make('stale');
+        const offline = await make('offline');
+        const revoked = await make('online');
+        await devices.revoke(revoked.id);
+        const elsewhere = await devices.create(newDevice());
+        await devices.update(elsewhere.id, { presenceState: 'stale' });
+
+        // Other tests share the database: walk everything, then look at this test's devices.
+        const walked: DeviceRecord[] = [];
+        let afterId: string | undefined;
+        for (;;) {
+          const page = await devices.listByPresence(['online', 'stale'], { afterId, limit: 2 });
+          walked.push(...page);
+          if (page.length < 2) break;
+          afterId = page.at(-1)?.id;
+          if (walked.length > 100_000) throw new Error('paging does not end');
+        }
+        const ids = walked.map((device) => device.id);
+
+        expect(ids).toEqual([...ids].sort());
+        expect(new Set(ids).size).toBe(ids.length);
+        expect(walked.every((device) => ['online', 'stale'].includes(device.presenceState))).toBe(true);
+        expect(walked.every((device) => device.status !== 'revoked')).toBe(true);
+        const mine = [...online, stale, elsewhere].map((device) => device.id).sort();
+        expect(ids.filter((id) => mine.includes(id))).toEqual(mine);
+        expect(ids).not.toContain(offline.id);
+        expect(ids).not.toContain(revoked.id);
+        const found = walked.find((device) => device.id === stale.id);
+        expect(found).toEqual(await devices.findById(stale.id));
+        await expect(devices.listByPresence(['online'], { limit: 0 })).resolves.toEqual([]);
+        await expect(devices.listByPresence([], { limit: 10 })).resolves.toEqual([]);
+      });
+
       it('updates fields and round-trips json, arrays and dates exactly', async () => {
         const created = await devices.create(newDevice());
         const lastSeenAt = new Date('2026-03-04T05:06:07.089Z');

@@ -1,11 +1,14 @@
 import { Injectable } from '@nestjs/common';
 import { type PresenceState } from '../../devices/device';
 import {
+  connectionEpochFloor,
   type ConnectOutcome,
   type DisconnectOutcome,
   type HotPresence,
+  type PresenceSeed,
   type SignInput,
   type SignOutcome,
+  type StoreRecovery,
 } from '../../presence/presence';
 import { PresenceStore } from '../../presence/presence.store';
 
@@ -14,11 +17,16 @@ interface Stored extends HotPresence {
   persistedAt: number | null;
 }
 
-/** CACHE_BACKEND=memory: hot presence inside this one process; every method is synchronous inside. */
+/**
+ * CACHE_BACKEND=memory: hot presence inside this one process; every method is synchronous inside. It
+ * starts empty with every process, so it starts as a store to be recovered from the database.
+ */
 @Injectable()
 export class MemoryPresenceStore extends PresenceStore {
   private readonly states = new Map<string, Stored>();
   private readonly deadlines = new Map<string, number>();
+  private generation: string | undefined;
+  private lease: { owner: string; until: number } | undefined;
 
   applySign(sign: SignInput, staleAfterMs: number): Promise<SignOutcome> {
     const current = this.states.get(sign.deviceId);
@@ -45,7 +53,9 @@ export class MemoryPresenceStore extends PresenceStore {
   }
 
   async connect(deviceId: string, at: number, staleAfterMs: number): Promise<ConnectOutcome> {
-    const epoch = (this.states.get(deviceId)?.epoch ?? 0) + 1;
+    const stored = this.states.get(deviceId)?.epoch ?? 0;
+    const floor = connectionEpochFloor(at);
+    const epoch = stored >= floor ? stored + 1 : floor;
     const { previousState } = await this.applySign(
       { deviceId, at, epoch, persistIntervalMs: Infinity },
       staleAfterMs,
@@ -107,5 +117,52 @@ export class MemoryPresenceStore extends PresenceStore {
     this.states.delete(deviceId);
     this.deadlines.delete(deviceId);
     return Promise.resolve();
+  }
+
+  seed(seeds: readonly PresenceSeed[]): Promise<string[]> {
+    const seeded: string[] = [];
+    for (const { deviceId, state, lastSeenAt, deadline } of seeds) {
+      if (this.states.has(deviceId)) continue;
+      this.states.set(deviceId, {
+        state,
+        lastSeenAt,
+        epoch: 0,
+        heartbeat: null,
+        heartbeatAt: null,
+        persistedAt: null,
+      });
+      this.deadlines.set(deviceId, deadline);
+      seeded.push(deviceId);
+    }
+    return Promise.resolve(seeded);
+  }
+
+  checkRecovery(owner: string, leaseMs: number): Promise<StoreRecovery> {
+    if (this.generation !== undefined) {
+      return Promise.resolve({ state: 'intact', generation: this.generation });
+    }
+    const now = Date.now();
+    if (this.lease && this.lease.owner !== owner && this.lease.until > now) {
+      return Promise.resolve({ state: 'busy' });
+    }
+    this.lease = { owner, until: now + leaseMs };
+    return Promise.resolve({ state: 'claimed' });
+  }
+
+  extendRecovery(owner: string, leaseMs: number): Promise<boolean> {
+    if (!this.holdsLease(owner)) return Promise.resolve(false);
+    this.lease = { owner, until: Date.now() + leaseMs };
+    return Promise.resolve(true);
+  }
+
+  completeRecovery(owner: string, generation: string): Promise<boolean> {
+    if (!this.holdsLease(owner)) return Promise.resolve(false);
+    this.generation = generation;
+    this.lease = undefined;
+    return Promise.resolve(true);
+  }
+
+  private holdsLease(owner: string): boolean {
+    return this.lease !== undefined && this.lease.owner === owner && this.lease.until > Date.now();
   }
 }

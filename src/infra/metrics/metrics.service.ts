@@ -39,6 +39,12 @@ export class MetricsService {
     registers: [this.registry],
   });
 
+  private readonly presenceRecovered = new Counter({
+    name: 'presence_recovered_devices_total',
+    help: 'Devices whose hot presence this instance rebuilt from the database after the cache lost it',
+    registers: [this.registry],
+  });
+
   constructor() {
     collectDefaultMetrics({ register: this.registry });
     // Every series exists from the start, so that a rate over the first outage is not empty.
@@ -68,6 +74,10 @@ export class MetricsService {
 
   countDependencyUnavailable(dependency: Dependency): void {
     this.dependencyUnavailable.inc({ dependency });
+  }
+
+  countPresenceRecovered(devices: number): void {
+    this.presenceRecovered.inc(devices);
   }
 
   get contentType(): string {

@@ -3,16 +3,29 @@ import type Redis from 'ioredis';
 import { DependencyUnavailableError } from '../../common/errors/common.errors';
 import { type PresenceState } from '../../devices/device';
 import {
+  connectionEpochFloor,
   type ConnectOutcome,
   type DisconnectOutcome,
   type HotPresence,
+  type PresenceSeed,
   type SignInput,
   type SignOutcome,
+  type StoreRecovery,
 } from '../../presence/presence';
 import { PresenceStore } from '../../presence/presence.store';
 import { InjectRedis, redisCall } from './redis-client.provider';
 
 const DEADLINES_KEY = 'presence:deadlines';
+/**
+ * Written (with the recovery's generation) once the store has been filled from the database, and never
+ * expiring: it vanishes exactly when the store loses its data (a restart without persistence, FLUSHALL,
+ * FLUSHDB, keys deleted by prefix), so its absence is how every instance tells. Read by every sweep, so
+ * an LRU eviction policy finds it recently used; should it be evicted anyway, the cost is one needless
+ * recovery, never a wrong state.
+ */
+const SEEDED_KEY = 'presence:seeded';
+/** Held, with an expiry, by the one instance rebuilding the store, so the others do not repeat it. */
+const SEEDING_KEY = 'presence:seeding';
 /** Hot state of a device that stays silent this long is dropped; the database keeps its last state. */
 const STATE_TTL_MS = 7 * 24 * 3600 * 1000;
 
@@ -47,13 +60,23 @@ redis.call('ZADD', deadlines, tonumber(now) + staleAfter, id)
 return {1, previous, persist}
 `;
 
-/** A new connection: the next epoch, and a sign (the same steps as APPLY_SIGN without a payload). */
+/**
+ * A new connection: the next epoch, and a sign (the same steps as APPLY_SIGN without a payload). The
+ * epoch is the stored one + 1 or the caller's floor, whichever is larger (see connectionEpochFloor);
+ * HINCRBY and the floor's own text keep it exact where a Lua number would be reformatted.
+ */
 const CONNECT = `
 local key, deadlines = KEYS[1], KEYS[2]
-local id, now, staleAfter, ttl = ARGV[1], ARGV[2], tonumber(ARGV[3]), ARGV[4]
-local current = redis.call('HMGET', key, 'state', 'lastSeenAt')
+local id, now, staleAfter, ttl, floor = ARGV[1], ARGV[2], tonumber(ARGV[3]), ARGV[4], ARGV[5]
+local current = redis.call('HMGET', key, 'state', 'lastSeenAt', 'epoch')
 local previous = current[1] or 'unknown'
-local epoch = redis.call('HINCRBY', key, 'epoch', 1)
+local epoch
+if tonumber(current[3] or '0') >= tonumber(floor) then
+  epoch = redis.call('HINCRBY', key, 'epoch', 1)
+else
+  redis.call('HSET', key, 'epoch', floor)
+  epoch = tonumber(floor)
+end
 if current[2] and tonumber(current[2]) > tonumber(now) then now = current[2] end
 redis.call('HSET', key, 'state', 'online', 'lastSeenAt', now)
 redis.call('PEXPIRE', key, ttl)
@@ -83,11 +106,53 @@ if ARGV[5] == '' then redis.call('ZREM', KEYS[2], ARGV[1]) else redis.call('ZADD
 return 1
 `;
 
+/** Hot state for a device the store does not know, from what the database recorded. */
+const SEED = `
+if redis.call('EXISTS', KEYS[1]) == 1 then return 0 end
+redis.call('HSET', KEYS[1], 'state', ARGV[2], 'lastSeenAt', ARGV[3])
+redis.call('PEXPIRE', KEYS[1], ARGV[5])
+redis.call('ZADD', KEYS[2], ARGV[4], ARGV[1])
+return 1
+`;
+
+const CHECK_RECOVERY = `
+local generation = redis.call('GET', KEYS[1])
+if generation then return {'intact', generation} end
+if redis.call('SET', KEYS[2], ARGV[1], 'PX', ARGV[2], 'NX') then return {'claimed', ''} end
+if redis.call('GET', KEYS[2]) == ARGV[1] then
+  redis.call('PEXPIRE', KEYS[2], ARGV[2])
+  return {'claimed', ''}
+end
+return {'busy', ''}
+`;
+
+const EXTEND_RECOVERY = `
+if redis.call('GET', KEYS[1]) ~= ARGV[1] then return 0 end
+redis.call('PEXPIRE', KEYS[1], ARGV[2])
+return 1
+`;
+
+const COMPLETE_RECOVERY = `
+if redis.call('GET', KEYS[2]) ~= ARGV[1] then return 0 end
+redis.call('SET', KEYS[1], ARGV[2])
+redis.call('DEL', KEYS[2])
+return 1
+`;
+
 interface PresenceCommands {
   presenceApplySign(...args: string[]): Promise<[number, string, number]>;
   presenceConnect(...args: string[]): Promise<[number, string]>;
   presenceDisconnect(...args: string[]): Promise<[number, string, string]>;
   presenceTransition(...args: string[]): Promise<number>;
+  presenceSeed(...args: string[]): Promise<number>;
+  presenceCheckRecovery(...args: string[]): Promise<[string, string]>;
+  presenceExtendRecovery(...args: string[]): Promise<number>;
+  presenceCompleteRecovery(...args: string[]): Promise<number>;
+}
+
+/** The pipeline form of the seed script (ioredis adds defined commands to pipelines too). */
+interface SeedPipeline {
+  presenceSeed(...args: string[]): unknown;
 }
 
 @Injectable()
@@ -100,6 +165,10 @@ export class RedisPresenceStore extends PresenceStore {
     redis.defineCommand('presenceTransition', { numberOfKeys: 2, lua: TRANSITION });
     redis.defineCommand('presenceConnect', { numberOfKeys: 2, lua: CONNECT });
     redis.defineCommand('presenceDisconnect', { numberOfKeys: 2, lua: DISCONNECT });
+    redis.defineCommand('presenceSeed', { numberOfKeys: 2, lua: SEED });
+    redis.defineCommand('presenceCheckRecovery', { numberOfKeys: 2, lua: CHECK_RECOVERY });
+    redis.defineCommand('presenceExtendRecovery', { numberOfKeys: 1, lua: EXTEND_RECOVERY });
+    redis.defineCommand('presenceCompleteRecovery', { numberOfKeys: 2, lua: COMPLETE_RECOVERY });
     this.commands = redis as unknown as PresenceCommands;
   }
 
@@ -129,6 +198,7 @@ export class RedisPresenceStore extends PresenceStore {
         String(at),
         String(staleAfterMs),
         String(STATE_TTL_MS),
+        String(connectionEpochFloor(at)),
       ),
     );
     return { epoch, previousState: previous as PresenceState };
@@ -191,5 +261,56 @@ export class RedisPresenceStore extends PresenceStore {
 
   async forget(deviceId: string): Promise<void> {
     await redisCall(() => this.redis.multi().del(stateKey(deviceId)).zrem(DEADLINES_KEY, deviceId).exec());
+  }
+
+  async seed(seeds: readonly PresenceSeed[]): Promise<string[]> {
+    if (seeds.length === 0) return [];
+    const pipeline = this.redis.pipeline();
+    for (const { deviceId, state, lastSeenAt, deadline } of seeds) {
+      (pipeline as unknown as SeedPipeline).presenceSeed(
+        stateKey(deviceId),
+        DEADLINES_KEY,
+        deviceId,
+        state,
+        String(lastSeenAt),
+        String(deadline),
+        String(STATE_TTL_MS),
+      );
+    }
+    const results = await redisCall(() => pipeline.exec());
+    return (results ?? []).flatMap(([error, seeded], index) => {
+      if (error) throw new DependencyUnavailableError('cache', error);
+      const deviceId = seeds[index]?.deviceId;
+      return seeded === 1 && deviceId !== undefined ? [deviceId] : [];
+    });
+  }
+
+  async checkRecovery(owner: string, leaseMs: number): Promise<StoreRecovery> {
+    const [state, generation] = await redisCall(() =>
+      this.commands.presenceCheckRecovery(SEEDED_KEY, SEEDING_KEY, owner, String(leaseMs)),
+    );
+    switch (state) {
+      case 'intact':
+        return { state, generation };
+      case 'claimed':
+      case 'busy':
+        return { state };
+      default:
+        throw new DependencyUnavailableError('cache', new Error(`unexpected recovery state ${state}`));
+    }
+  }
+
+  async extendRecovery(owner: string, leaseMs: number): Promise<boolean> {
+    const extended = await redisCall(() =>
+      this.commands.presenceExtendRecovery(SEEDING_KEY, owner, String(leaseMs)),
+    );
+    return extended === 1;
+  }
+
+  async completeRecovery(owner: string, generation: string): Promise<boolean> {
+    const completed = await redisCall(() =>
+      this.commands.presenceCompleteRecovery(SEEDED_KEY, SEEDING_KEY, owner, generation),
+    );
+    return completed === 1;
   }
 }

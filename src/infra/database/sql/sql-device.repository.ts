@@ -5,6 +5,7 @@ import {
   type DeviceRecord,
   type NewDevice,
   type Page,
+  type PresenceState,
 } from '../../../devices/device';
 import { DeviceRepository } from '../../../devices/device.repository';
 import { DeviceSerialTakenError } from '../../../devices/devices.errors';
@@ -60,6 +61,20 @@ export class SqlDeviceRepository extends DeviceRepository {
       params,
     );
     return toPage(rows.map(toDeviceRecord), query.limit);
+  }
+
+  async listByPresence(
+    states: readonly PresenceState[],
+    page: { afterId?: string; limit: number },
+  ): Promise<DeviceRecord[]> {
+    if (states.length === 0) return [];
+    const rows = await this.sql.query<DeviceRow>(
+      `select * from public.devices
+       where status <> 'revoked' and presence_state = any($1::text[]) and ($2::uuid is null or id > $2::uuid)
+       order by id limit $3`,
+      [states, page.afterId ?? null, page.limit],
+    );
+    return rows.map(toDeviceRecord);
   }
 
   async update(id: string, changes: DeviceChanges): Promise<DeviceRecord | null> {

@@ -6,6 +6,7 @@ import {
   type DeviceRecord,
   type NewDevice,
   type Page,
+  type PresenceState,
 } from '../../../devices/device';
 import { DeviceRepository } from '../../../devices/device.repository';
 import { DeviceSerialTakenError } from '../../../devices/devices.errors';
@@ -71,6 +72,25 @@ export class SupabaseDeviceRepository extends DeviceRepository {
       .overrideTypes<DeviceRow[], { merge: false }>();
     if (error) throw failureFrom(error);
     return toPage(data.map(toDeviceRecord), query.limit);
+  }
+
+  async listByPresence(
+    states: readonly PresenceState[],
+    page: { afterId?: string; limit: number },
+  ): Promise<DeviceRecord[]> {
+    if (states.length === 0) return [];
+    let request = this.devices
+      .select('*')
+      .neq('status', 'revoked')
+      .in('presence_state', [...states]);
+    if (page.afterId !== undefined) request = request.gt('id', page.afterId);
+    const { data, error } = await request
+      .order('id', { ascending: true })
+      .limit(page.limit)
+      .retry(false)
+      .overrideTypes<DeviceRow[], { merge: false }>();
+    if (error) throw failureFrom(error);
+    return data.map(toDeviceRecord);
   }
 
   async update(id: string, changes: DeviceChanges): Promise<DeviceRecord | null> {
