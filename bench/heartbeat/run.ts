@@ -34,7 +34,7 @@ import {
 } from '../shared/local-run';
 import { cpuSeconds, reserveCpuForServers, ServerProcess } from '../shared/processes';
 import { boundedInteger } from '../shared/settings';
-import { BenchDatabase } from './postgres-database';
+import { BenchDatabase } from '../shared/postgres-database';
 
 const TARGET_RATIO = 0.85;
 const DATA_BACKENDS = ['embedded', 'postgres'] as const;

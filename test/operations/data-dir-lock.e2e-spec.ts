@@ -1,7 +1,8 @@
 import { randomUUID } from 'node:crypto';
-import { rmSync } from 'node:fs';
+import { rmSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
 import { createDevToken } from '../../src/auth/dev-token';
-import { DataDirInUseError, DataDirLock } from '../../src/infra/database/data-dir-lock';
+import { DataDirInUseError, DataDirLock, DataDirLockError } from '../../src/infra/database/data-dir-lock';
 import {
   assertBuilt,
   BARE_ENV,
@@ -96,6 +97,20 @@ describe('one process per DATA_DIR', () => {
 
     const again = DataDirLock.acquire(directory);
     again.release();
+  });
+
+  it('refuses a DATA_DIR it cannot create with one clear message, in the process and as a gateway', async () => {
+    const parent = dataDir();
+    writeFileSync(join(parent, 'a-file'), 'not a folder\n');
+    const impossible = join(parent, 'a-file', 'data');
+
+    expect(() => DataDirLock.acquire(impossible)).toThrow(DataDirLockError);
+    expect(() => DataDirLock.acquire(impossible)).toThrow(`Could not lock DATA_DIR ${impossible}`);
+
+    const gateway = await spawnGateway(impossible);
+    expect(await gateway.process.waitForExit(REFUSAL_DEADLINE_MS)).toEqual({ code: 1, signal: null });
+    expect(gateway.process.stderr).toContain(`Could not lock DATA_DIR ${impossible}`);
+    expect(gateway.process.stderr).not.toMatch(/\n\s+at /);
   });
 
   it(

@@ -68,10 +68,18 @@ export class DataDirLock {
   /** Takes the lock at once or throws a DataDirLockError; it never waits for the holder. */
   static acquire(dataDir: string): DataDirLock {
     const directory = resolve(dataDir);
-    mkdirSync(directory, { recursive: true });
     const path = join(directory, LOCK_FILE_NAME);
-    // No O_TRUNC: until this process holds the lock, the content is the holder's.
-    const fd = openSync(path, constants.O_RDWR | constants.O_CREAT, 0o600);
+    let fd: number;
+    try {
+      mkdirSync(directory, { recursive: true });
+      // No O_TRUNC: until this process holds the lock, the content is the holder's.
+      fd = openSync(path, constants.O_RDWR | constants.O_CREAT, 0o600);
+    } catch (error) {
+      throw new DataDirLockError(
+        `Could not lock DATA_DIR ${directory}: ${error instanceof Error ? error.message : String(error)}`,
+        directory,
+      );
+    }
     const result = spawnSync('flock', ['-x', '-n', '3'], { stdio: ['ignore', 'ignore', 'pipe', fd] });
     if (result.status === 0) {
       const holder: DataDirLockHolder = {

@@ -1,8 +1,9 @@
 /**
- * `--data-backend postgres`: the gateway on the local PostgreSQL (127.0.0.1:5432, user postgres, trust
- * auth), as deployed with DATA_BACKEND=postgres, instead of the embedded PGlite in its own process. A
- * fresh database per run, its schema applied by the gateway's own migrate(), its devices inserted by the
- * gateway's own repository with the secret hash DeviceCredentialsService computes; dropped at the end.
+ * The gateway on the local PostgreSQL (127.0.0.1:5432, user postgres, trust auth), as deployed with
+ * DATA_BACKEND=postgres, instead of the embedded PGlite in its own process (bench:heartbeat
+ * `--data-backend postgres`, bench:startup). A fresh database per run, its schema applied by the
+ * gateway's own migrate(), its devices inserted by the gateway's own repository with the secret hash
+ * DeviceCredentialsService computes; dropped at the end.
  */
 import 'reflect-metadata';
 import { createHmac, randomBytes, randomUUID } from 'node:crypto';
@@ -10,8 +11,8 @@ import { Client, Pool } from 'pg';
 import { migrate } from '../../src/infra/database/migrator';
 import { PgPoolExecutor } from '../../src/infra/database/sql/pg-pool.executor';
 import { SqlDeviceRepository } from '../../src/infra/database/sql/sql-device.repository';
-import { type BenchDevice } from '../shared/bench-device';
-import { HOST } from '../shared/local-run';
+import { type BenchDevice } from './bench-device';
+import { HOST } from './local-run';
 
 const POSTGRES_PORT = 5432;
 const SUPERUSER = 'postgres';
