@@ -1,9 +1,8 @@
 /**
- * The gateway on the local PostgreSQL (127.0.0.1:5432, user postgres, trust auth), as deployed with
- * DATA_BACKEND=postgres, instead of the embedded PGlite in its own process (bench:heartbeat
- * `--data-backend postgres`, bench:startup). A fresh database per run, its schema applied by the
- * gateway's own migrate(), its devices inserted by the gateway's own repository with the secret hash
- * DeviceCredentialsService computes; dropped at the end.
+ * `--data-backend postgres`: the gateway on the local PostgreSQL (127.0.0.1:5432, user postgres, trust
+ * auth), as deployed with DATA_BACKEND=postgres, instead of the embedded PGlite in its own process. A
+ * fresh database per run, its schema applied by the gateway's own migrate(), its devices inserted by the
+ * gateway's own repository with the secret hash DeviceCredentialsService computes; dropped at the end.
  */
 import 'reflect-metadata';
 import { createHmac, randomBytes, randomUUID } from 'node:crypto';
