@@ -1,16 +1,34 @@
 import 'reflect-metadata';
 import { Logger } from '@nestjs/common';
 import { createApp } from './app.factory';
-import { type AppConfig, ConfigValidationError } from './config/app-config';
+import { type AppConfig, ConfigValidationError, DataBackend } from './config/app-config';
 import { loadConfigFromEnvironment } from './config/environment';
 import { installGracefulShutdown } from './common/lifecycle/graceful-shutdown';
 import { describeRunningMode } from './config/running-mode';
+import { DataDirLock, DataDirLockError } from './infra/database/data-dir-lock';
 
 function readConfig(): AppConfig {
   try {
     return loadConfigFromEnvironment();
   } catch (error) {
     if (error instanceof ConfigValidationError) {
+      process.stderr.write(`${error.message}\n`);
+      process.exit(1);
+    }
+    throw error;
+  }
+}
+
+/**
+ * One process per data folder: taken before anything reads or writes DATA_DIR (its secrets included),
+ * and held until the process ends.
+ */
+function lockDataDir(config: AppConfig): void {
+  if (config.DATA_BACKEND !== DataBackend.Embedded) return;
+  try {
+    DataDirLock.acquire(config.DATA_DIR);
+  } catch (error) {
+    if (error instanceof DataDirLockError) {
       process.stderr.write(`${error.message}\n`);
       process.exit(1);
     }
@@ -36,6 +54,7 @@ function reportUnhandledFailures(): void {
 
 async function bootstrap(): Promise<void> {
   const config = readConfig();
+  lockDataDir(config);
   reportUnhandledFailures();
   const app = await createApp({ config });
   installGracefulShutdown(app, config);

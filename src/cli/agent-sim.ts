@@ -4,7 +4,7 @@
  * HTTP, connects to /agent, heartbeats on the interval the gateway returns, and reconnects with
  * exponential backoff when the connection drops. Sessions the gateway ends on purpose (`replaced`,
  * `revoked`) are not retried. Against an embedded gateway with no --token, a development token is minted
- * from the same DATA_DIR.
+ * from the same DATA_DIR. SIGTERM or SIGINT closes every socket, and the process exits once they are closed.
  */
 import 'reflect-metadata';
 import { existsSync, readFileSync, writeFileSync } from 'node:fs';
@@ -87,6 +87,7 @@ class SimulatedAgent {
   private timer: NodeJS.Timeout | undefined;
   connected = false;
   ended: string | undefined;
+  private stopped = false;
 
   constructor(
     private readonly url: string,
@@ -103,6 +104,7 @@ class SimulatedAgent {
         hardware: { model: 'simulator', os: process.platform },
       },
     });
+    if (this.stopped) return;
     const socket = io(`${this.url}${registration.realtime.namespace}`, {
       path: registration.realtime.path,
       transports: ['websocket'],
@@ -162,11 +164,16 @@ class SimulatedAgent {
       });
   }
 
+  /** Closes the socket (the gateway gets a client disconnect); an agent still registering never connects. */
   stop(): void {
+    this.stopped = true;
     clearInterval(this.timer);
     this.socket?.close();
   }
 }
+
+/** Past this after SIGTERM/SIGINT, sockets that have not finished closing are abandoned. */
+const STOP_GRACE_MS = 5_000;
 
 async function main(): Promise<void> {
   const { values } = parseArgs({
@@ -180,12 +187,10 @@ async function main(): Promise<void> {
   const count = Number(values.devices);
   if (!Number.isInteger(count) || count < 1 || count > 10_000) throw new Error('--devices must be 1..10000');
   const url = values.url.replace(/\/+$/, '');
+  const agents: SimulatedAgent[] = [];
+  const stopping = new AbortController();
   let token: Promise<string> | undefined;
   const lazyToken = () => (token ??= customerToken(values.token));
-  const credentials = await ensureCredentials(url, count, values.credentials, lazyToken);
-  const agents = credentials.map((entry) => new SimulatedAgent(url, entry));
-  for (const agent of agents) await agent.start();
-  log(`${count} agents started against ${url}`);
 
   const report = setInterval(() => {
     const connected = agents.filter((agent) => agent.connected).length;
@@ -207,14 +212,35 @@ async function main(): Promise<void> {
       );
   }, 5000);
 
-  const stop = () => {
+  // The process ends by itself once every socket has closed (the gateway sees each device leave with a
+  // client disconnect, not a dropped connection); exiting at once would cut the close handshakes short.
+  // Installed before any agent starts, so that a signal during start-up stops those started so far;
+  // `on`, not `once`, as Ctrl-C under npm delivers SIGINT twice.
+  const stop = (signal: NodeJS.Signals) => {
+    if (stopping.signal.aborted) return;
+    stopping.abort();
     clearInterval(report);
     for (const agent of agents) agent.stop();
-    log('stopped');
-    process.exit(0);
+    log(`${signal}: closing ${agents.length} sockets`);
+    setTimeout(() => {
+      log(`sockets still open ${STOP_GRACE_MS} ms after ${signal}; exiting anyway`);
+      process.exit(1);
+    }, STOP_GRACE_MS).unref();
   };
-  process.once('SIGINT', stop);
-  process.once('SIGTERM', stop);
+  process.on('SIGINT', stop);
+  process.on('SIGTERM', stop);
+  process.once('exit', (code) => {
+    if (stopping.signal.aborted && code === 0) log('stopped');
+  });
+
+  const credentials = await ensureCredentials(url, count, values.credentials, lazyToken);
+  for (const entry of credentials) {
+    if (stopping.signal.aborted) return;
+    const agent = new SimulatedAgent(url, entry);
+    agents.push(agent);
+    await agent.start();
+  }
+  if (!stopping.signal.aborted) log(`${count} agents started against ${url}`);
 }
 
 main().catch((error: unknown) => {

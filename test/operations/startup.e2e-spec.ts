@@ -1,8 +1,17 @@
-import { existsSync, readFileSync, rmSync } from 'node:fs';
+import { readFileSync, rmSync } from 'node:fs';
 import { randomUUID } from 'node:crypto';
 import { join } from 'node:path';
 import { AuditLogRepository } from '../../src/audit/audit-log.repository';
 import { DeviceRepository } from '../../src/devices/device.repository';
+import {
+  assertBuilt,
+  BARE_ENV,
+  BUILT_MAIN,
+  readyOrOutput,
+  residentMiB,
+  ROOT,
+  START_DEADLINE_MS,
+} from '../support/built-gateway';
 import { ManagedProcess } from '../support/child-process';
 import { eventually } from '../support/eventually';
 import { findFreePort } from '../support/free-port';
@@ -10,12 +19,8 @@ import { httpGet, type HttpResult } from '../support/http';
 import { makeDataDir, startInProcessApp } from '../support/in-process-app';
 import { SLOW_REQUEST_STARTED } from '../support/slow-route.module';
 
-const ROOT = join(__dirname, '..', '..');
-const BUILT_MAIN = join(ROOT, 'dist', 'main.js');
-/** Child processes get nothing of this environment but what a shell needs, so defaults are what is tested. */
-const BARE_ENV = { PATH: process.env.PATH ?? '/usr/bin:/bin', HOME: process.env.HOME ?? '/tmp' };
-/** Start-up includes opening PGlite and migrating it, which takes seconds on a slow machine. */
-const START_DEADLINE_MS = 45_000;
+/** The issue's bound for an embedded gateway once started, on a new DATA_DIR and on a restart alike. */
+const EMBEDDED_RSS_LIMIT_MIB = 250;
 
 interface Readiness {
   status: string;
@@ -36,18 +41,6 @@ describe('the gateway as a process', () => {
     return child;
   }
 
-  /** Polls readiness until 200, failing with the process's output at the deadline. */
-  async function readyOrOutput(gateway: ManagedProcess, base: string, description: string): Promise<void> {
-    await eventually(
-      description,
-      () => httpGet(`${base}/health/ready`),
-      (result) => result.status === 200,
-      { timeoutMs: START_DEADLINE_MS, intervalMs: 100 },
-    ).catch((error: unknown) => {
-      throw new Error(`${String(error)}\n${gateway.output()}`);
-    });
-  }
-
   function dataDir(): string {
     const directory = makeDataDir();
     dataDirs.push(directory);
@@ -55,9 +48,15 @@ describe('the gateway as a process', () => {
   }
 
   beforeAll(() => {
-    if (!existsSync(BUILT_MAIN))
-      throw new Error(`${BUILT_MAIN} is missing: run \`npm run build\` (npm test does)`);
+    assertBuilt();
   });
+
+  function logMessages(gateway: ManagedProcess): string[] {
+    return gateway.stdout
+      .split('\n')
+      .filter((line) => line.startsWith('{'))
+      .map((line) => (JSON.parse(line) as { msg?: string }).msg ?? '');
+  }
 
   afterAll(async () => {
     await Promise.all(processes.map((child) => child.stop('SIGKILL')));
@@ -92,14 +91,18 @@ describe('the gateway as a process', () => {
     }, START_DEADLINE_MS + 5_000);
 
     it('says in its log that it runs embedded + memory', () => {
-      const messages = gateway.stdout
-        .split('\n')
-        .filter((line) => line.startsWith('{'))
-        .map((line) => (JSON.parse(line) as { msg?: string }).msg ?? '');
+      const messages = logMessages(gateway);
 
       expect(messages).toContainEqual(
         expect.stringMatching(/data: embedded PGlite.*cache: memory.*embedded \+ memory/),
       );
+    });
+
+    it("creates its database from the build's image, not initdb, and stays within the memory bound", () => {
+      expect(logMessages(gateway)).toContainEqual(
+        expect.stringMatching(/^Created the embedded database in .* from the build's image$/),
+      );
+      expect(residentMiB(gateway.pid!)).toBeLessThanOrEqual(EMBEDDED_RSS_LIMIT_MIB);
     });
 
     it('reports its name, version, commit, build time and node version', async () => {
@@ -144,6 +147,32 @@ describe('the gateway as a process', () => {
 
       expect(exit).toEqual({ code: 0, signal: null });
     });
+  });
+
+  describe('a restart on existing data', () => {
+    it(
+      'opens the database it has and stays within the memory bound',
+      async () => {
+        const directory = dataDir();
+        const port = await findFreePort();
+        const base = `http://127.0.0.1:${port}`;
+        const env = { PORT: String(port), HOST: '127.0.0.1', DATA_DIR: directory };
+        const first = spawnGateway([BUILT_MAIN], env);
+        await readyOrOutput(first, base, 'the first gateway is ready');
+        first.signal('SIGTERM');
+        expect(await first.waitForExit()).toEqual({ code: 0, signal: null });
+
+        const second = spawnGateway([BUILT_MAIN], env);
+        await readyOrOutput(second, base, 'the restarted gateway is ready');
+
+        expect(logMessages(second)).not.toContainEqual(
+          expect.stringMatching(/Created the embedded database/),
+        );
+        expect(second.stdout).not.toContain('initdb');
+        expect(residentMiB(second.pid!)).toBeLessThanOrEqual(EMBEDDED_RSS_LIMIT_MIB);
+      },
+      2 * START_DEADLINE_MS,
+    );
   });
 
   describe('data in DATA_DIR', () => {

@@ -6,11 +6,13 @@
 import 'reflect-metadata';
 import { createApp } from '../../src/app.factory';
 import { installGracefulShutdown } from '../../src/common/lifecycle/graceful-shutdown';
-import { loadConfig } from '../../src/config/app-config';
+import { DataBackend, loadConfig } from '../../src/config/app-config';
+import { DataDirLock } from '../../src/infra/database/data-dir-lock';
 import { SlowRouteModule } from './slow-route.module';
 
 async function main(): Promise<void> {
   const config = loadConfig(process.env);
+  if (config.DATA_BACKEND === DataBackend.Embedded) DataDirLock.acquire(config.DATA_DIR);
   const app = await createApp({ config, extraModules: [SlowRouteModule] });
   installGracefulShutdown(app, config);
   await app.listen({ port: config.PORT, host: config.HOST });

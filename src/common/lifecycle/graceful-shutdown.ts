@@ -50,7 +50,9 @@ export function installGracefulShutdown(app: INestApplication, config: AppConfig
     }
   };
 
+  // `on`, not `once`: a second signal must not fall back to the default action, which kills the process
+  // mid-shutdown. Ctrl-C under `npm start` sends two SIGINTs: the terminal's, and the one npm forwards.
   for (const signal of ['SIGTERM', 'SIGINT'] as const) {
-    process.once(signal, () => void stop(signal));
+    process.on(signal, () => void stop(signal));
   }
 }

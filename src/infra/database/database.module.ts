@@ -6,7 +6,7 @@ import { supabaseClientProvider } from '../supabase/supabase-client.provider';
 import { DataHealth } from './data-health';
 import { migrate } from './migrator';
 import { PgPoolExecutor } from './sql/pg-pool.executor';
-import { PgliteExecutor } from './sql/pglite.executor';
+import { EMBEDDED_IMAGE_DIR, PgliteExecutor } from './sql/pglite.executor';
 import { SqlAuditLogRepository } from './sql/sql-audit-log.repository';
 import { SqlDataHealth } from './sql/sql-data-health';
 import { SqlDeviceRepository } from './sql/sql-device.repository';
@@ -33,12 +33,19 @@ function providersFor(backend: DataBackend): Provider[] {
         provide: SqlExecutor,
         inject: [AppConfig],
         useFactory: async (config: AppConfig) => {
+          const logger = new Logger('DatabaseModule');
           const executor = await PgliteExecutor.open(config.DATA_DIR);
+          if (executor.origin === 'image') {
+            logger.log(`Created the embedded database in ${config.DATA_DIR} from the build's image`);
+          } else if (executor.origin === 'initdb') {
+            logger.warn(
+              `No embedded database image at ${EMBEDDED_IMAGE_DIR} (\`npm run build\` prepares it): ` +
+                `created the database in ${config.DATA_DIR} with initdb, which is slower and holds more memory`,
+            );
+          }
           const applied = await migrate(executor);
           if (applied.length > 0) {
-            new Logger('DatabaseModule').log(
-              `Applied migrations ${applied.join(', ')} to ${config.DATA_DIR}`,
-            );
+            logger.log(`Applied migrations ${applied.join(', ')} to ${config.DATA_DIR}`);
           }
           return executor;
         },
