@@ -57,7 +57,8 @@ export type DeviceChanges = Partial<
 export interface DeviceListQuery {
   /** Omitted for an admin, who reads every customer's devices. */
   customerId?: string;
-  presenceState?: PresenceState;
+  /** Devices whose recorded state is any of these; all when omitted. */
+  presenceStates?: readonly PresenceState[];
   cursor?: string;
   limit: number;
 }

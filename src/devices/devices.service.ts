@@ -4,13 +4,24 @@ import { ForbiddenError } from '../auth/auth.errors';
 import { DeviceCredentialsService } from '../auth/device-credentials.service';
 import { actorOf, type CustomerPrincipal } from '../auth/principal';
 import { PresenceService } from '../presence/presence.service';
-import { type DeviceRecord } from './device';
+import { type DeviceRecord, type PresenceState } from './device';
 import { DeviceRepository } from './device.repository';
 import { DeviceNotFoundError } from './devices.errors';
 import { type CreateDeviceDto } from './dto/create-device.dto';
 import { type DeviceResponse, toDeviceResponse } from './dto/device.response';
 import { type ListDevicesQuery } from './dto/list-devices.query';
 import { type UpdateDeviceDto } from './dto/update-device.dto';
+
+/**
+ * The recorded states from which a device may be in the given live state now. A recorded row only ages
+ * (online, then stale, then offline) until a sign writes online again, and that write is made at once.
+ */
+const RECORDED_STATES_FOR: Record<PresenceState, readonly PresenceState[]> = {
+  unknown: ['unknown'],
+  online: ['online'],
+  stale: ['online', 'stale'],
+  offline: ['online', 'stale', 'offline'],
+};
 
 export interface CreatedDevice {
   device: DeviceResponse;
@@ -65,7 +76,7 @@ export class DevicesService {
   ): Promise<{ items: DeviceResponse[]; nextCursor: string | null }> {
     const page = await this.devices.list({
       customerId: customer.isAdmin ? undefined : customer.userId,
-      presenceState: query.state,
+      presenceStates: query.state === undefined ? undefined : RECORDED_STATES_FOR[query.state],
       cursor: query.cursor,
       limit: query.limit,
     });
@@ -76,7 +87,8 @@ export class DevicesService {
     return {
       // The row's state is what the last transition wrote; live presence may have moved on since (a
       // deadline passed before its sweep, or while the hot state was being rebuilt). A device is listed
-      // under a state only when it is in it now, so a page may hold fewer than `limit` devices.
+      // under a state only when it is in it now, so a page may hold fewer than `limit` devices, and the
+      // database is asked for every recorded state the device may have aged into the asked one from.
       items: query.state === undefined ? items : items.filter((item) => item.presence.state === query.state),
       nextCursor: page.nextCursor,
     };

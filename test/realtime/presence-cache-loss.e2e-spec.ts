@@ -276,7 +276,7 @@ describe('presence when Redis loses its data, across two instances', () => {
     portal.disconnect();
   });
 
-  it('never lists a device online whose recorded last sign is past its deadline', async () => {
+  it('lists a device under the state it is in now, never under the one its row last recorded', async () => {
     const { credentials } = await cluster.createDevice(customer, 'recorded-online');
     const { deviceId } = credentials;
     // The database says online, last seen a minute ago; the cache knows nothing of the device.
@@ -290,6 +290,8 @@ describe('presence when Redis loses its data, across two instances', () => {
     for (const instance of [a, b]) {
       expect((await cluster.getDevice(instance, deviceId, customer)).presence.state).toBe('offline');
       expect(await listed(instance, 'online')).not.toContain(deviceId);
+      expect(await listed(instance, 'stale')).not.toContain(deviceId);
+      expect(await listed(instance, 'offline')).toContain(deviceId);
     }
   });
 });

@@ -254,8 +254,8 @@ export function describeStorageContract(adapterName: string, open: () => Promise
         await devices.update(online.id, { presenceState: 'online' });
         await devices.update(offline.id, { presenceState: 'offline' });
 
-        const onlineOnly = await devices.list({ customerId, presenceState: 'online', limit: 10 });
-        const unknownOnly = await devices.list({ customerId, presenceState: 'unknown', limit: 10 });
+        const onlineOnly = await devices.list({ customerId, presenceStates: ['online'], limit: 10 });
+        const unknownOnly = await devices.list({ customerId, presenceStates: ['unknown'], limit: 10 });
 
         expect(onlineOnly.items.map((device) => device.id)).toEqual([online.id]);
         expect(unknownOnly.items.map((device) => device.id)).toEqual([untouched.id]);

@@ -50,7 +50,8 @@ export class SqlDeviceRepository extends DeviceRepository {
       return `$${params.length}`;
     };
     if (query.customerId !== undefined) conditions.push(`customer_id = ${bind(query.customerId)}`);
-    if (query.presenceState !== undefined) conditions.push(`presence_state = ${bind(query.presenceState)}`);
+    if (query.presenceStates !== undefined)
+      conditions.push(`presence_state = any(${bind(query.presenceStates)}::text[])`);
     if (query.cursor !== undefined) {
       const after = decodeCursor(query.cursor);
       conditions.push(`(created_at, id) > (${bind(after.createdAt)}::timestamptz, ${bind(after.id)}::uuid)`);

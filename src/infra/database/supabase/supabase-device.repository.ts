@@ -56,7 +56,7 @@ export class SupabaseDeviceRepository extends DeviceRepository {
   async list(query: DeviceListQuery): Promise<Page<DeviceRecord>> {
     let request = this.devices.select('*').neq('status', 'revoked');
     if (query.customerId !== undefined) request = request.eq('customer_id', query.customerId);
-    if (query.presenceState !== undefined) request = request.eq('presence_state', query.presenceState);
+    if (query.presenceStates !== undefined) request = request.in('presence_state', [...query.presenceStates]);
     if (query.cursor !== undefined) {
       const after = decodeCursor(query.cursor);
       // Values with ':' or '.' must be quoted inside PostgREST's or=() syntax.
