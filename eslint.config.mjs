@@ -14,6 +14,8 @@ export default tseslint.config(
       'jest.config.js',
       // Plain CommonJS loaded by jest itself, outside the TypeScript project the typed rules need.
       'test/support/jest/*.cjs',
+      // npm's prepare step, which runs before anything is built.
+      'scripts/prepare.cjs',
     ],
   },
   eslint.configs.recommended,

@@ -100,7 +100,14 @@ export async function createApp({
 
   const fastify = app.getHttpAdapter().getInstance();
   const metrics = app.get(MetricsService);
-  capConnections(app.getHttpServer(), effectiveConnectionLimit(config.HTTP_MAX_CONNECTIONS));
+  const connectionLimit = effectiveConnectionLimit(config.HTTP_MAX_CONNECTIONS);
+  if (connectionLimit < config.HTTP_MAX_CONNECTIONS) {
+    logger.warn(
+      `HTTP_MAX_CONNECTIONS lowered from ${config.HTTP_MAX_CONNECTIONS} to ${connectionLimit} to fit the ` +
+        'open-files limit (ulimit -n); raise that limit to accept more connections',
+    );
+  }
+  capConnections(app.getHttpServer(), connectionLimit);
   // The API reads JSON only (PRODUCT §3): a text/plain body is a 415 like any other media type.
   fastify.removeContentTypeParser('text/plain');
   fastify.addHook('onRequest', (request, reply, done) => {

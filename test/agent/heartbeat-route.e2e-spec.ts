@@ -1,6 +1,4 @@
-import { randomUUID } from 'node:crypto';
 import { createDevToken } from '../../src/auth/dev-token';
-import { type CustomerPrincipal } from '../../src/auth/principal';
 import { DevicesService } from '../../src/devices/devices.service';
 import { INTERNAL_FAILURE_MESSAGE } from '../support/error-probe.module';
 import {
@@ -9,6 +7,7 @@ import {
   HotRouteProbeModule,
 } from '../support/hot-route-probe.module';
 import { type InProcessApp, startInProcessApp } from '../support/in-process-app';
+import { customerPrincipal } from '../support/principals';
 
 /**
  * The heartbeat is a hot route (src/common/http/hot-route.ts): Fastify serves it without Nest's router.
@@ -19,14 +18,7 @@ describe('POST /v1/agent/heartbeat, served as a hot route', () => {
   let authorization: string;
   let deviceId: string;
 
-  const customer: CustomerPrincipal = {
-    kind: 'customer',
-    userId: randomUUID(),
-    sessionId: randomUUID(),
-    isAdmin: false,
-    email: null,
-    expiresAt: Date.now() + 3_600_000,
-  };
+  const customer = customerPrincipal();
 
   const basic = (id: string, secret: string): string =>
     `Basic ${Buffer.from(`${id}:${secret}`).toString('base64')}`;

@@ -1,14 +1,13 @@
-import { randomUUID } from 'node:crypto';
 import { existsSync } from 'node:fs';
 import { join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
-import { type CustomerPrincipal } from '../../src/auth/principal';
 import { DevicesService } from '../../src/devices/devices.service';
 import { ManagedProcess } from '../support/child-process';
 import { eventually } from '../support/eventually';
 import { findFreePort } from '../support/free-port';
 import { startGatewayInstance, type GatewayInstance } from '../support/gateway-instance';
 import { httpGet } from '../support/http';
+import { customerPrincipal } from '../support/principals';
 import { openRawConnection, openRawConnections, type RawConnection } from '../support/raw-connections';
 import { ask, SocketClients } from '../support/socket-clients';
 import { createTestDatabase, type TestDatabase } from '../support/test-database';
@@ -132,7 +131,7 @@ describe('slow and idle clients, against the gateway as a process', () => {
   }, 60_000);
 
   it('exits 0 on SIGTERM within its grace while clients hold requests open', async () => {
-    const graceMs = 3_000;
+    const graceMs = 5_000;
     const { gateway, port } = await spawnGateway({
       // Long enough that only the shutdown can end these connections.
       HTTP_HEADERS_TIMEOUT_MS: '60000',
@@ -157,20 +156,14 @@ describe('slow clients and the connection cap, on a running instance', () => {
   const MAX_CONNECTIONS = 20;
   let database: TestDatabase;
   let gateway: GatewayInstance;
+  let capped: GatewayInstance;
   let port: number;
   let deviceAuthorization: string;
   let deviceCredentials: { deviceId: string; secret: string };
   const sockets = new SocketClients();
   const connections: RawConnection[] = [];
 
-  const customer: CustomerPrincipal = {
-    kind: 'customer',
-    userId: randomUUID(),
-    sessionId: randomUUID(),
-    isAdmin: false,
-    email: null,
-    expiresAt: Date.now() + 3_600_000,
-  };
+  const customer = customerPrincipal();
 
   beforeAll(async () => {
     database = await createTestDatabase();
@@ -181,6 +174,13 @@ describe('slow clients and the connection cap, on a running instance', () => {
         HTTP_HEADERS_TIMEOUT_MS: '500',
         HTTP_REQUEST_TIMEOUT_MS: '1000',
         HTTP_IDLE_TIMEOUT_MS: '500',
+      }),
+    );
+    // Timeouts long enough that only the cap can end the connections the test holds.
+    capped = await startGatewayInstance(
+      testConfig({
+        DATA_BACKEND: 'postgres',
+        DATABASE_URL: database.url,
         HTTP_MAX_CONNECTIONS: String(MAX_CONNECTIONS),
       }),
     );
@@ -196,6 +196,7 @@ describe('slow clients and the connection cap, on a running instance', () => {
     for (const connection of connections) connection.socket.destroy();
     sockets.closeAll();
     await gateway?.close();
+    await capped?.close();
     await database?.drop();
   });
 
@@ -222,10 +223,10 @@ describe('slow clients and the connection cap, on a running instance', () => {
   });
 
   it('refuses connections past HTTP_MAX_CONNECTIONS with a 503 problem, and recovers when they close', async () => {
-    const held = await openRawConnections(port, '', MAX_CONNECTIONS);
+    const held = await openRawConnections(Number(new URL(capped.url).port), '', MAX_CONNECTIONS);
     connections.push(...held);
 
-    const refused = await httpGet(`${gateway.url}/health/live`);
+    const refused = await httpGet(`${capped.url}/health/live`);
     expect(refused.status).toBe(503);
     expect(refused.headers['content-type']).toMatch(/^application\/problem\+json/);
     expect(refused.headers['retry-after']).toBe('1');
@@ -235,7 +236,7 @@ describe('slow clients and the connection cap, on a running instance', () => {
     await Promise.all(held.map((connection) => connection.closed));
     const live = await eventually(
       'a connection is accepted again',
-      () => httpGet(`${gateway.url}/health/live`),
+      () => httpGet(`${capped.url}/health/live`),
       (result) => result.status === 200,
     );
     expect(live.status).toBe(200);

@@ -4,11 +4,14 @@ import { setTimeout as sleep } from 'node:timers/promises';
 import { type AppConfig } from '../../config/app-config';
 import { ShutdownState } from './shutdown-state';
 
-/** Time kept after the connections are cut, for the rest of the shutdown (clients, database). */
-const ABORT_MARGIN_MS = 1000;
+/**
+ * Time kept after the connections are cut for the rest of the shutdown (clients, database): this much,
+ * or half the grace period when that is shorter.
+ */
+const SHUTDOWN_TAIL_MS = 2000;
 
-export function abortDelayMs(graceMs: number): number {
-  return Math.max(graceMs - ABORT_MARGIN_MS, Math.floor(graceMs * 0.8));
+function abortDelayMs(graceMs: number): number {
+  return graceMs - Math.min(SHUTDOWN_TAIL_MS, Math.floor(graceMs / 2));
 }
 
 /**
