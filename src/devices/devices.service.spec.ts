@@ -1,9 +1,6 @@
 import { randomUUID } from 'node:crypto';
 import { Logger } from '@nestjs/common';
-import {
-  InMemoryAuditLogRepository,
-  InMemoryDeviceRepository,
-} from '../../test/support/in-memory-storage';
+import { InMemoryAuditLogRepository, InMemoryDeviceRepository } from '../../test/support/in-memory-storage';
 import { ForbiddenError } from '../auth/auth.errors';
 import { AuthSecrets } from '../auth/auth-secrets';
 import { DeviceCredentialsService } from '../auth/device-credentials.service';
@@ -159,9 +156,9 @@ describe('DevicesService', () => {
 
       const created = await service.create(customer(), { name: 'Office router' });
 
-      await expect(
-        credentials.verify(created.device.id, created.credentials.secret),
-      ).resolves.toMatchObject({ kind: 'device' });
+      await expect(credentials.verify(created.device.id, created.credentials.secret)).resolves.toMatchObject({
+        kind: 'device',
+      });
       expect(warnings).toHaveBeenCalledWith(expect.stringContaining('not broadcast'));
     });
   });

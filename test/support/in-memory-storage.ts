@@ -179,10 +179,7 @@ export class InMemoryDeviceRepository extends DeviceRepository {
   listRevokedSince(since: Date, limit: number): Promise<string[]> {
     const revoked = [...this.records.values()]
       .filter((record) => record.status === 'revoked' && record.revokedAt && record.revokedAt >= since)
-      .sort(
-        (a, b) =>
-          (a.revokedAt?.getTime() ?? 0) - (b.revokedAt?.getTime() ?? 0) || compareIds(a.id, b.id),
-      )
+      .sort((a, b) => (a.revokedAt?.getTime() ?? 0) - (b.revokedAt?.getTime() ?? 0) || compareIds(a.id, b.id))
       .slice(0, limit)
       .map((record) => record.id);
     return Promise.resolve(revoked);
