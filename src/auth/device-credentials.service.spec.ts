@@ -12,8 +12,9 @@ import { type DevicePrincipal } from './principal';
 class ResumableCache extends MemoryCache {
   private readonly resumeListeners: ((lostAt: Date) => void)[] = [];
 
-  override onSubscriptionsResumed(listener: (lostAt: Date) => void): void {
-    this.resumeListeners.push(listener);
+  /** Optional only because MemoryCache, which never calls it, declares no parameter. */
+  override onSubscriptionsResumed(listener?: (lostAt: Date) => void): void {
+    if (listener) this.resumeListeners.push(listener);
   }
 
   resume(lostAt: Date): void {

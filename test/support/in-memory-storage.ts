@@ -22,7 +22,9 @@ export interface HeldRead {
   release(): void;
 }
 
-const byCreation = (a: DeviceRecord, b: DeviceRecord): number =>
+type Keyset = Pick<DeviceRecord, 'createdAt' | 'id'>;
+
+const byCreation = (a: Keyset, b: Keyset): number =>
   a.createdAt.getTime() - b.createdAt.getTime() || compareIds(a.id, b.id);
 
 const compareIds = (a: string, b: string): number => (a < b ? -1 : a > b ? 1 : 0);
@@ -52,15 +54,13 @@ export class InMemoryDeviceRepository extends DeviceRepository {
   private readonly records = new Map<string, DeviceRecord>();
   private readonly readCounts = new Map<string, number>();
   private readonly held = new Map<string, { answered: () => void; released: Promise<void> }>();
-  private lastCreatedAt = 0;
+  private lastStamp = 0;
   /** Every successful update, in order: what reached "the database" and when. */
   readonly updates: { id: string; changes: DeviceChanges }[] = [];
 
   /** Stores a device as given, with defaults for the rest: a row no client could have made (a past sign). */
   put(overrides: Partial<DeviceRecord> = {}): DeviceRecord {
-    // Strictly increasing, as the database's microsecond clock makes creations: listings keep creation order.
-    this.lastCreatedAt = Math.max(Date.now(), this.lastCreatedAt + 1);
-    const now = new Date(this.lastCreatedAt);
+    const now = this.tick();
     const record: DeviceRecord = {
       id: randomUUID(),
       customerId: randomUUID(),
@@ -84,10 +84,27 @@ export class InMemoryDeviceRepository extends DeviceRepository {
     return copyOf(record);
   }
 
+  /**
+   * The store's clock: strictly increasing, as the database's microsecond clock stamps rows, so listings
+   * keep creation order and a change is never stamped before the row it changes.
+   */
+  private tick(): Date {
+    this.lastStamp = Math.max(Date.now(), this.lastStamp + 1);
+    return new Date(this.lastStamp);
+  }
+
   /** What is stored now, read without counting as a read. */
   peek(id: string): DeviceRecord | undefined {
     const record = this.records.get(id.toLowerCase());
     return record && copyOf(record);
+  }
+
+  /** Gives devices one creation time, as concurrent creations in one database microsecond would have. */
+  setCreatedAt(deviceIds: readonly string[], createdAt: Date): void {
+    for (const id of deviceIds) {
+      const record = this.records.get(id);
+      if (record) record.createdAt = new Date(createdAt.getTime());
+    }
   }
 
   readsOf(deviceId: string): number {
@@ -130,7 +147,8 @@ export class InMemoryDeviceRepository extends DeviceRepository {
   }
 
   list(query: DeviceListQuery): Promise<Page<DeviceRecord>> {
-    try {
+    // Inside then(), so that a malformed cursor rejects as the adapters' calls do instead of throwing.
+    return Promise.resolve().then(() => {
       const after = query.cursor === undefined ? undefined : decodeCursor(query.cursor);
       const afterRecord = after && { createdAt: new Date(after.createdAt), id: after.id };
       const matching = [...this.records.values()]
@@ -139,15 +157,13 @@ export class InMemoryDeviceRepository extends DeviceRepository {
             record.status !== 'revoked' &&
             (query.customerId === undefined || record.customerId === query.customerId) &&
             (query.presenceState === undefined || record.presenceState === query.presenceState) &&
-            (afterRecord === undefined || byCreation(record, afterRecord as DeviceRecord) > 0),
+            (afterRecord === undefined || byCreation(record, afterRecord) > 0),
         )
         .sort(byCreation)
         .slice(0, query.limit + 1)
         .map((record) => copyOf(record));
-      return Promise.resolve(toPage(matching, query.limit));
-    } catch (error) {
-      return Promise.reject(error as Error);
-    }
+      return toPage(matching, query.limit);
+    });
   }
 
   listByPresence(
@@ -170,7 +186,7 @@ export class InMemoryDeviceRepository extends DeviceRepository {
   update(id: string, changes: DeviceChanges): Promise<DeviceRecord | null> {
     const record = this.records.get(id.toLowerCase());
     if (!record || record.status === 'revoked') return Promise.resolve(null);
-    const updated: DeviceRecord = { ...record, ...copyOf(changes), updatedAt: new Date() };
+    const updated: DeviceRecord = { ...record, ...copyOf(changes), updatedAt: this.tick() };
     this.records.set(record.id, updated);
     this.updates.push({ id: record.id, changes: copyOf(changes) });
     return Promise.resolve(copyOf(updated));
@@ -188,7 +204,7 @@ export class InMemoryDeviceRepository extends DeviceRepository {
   revoke(id: string): Promise<DeviceRecord | null> {
     const record = this.records.get(id.toLowerCase());
     if (!record || record.status === 'revoked') return Promise.resolve(null);
-    const now = new Date();
+    const now = this.tick();
     const revoked: DeviceRecord = { ...record, status: 'revoked', revokedAt: now, updatedAt: now };
     this.records.set(record.id, revoked);
     return Promise.resolve(copyOf(revoked));
@@ -201,8 +217,8 @@ export class InMemoryAuditLogRepository extends AuditLogRepository {
 
   append(event: NewAuditEvent): Promise<AuditEvent> {
     const stored: AuditEvent = {
-      details: {},
       ...copyOf(event),
+      details: copyOf(event.details ?? {}),
       id: randomUUID(),
       occurredAt: new Date(),
     };
