@@ -150,11 +150,12 @@ describe('DeviceCredentialsService', () => {
 
       const late = credentials.verify(device.id, device.secret);
       try {
-        expect(reasonOf(await late)).toBe('revoked');
+        // A read of its own, started at once: joined to the held one it would wait for that one.
         expect(devices.readsOf(device.id)).toBe(2);
       } finally {
         held.release();
       }
+      expect(reasonOf(await late)).toBe('revoked');
       await early;
     });
 
@@ -272,25 +273,27 @@ describe('DeviceCredentialsService', () => {
       expect(devices.readsOf(device.id)).toBe(2);
     });
 
-    it('evicts the least recently read id first: reading an id again moves it to the back', async () => {
+    it('evicts the least recently read id first: reading an expired id again moves it to the back', async () => {
       jest.useFakeTimers({ now: Date.parse('2026-12-01T12:00:00.000Z') });
       const credentials = await instance({
-        DEVICE_AUTH_CACHE_MAX_ENTRIES: '2',
+        DEVICE_AUTH_CACHE_MAX_ENTRIES: '3',
         DEVICE_AUTH_CACHE_TTL_MS: '1000',
       });
-      const [first, second, third] = [randomUUID(), randomUUID(), randomUUID()] as const;
-      await credentials.verify(first, 'guess');
+      const [a, b, c, d] = [randomUUID(), randomUUID(), randomUUID(), randomUUID()] as const;
+      await credentials.verify(a, 'guess');
       jest.setSystemTime(Date.now() + 500);
-      await credentials.verify(second, 'guess');
-      // The first entry expired and is read again: it is now the newest, the second the oldest.
+      await credentials.verify(b, 'guess');
+      // A expired and is read again: it is now the newest entry, B the oldest.
       jest.setSystemTime(Date.now() + 600);
-      await credentials.verify(first, 'guess');
-      await credentials.verify(third, 'guess');
+      await credentials.verify(a, 'guess');
+      await credentials.verify(c, 'guess');
+      // Over the bound: B goes, not A.
+      await credentials.verify(d, 'guess');
 
-      await credentials.verify(first, 'guess');
-      await credentials.verify(second, 'guess');
+      await credentials.verify(a, 'guess');
+      await credentials.verify(b, 'guess');
 
-      expect([first, second, third].map((id) => devices.readsOf(id))).toEqual([2, 2, 1]);
+      expect([a, b, c, d].map((id) => devices.readsOf(id))).toEqual([2, 2, 1, 1]);
     });
   });
 });

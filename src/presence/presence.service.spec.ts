@@ -222,6 +222,26 @@ describe('PresenceService', () => {
     expect(recorded()).toMatchObject({ lastHeartbeat: { n: 4 }, agentVersion: '1.0.4' });
   });
 
+  it('records a heartbeat that brings a stale device back online, but not its payload before it is due', async () => {
+    const { presence } = instance();
+    const epoch = await presence.connect(ref());
+    await presence.recordSign(ref(), { epoch, heartbeat: { n: 1 } });
+    await presence.sweep(T0 + STALE_AFTER_MS);
+
+    jest.setSystemTime(T0 + STALE_AFTER_MS + 1_000);
+    await presence.recordSign(ref(), { epoch, heartbeat: { n: 2 }, agentVersion: '2.0.0' });
+
+    expect(devices.updates.at(-1)?.changes).toEqual({
+      presenceState: 'online',
+      lastSeenAt: new Date(T0 + STALE_AFTER_MS + 1_000),
+    });
+    expect(recorded()).toMatchObject({
+      presenceState: 'online',
+      lastHeartbeat: { n: 1 },
+      agentVersion: null,
+    });
+  });
+
   it('announces nothing for a device revoked before its deadline came', async () => {
     const { presence, announced } = instance();
     await presence.connect(ref());
