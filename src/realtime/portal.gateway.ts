@@ -16,11 +16,11 @@ import { DevicesService } from '../devices/devices.service';
 import { MetricsService } from '../infra/metrics/metrics.service';
 import { AuthRefreshDto } from './dto/auth-refresh.dto';
 import { DeviceSubscriptionDto } from './dto/device-subscription.dto';
-import { TooManySubscriptionsError } from './realtime.errors';
 import { RealtimeService } from './realtime.service';
 import { rooms } from './realtime.events';
 import { authenticateHandshakes } from './socket-auth';
 import { endSession, handleEvent, refuseUnknownEvents } from './socket-events';
+import { reserveSubscription } from './subscription-limit';
 
 /**
  * Kept by Socket.IO for connection state recovery (msgpack-encoded into Redis when a transport closes),
@@ -101,19 +101,18 @@ export class PortalGateway
       this.subscription,
       async ({ deviceId }) => {
         const id = deviceId.toLowerCase();
-        const alreadySubscribed = socket.data.subscriptions.has(id);
-        if (!alreadySubscribed && socket.data.subscriptions.size >= this.config.SOCKET_MAX_SUBSCRIPTIONS) {
-          throw new TooManySubscriptionsError(this.config.SOCKET_MAX_SUBSCRIPTIONS);
-        }
-        // Counted before the lookup, so a burst of subscriptions cannot all pass the check at once.
-        socket.data.subscriptions.add(id);
+        const release = reserveSubscription(
+          socket.data.subscriptions,
+          id,
+          this.config.SOCKET_MAX_SUBSCRIPTIONS,
+        );
         try {
           // Throws "not found" for a device of another customer, as HTTP does.
           const device = await this.devices.get(socket.data.customer, id);
           await socket.join(rooms.device(id));
           return { ok: true, device };
         } catch (error) {
-          if (!alreadySubscribed) socket.data.subscriptions.delete(id);
+          release();
           throw error;
         }
       },
