@@ -156,7 +156,7 @@ export class InMemoryDeviceRepository extends DeviceRepository {
           (record) =>
             record.status !== 'revoked' &&
             (query.customerId === undefined || record.customerId === query.customerId) &&
-            (query.presenceState === undefined || record.presenceState === query.presenceState) &&
+            (query.presenceStates === undefined || query.presenceStates.includes(record.presenceState)) &&
             (afterRecord === undefined || byCreation(record, afterRecord) > 0),
         )
         .sort(byCreation)
