@@ -1,4 +1,4 @@
-import { Logger } from '@nestjs/common';
+import { type BeforeApplicationShutdown, Logger } from '@nestjs/common';
 import {
   type OnGatewayConnection,
   type OnGatewayDisconnect,
@@ -20,7 +20,7 @@ import { TooManySubscriptionsError } from './realtime.errors';
 import { RealtimeService } from './realtime.service';
 import { rooms } from './realtime.events';
 import { authenticateHandshakes } from './socket-auth';
-import { endSession, handleEvent, refuseUnknownEvents } from './socket-events';
+import { announceShutdown, closeConnection, handleEvent, refuseUnknownEvents } from './socket-events';
 
 /**
  * Kept by Socket.IO for connection state recovery (msgpack-encoded into Redis when a transport closes),
@@ -47,16 +47,22 @@ const MAX_TIMER_MS = 2 ** 31 - 1;
 /**
  * `/portal` (PRODUCT §6): customers authenticate with their access token, join `customer:<sub>` (every
  * status of their devices), and may subscribe to single devices (admins to any). When the token expires
- * the socket is closed with `token_expired`, unless the client sent a fresh one with `auth:refresh`.
+ * the socket is closed with `token_expired`, unless the client sent a fresh one with `auth:refresh`. An
+ * instance that stops tells its sockets `shutdown` and closes them at the transport (clients reconnect).
  */
 @WebSocketGateway({ namespace: '/portal' })
 export class PortalGateway
-  implements OnGatewayInit<Namespace>, OnGatewayConnection<PortalSocket>, OnGatewayDisconnect<PortalSocket>
+  implements
+    OnGatewayInit<Namespace>,
+    OnGatewayConnection<PortalSocket>,
+    OnGatewayDisconnect<PortalSocket>,
+    BeforeApplicationShutdown
 {
   private readonly logger = new Logger(PortalGateway.name);
   private readonly subscription = new SchemaValidator(DeviceSubscriptionDto);
   private readonly refresh = new SchemaValidator(AuthRefreshDto);
   private readonly expiries = new WeakMap<PortalSocket, NodeJS.Timeout>();
+  private namespace: Namespace | undefined;
 
   constructor(
     private readonly config: AppConfig,
@@ -66,7 +72,12 @@ export class PortalGateway
     private readonly metrics: MetricsService,
   ) {}
 
+  async beforeApplicationShutdown(): Promise<void> {
+    if (this.namespace) await announceShutdown(this.namespace);
+  }
+
   afterInit(namespace: Namespace): void {
+    this.namespace = namespace;
     this.realtime.attachPortal(namespace);
     authenticateHandshakes(
       namespace,
@@ -184,7 +195,7 @@ export class PortalGateway
     const remaining = socket.data.customer.expiresAt - Date.now();
     const expiry = setTimeout(
       () => {
-        if (socket.data.customer.expiresAt <= Date.now()) endSession(socket, 'token_expired');
+        if (socket.data.customer.expiresAt <= Date.now()) closeConnection(socket, 'token_expired');
         else this.armExpiry(socket);
       },
       Math.max(0, Math.min(remaining, MAX_TIMER_MS)),
