@@ -6,7 +6,6 @@ export enum AuthErrorCode {
   MissingCredentials = 'missing_credentials',
   InvalidCredentials = 'invalid_credentials',
   TokenExpired = 'token_expired',
-  Forbidden = 'access_denied',
   RouteWithoutPrincipal = 'route_without_principal',
 }
 
@@ -14,7 +13,6 @@ export const authProblems = {
   [AuthErrorCode.MissingCredentials]: { status: 401, title: 'Credentials are required' },
   [AuthErrorCode.InvalidCredentials]: { status: 401, title: 'The credentials are not valid' },
   [AuthErrorCode.TokenExpired]: { status: 401, title: 'The access token has expired' },
-  [AuthErrorCode.Forbidden]: { status: 403, title: 'Access is not allowed' },
   // A programming error: every route must say who may call it. Refused loudly rather than left open.
   [AuthErrorCode.RouteWithoutPrincipal]: { status: 500, title: 'The route declares no principal' },
 } satisfies ProblemCatalog<AuthErrorCode>;
@@ -42,10 +40,6 @@ export class TokenExpiredError extends DomainError<AuthErrorCode.TokenExpired> {
   constructor() {
     super('The access token has expired; refresh it and try again.');
   }
-}
-
-export class ForbiddenError extends DomainError<AuthErrorCode.Forbidden> {
-  readonly code = AuthErrorCode.Forbidden;
 }
 
 export class RouteWithoutPrincipalError extends DomainError<AuthErrorCode.RouteWithoutPrincipal> {

@@ -6,9 +6,10 @@ import {
   WebSocketGateway,
 } from '@nestjs/websockets';
 import { type Namespace, type Socket } from 'socket.io';
-import { AuthFailure, ForbiddenError, InvalidCredentialsError } from '../auth/auth.errors';
+import { AuthFailure, InvalidCredentialsError } from '../auth/auth.errors';
 import { CustomerTokenVerifier } from '../auth/customer-token.verifier';
 import { type CustomerPrincipal } from '../auth/principal';
+import { ForbiddenError } from '../common/errors/common.errors';
 import { SchemaValidator } from '../common/validation/schema-validator';
 import { AppConfig } from '../config/app-config';
 import { DeviceNotFoundError } from '../devices/devices.errors';

@@ -130,7 +130,7 @@ describe('realtime access control across two instances', () => {
       const otherCustomer = await ask<PortalAck>(portal, 'auth:refresh', { token: customerB });
       expect(otherCustomer).toEqual({
         ok: false,
-        error: expect.objectContaining({ status: 403, code: 'access_denied' }) as unknown,
+        error: expect.objectContaining({ status: 403, code: 'forbidden' }) as unknown,
       });
       const garbage = await ask<PortalAck>(portal, 'auth:refresh', { token: 'not.a.token' });
       expect(garbage).toMatchObject({ ok: false, error: { status: 401, code: 'invalid_credentials' } });
