@@ -7,6 +7,7 @@ export enum AuthErrorCode {
   InvalidCredentials = 'invalid_credentials',
   TokenExpired = 'token_expired',
   RouteWithoutPrincipal = 'route_without_principal',
+  UnguardedContext = 'unguarded_context',
 }
 
 export const authProblems = {
@@ -15,6 +16,8 @@ export const authProblems = {
   [AuthErrorCode.TokenExpired]: { status: 401, title: 'The access token has expired' },
   // A programming error: every route must say who may call it. Refused loudly rather than left open.
   [AuthErrorCode.RouteWithoutPrincipal]: { status: 500, title: 'The route declares no principal' },
+  // Also a programming error: a handler the guard cannot authenticate must not run at all.
+  [AuthErrorCode.UnguardedContext]: { status: 500, title: 'The handler cannot be authenticated' },
 } satisfies ProblemCatalog<AuthErrorCode>;
 
 export class MissingCredentialsError extends DomainError<AuthErrorCode.MissingCredentials> {
@@ -47,6 +50,23 @@ export class RouteWithoutPrincipalError extends DomainError<AuthErrorCode.RouteW
 
   constructor(route: string) {
     super(`${route} declares no principal.`);
+  }
+}
+
+/**
+ * The global guard authenticates HTTP requests only. A handler it is asked about in any other context
+ * (a @SubscribeMessage handler, a microservice pattern) is refused, since it would otherwise run with no
+ * caller authenticated. Socket events are authenticated by the handshake and registered with handleEvent.
+ */
+export class UnguardedContextError extends DomainError<AuthErrorCode.UnguardedContext> {
+  readonly code = AuthErrorCode.UnguardedContext;
+
+  constructor(contextType: string, handler: string) {
+    super(
+      `${handler} is a ${contextType} handler, which the global guard cannot authenticate: authenticate ` +
+        'sockets in their handshake (realtime/socket-auth.ts) and register events with handleEvent ' +
+        '(realtime/socket-events.ts), not @SubscribeMessage.',
+    );
   }
 }
 
