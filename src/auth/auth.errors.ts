@@ -6,17 +6,18 @@ export enum AuthErrorCode {
   MissingCredentials = 'missing_credentials',
   InvalidCredentials = 'invalid_credentials',
   TokenExpired = 'token_expired',
-  Forbidden = 'access_denied',
   RouteWithoutPrincipal = 'route_without_principal',
+  UnguardedContext = 'unguarded_context',
 }
 
 export const authProblems = {
   [AuthErrorCode.MissingCredentials]: { status: 401, title: 'Credentials are required' },
   [AuthErrorCode.InvalidCredentials]: { status: 401, title: 'The credentials are not valid' },
   [AuthErrorCode.TokenExpired]: { status: 401, title: 'The access token has expired' },
-  [AuthErrorCode.Forbidden]: { status: 403, title: 'Access is not allowed' },
   // A programming error: every route must say who may call it. Refused loudly rather than left open.
   [AuthErrorCode.RouteWithoutPrincipal]: { status: 500, title: 'The route declares no principal' },
+  // Also a programming error: a handler the guard cannot authenticate must not run at all.
+  [AuthErrorCode.UnguardedContext]: { status: 500, title: 'The handler cannot be authenticated' },
 } satisfies ProblemCatalog<AuthErrorCode>;
 
 export class MissingCredentialsError extends DomainError<AuthErrorCode.MissingCredentials> {
@@ -44,15 +45,28 @@ export class TokenExpiredError extends DomainError<AuthErrorCode.TokenExpired> {
   }
 }
 
-export class ForbiddenError extends DomainError<AuthErrorCode.Forbidden> {
-  readonly code = AuthErrorCode.Forbidden;
-}
-
 export class RouteWithoutPrincipalError extends DomainError<AuthErrorCode.RouteWithoutPrincipal> {
   readonly code = AuthErrorCode.RouteWithoutPrincipal;
 
   constructor(route: string) {
     super(`${route} declares no principal.`);
+  }
+}
+
+/**
+ * The global guard authenticates HTTP requests only. A handler it is asked about in any other context
+ * (a @SubscribeMessage handler, a microservice pattern) is refused, since it would otherwise run with no
+ * caller authenticated. Socket events are authenticated by the handshake and registered with handleEvent.
+ */
+export class UnguardedContextError extends DomainError<AuthErrorCode.UnguardedContext> {
+  readonly code = AuthErrorCode.UnguardedContext;
+
+  constructor(contextType: string, handler: string) {
+    super(
+      `${handler} is a ${contextType} handler, which the global guard cannot authenticate: authenticate ` +
+        'sockets in their handshake (realtime/socket-auth.ts) and register events with handleEvent ' +
+        '(realtime/socket-events.ts), not @SubscribeMessage.',
+    );
   }
 }
 

@@ -5,7 +5,13 @@ import { Authenticator } from 'passport';
 import { RouteAuthenticator } from '../common/http/route-authenticator';
 import { MetricsService } from '../infra/metrics/metrics.service';
 import { ACCEPTED_PRINCIPALS } from './auth.decorators';
-import { AuthFailure, REFUSAL_REASONS, refusalFor, RouteWithoutPrincipalError } from './auth.errors';
+import {
+  AuthFailure,
+  REFUSAL_REASONS,
+  refusalFor,
+  RouteWithoutPrincipalError,
+  UnguardedContextError,
+} from './auth.errors';
 import { type Principal, type PrincipalKind } from './principal';
 import { IS_PUBLIC } from './public.decorator';
 import { CustomerStrategy } from './strategies/customer.strategy';
@@ -31,7 +37,8 @@ function mostTellingFailure(info: unknown): AuthFailure | undefined {
 /**
  * The one global guard (PRODUCT §2): every route declares its principals with @Auth()/@DeviceAuth()/...
  * or @Public(); the matching passport-custom strategies run; a route that declares nothing is refused.
- * Socket.IO connections authenticate in their handshake with the same verification services.
+ * Socket.IO connections authenticate in their handshake with the same verification services; a handler
+ * in any context but HTTP (a @SubscribeMessage handler) is refused, never let through unauthenticated.
  *
  * Strategies run on this app's own passport Authenticator, not passport's process-wide singleton (where
  * @nestjs/passport's AuthGuard looks them up): with two gateways in one process, the second would
@@ -57,7 +64,12 @@ export class PrincipalGuard implements CanActivate, RouteAuthenticator {
   }
 
   async canActivate(context: ExecutionContext): Promise<boolean> {
-    if (context.getType() !== 'http') return true;
+    if (context.getType() !== 'http') {
+      throw new UnguardedContextError(
+        context.getType(),
+        `${context.getClass().name}.${context.getHandler().name}`,
+      );
+    }
     const http = context.switchToHttp();
     const request = http.getRequest<FastifyRequest & { user?: Principal }>();
     // Already admitted by the same checks before its body was read (AuthenticateBeforeBody).

@@ -127,13 +127,18 @@ class SimulatedAgent {
       this.connected = false;
       clearInterval(this.timer);
       if (reason === 'io server disconnect' && this.ended === undefined) {
-        // Closed by the gateway without a session end (shutdown of that instance): come back.
+        // Closed by the gateway without saying why: come back.
         socket.connect();
       }
     });
-    socket.on('session:end', ({ reason }: { reason: string }) => {
+    socket.on('connection:closing', ({ reason }: { reason: string }) => {
+      if (reason === 'shutdown') {
+        // That instance is stopping and closes the transport: socket.io-client reconnects by itself.
+        log(`${this.credentials.deviceId}: the gateway instance is shutting down; reconnecting`);
+        return;
+      }
       this.ended = reason;
-      log(`${this.credentials.deviceId}: session ended by the gateway (${reason}); not reconnecting`);
+      log(`${this.credentials.deviceId}: connection closed by the gateway (${reason}); not reconnecting`);
     });
     socket.on('connect_error', (error: Error & { data?: { code?: string } }) => {
       if (error.data?.code === 'invalid_credentials') {

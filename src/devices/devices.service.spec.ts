@@ -1,7 +1,7 @@
 import { randomUUID } from 'node:crypto';
 import { Logger } from '@nestjs/common';
 import { InMemoryAuditLogRepository, InMemoryDeviceRepository } from '../../test/support/in-memory-storage';
-import { ForbiddenError } from '../auth/auth.errors';
+import { ForbiddenError } from '../common/errors/common.errors';
 import { AuthSecrets } from '../auth/auth-secrets';
 import { DeviceCredentialsService } from '../auth/device-credentials.service';
 import { type CustomerPrincipal } from '../auth/principal';

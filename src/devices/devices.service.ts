@@ -1,8 +1,8 @@
 import { Injectable, Logger } from '@nestjs/common';
 import { AuditLogRepository } from '../audit/audit-log.repository';
-import { ForbiddenError } from '../auth/auth.errors';
 import { DeviceCredentialsService } from '../auth/device-credentials.service';
 import { actorOf, type CustomerPrincipal } from '../auth/principal';
+import { ForbiddenError } from '../common/errors/common.errors';
 import { PresenceService } from '../presence/presence.service';
 import { type DeviceRecord, type PresenceState } from './device';
 import { DeviceRepository } from './device.repository';

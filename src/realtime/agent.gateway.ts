@@ -1,5 +1,10 @@
 import { setTimeout as sleep } from 'node:timers/promises';
-import { Logger, type OnModuleDestroy, type OnModuleInit } from '@nestjs/common';
+import {
+  type BeforeApplicationShutdown,
+  Logger,
+  type OnModuleDestroy,
+  type OnModuleInit,
+} from '@nestjs/common';
 import {
   type OnGatewayConnection,
   type OnGatewayDisconnect,
@@ -17,9 +22,9 @@ import { AppConfig } from '../config/app-config';
 import { Cache } from '../infra/cache/cache';
 import { MetricsService } from '../infra/metrics/metrics.service';
 import { PresenceService } from '../presence/presence.service';
-import { rooms, type SessionEndReason } from './realtime.events';
+import { type ConnectionCloseReason, rooms } from './realtime.events';
 import { authenticateHandshakes } from './socket-auth';
-import { endSession, handleEvent, refuseUnknownEvents } from './socket-events';
+import { announceShutdown, closeConnection, handleEvent, refuseUnknownEvents } from './socket-events';
 
 const CONNECT_ATTEMPTS = 3;
 const CONNECT_RETRY_DELAY_MS = 200;
@@ -45,7 +50,8 @@ type AgentSocket = Socket<
  * `/agent` (PRODUCT §6): devices authenticate in the handshake with the same verification as HTTP, join
  * `device:<id>`, and heartbeat with acks into the same presence service. Each connection gets a newer
  * epoch and takes over: the device's older sockets, on any instance, are closed as `replaced`, and
- * their late close changes nothing. A revoked device's sockets are closed on every instance.
+ * their late close changes nothing. A revoked device's sockets are closed on every instance. An instance
+ * that stops tells its sockets `shutdown` and closes them at the transport, so agents reconnect elsewhere.
  */
 @WebSocketGateway({ namespace: '/agent' })
 export class AgentGateway
@@ -54,7 +60,8 @@ export class AgentGateway
     OnGatewayConnection<AgentSocket>,
     OnGatewayDisconnect<AgentSocket>,
     OnModuleInit,
-    OnModuleDestroy
+    OnModuleDestroy,
+    BeforeApplicationShutdown
 {
   private readonly logger = new Logger(AgentGateway.name);
   private readonly heartbeat = new SchemaValidator(HeartbeatDto);
@@ -62,6 +69,7 @@ export class AgentGateway
   private readonly local = new Map<string, Set<AgentSocket>>();
   private readonly cleanups: (() => unknown)[] = [];
   private livenessTimer: NodeJS.Timeout | undefined;
+  private namespace: Namespace | undefined;
 
   constructor(
     private readonly config: AppConfig,
@@ -75,7 +83,7 @@ export class AgentGateway
   async onModuleInit(): Promise<void> {
     this.cleanups.push(
       this.credentials.onRevoked((deviceId) => {
-        this.endLocal(deviceId, 'revoked');
+        this.closeLocal(deviceId, 'revoked');
       }),
       // The store forgot these devices: their sockets are live, so they sign again at once rather than
       // wait for the next liveness check, before the rebuilt deadlines judge them by older signs.
@@ -87,7 +95,7 @@ export class AgentGateway
       this.cleanups.push(
         await this.cache.subscribe(CONNECTED_CHANNEL, (message) => {
           const { deviceId, epoch } = JSON.parse(message) as { deviceId: string; epoch: number };
-          this.endLocal(deviceId, 'replaced', epoch);
+          this.closeLocal(deviceId, 'replaced', epoch);
         }),
       );
     } catch (error) {
@@ -109,7 +117,12 @@ export class AgentGateway
     for (const cleanup of this.cleanups) void cleanup();
   }
 
+  async beforeApplicationShutdown(): Promise<void> {
+    if (this.namespace) await announceShutdown(this.namespace);
+  }
+
   afterInit(namespace: Namespace): void {
+    this.namespace = namespace;
     authenticateHandshakes(
       namespace,
       'device',
@@ -138,7 +151,7 @@ export class AgentGateway
     sockets.add(socket);
     socket.data.epoch.then(
       (epoch) => {
-        this.endLocal(device.deviceId, 'replaced', epoch);
+        this.closeLocal(device.deviceId, 'replaced', epoch);
         this.cache
           .publish(CONNECTED_CHANNEL, JSON.stringify({ deviceId: device.deviceId, epoch }))
           .catch((error: unknown) => {
@@ -200,15 +213,19 @@ export class AgentGateway
   }
 
   /** Closes this instance's sockets of a device, or only those older than `newerEpoch`. */
-  private endLocal(deviceId: string, reason: SessionEndReason, newerEpoch?: number): void {
+  private closeLocal(
+    deviceId: string,
+    reason: Extract<ConnectionCloseReason, 'replaced' | 'revoked'>,
+    newerEpoch?: number,
+  ): void {
     for (const socket of this.local.get(deviceId) ?? []) {
       if (newerEpoch === undefined) {
-        endSession(socket, reason);
+        closeConnection(socket, reason);
         continue;
       }
       void socket.data.epoch.then(
         (epoch) => {
-          if (epoch < newerEpoch) endSession(socket, reason);
+          if (epoch < newerEpoch) closeConnection(socket, reason);
         },
         () => undefined,
       );

@@ -1,4 +1,4 @@
-import { Logger } from '@nestjs/common';
+import { type BeforeApplicationShutdown, Logger } from '@nestjs/common';
 import {
   type OnGatewayConnection,
   type OnGatewayDisconnect,
@@ -6,9 +6,10 @@ import {
   WebSocketGateway,
 } from '@nestjs/websockets';
 import { type Namespace, type Socket } from 'socket.io';
-import { AuthFailure, ForbiddenError, InvalidCredentialsError } from '../auth/auth.errors';
+import { AuthFailure, InvalidCredentialsError } from '../auth/auth.errors';
 import { CustomerTokenVerifier } from '../auth/customer-token.verifier';
 import { type CustomerPrincipal } from '../auth/principal';
+import { ForbiddenError } from '../common/errors/common.errors';
 import { SchemaValidator } from '../common/validation/schema-validator';
 import { AppConfig } from '../config/app-config';
 import { DeviceNotFoundError } from '../devices/devices.errors';
@@ -19,7 +20,7 @@ import { DeviceSubscriptionDto } from './dto/device-subscription.dto';
 import { RealtimeService } from './realtime.service';
 import { rooms } from './realtime.events';
 import { authenticateHandshakes } from './socket-auth';
-import { endSession, handleEvent, refuseUnknownEvents } from './socket-events';
+import { announceShutdown, closeConnection, handleEvent, refuseUnknownEvents } from './socket-events';
 import { reserveSubscription } from './subscription-limit';
 
 /**
@@ -47,16 +48,22 @@ const MAX_TIMER_MS = 2 ** 31 - 1;
 /**
  * `/portal` (PRODUCT §6): customers authenticate with their access token, join `customer:<sub>` (every
  * status of their devices), and may subscribe to single devices (admins to any). When the token expires
- * the socket is closed with `token_expired`, unless the client sent a fresh one with `auth:refresh`.
+ * the socket is closed with `token_expired`, unless the client sent a fresh one with `auth:refresh`. An
+ * instance that stops tells its sockets `shutdown` and closes them at the transport (clients reconnect).
  */
 @WebSocketGateway({ namespace: '/portal' })
 export class PortalGateway
-  implements OnGatewayInit<Namespace>, OnGatewayConnection<PortalSocket>, OnGatewayDisconnect<PortalSocket>
+  implements
+    OnGatewayInit<Namespace>,
+    OnGatewayConnection<PortalSocket>,
+    OnGatewayDisconnect<PortalSocket>,
+    BeforeApplicationShutdown
 {
   private readonly logger = new Logger(PortalGateway.name);
   private readonly subscription = new SchemaValidator(DeviceSubscriptionDto);
   private readonly refresh = new SchemaValidator(AuthRefreshDto);
   private readonly expiries = new WeakMap<PortalSocket, NodeJS.Timeout>();
+  private namespace: Namespace | undefined;
 
   constructor(
     private readonly config: AppConfig,
@@ -66,7 +73,12 @@ export class PortalGateway
     private readonly metrics: MetricsService,
   ) {}
 
+  async beforeApplicationShutdown(): Promise<void> {
+    if (this.namespace) await announceShutdown(this.namespace);
+  }
+
   afterInit(namespace: Namespace): void {
+    this.namespace = namespace;
     this.realtime.attachPortal(namespace);
     authenticateHandshakes(
       namespace,
@@ -183,7 +195,7 @@ export class PortalGateway
     const remaining = socket.data.customer.expiresAt - Date.now();
     const expiry = setTimeout(
       () => {
-        if (socket.data.customer.expiresAt <= Date.now()) endSession(socket, 'token_expired');
+        if (socket.data.customer.expiresAt <= Date.now()) closeConnection(socket, 'token_expired');
         else this.armExpiry(socket);
       },
       Math.max(0, Math.min(remaining, MAX_TIMER_MS)),

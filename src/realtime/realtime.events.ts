@@ -1,9 +1,12 @@
 import { type DeviceResponse } from '../devices/dto/device.response';
 
-/** Why the gateway ended a socket; sent in `session:end` just before it disconnects the socket. */
-export type SessionEndReason = 'replaced' | 'revoked' | 'token_expired';
+/**
+ * Why the gateway closes a socket; sent in `connection:closing` just before it closes the socket.
+ * `token_expired` is sent on /portal only. ("Session" is kept for diagnostic sessions.)
+ */
+export type ConnectionCloseReason = 'replaced' | 'revoked' | 'shutdown' | 'token_expired';
 
-export const SESSION_END_EVENT = 'session:end';
+export const CONNECTION_CLOSING_EVENT = 'connection:closing';
 
 /** Server → portal events (PRODUCT §6), each carrying the full current object. */
 export interface PortalEvents {

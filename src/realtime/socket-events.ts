@@ -1,5 +1,5 @@
 import { Logger } from '@nestjs/common';
-import { type Server, type Socket } from 'socket.io';
+import { type Namespace, type Server, type Socket } from 'socket.io';
 import { ValidationFailedError } from '../common/errors/common.errors';
 import { type Problem } from '../common/errors/problem';
 import { ProblemFilter } from '../common/http/problem.filter';
@@ -7,7 +7,7 @@ import { type SchemaValidator } from '../common/validation/schema-validator';
 import { unstorableInput } from '../common/validation/storable-input';
 import { AppConfig } from '../config/app-config';
 import { UnknownEventError } from './realtime.errors';
-import { SESSION_END_EVENT, type SessionEndReason } from './realtime.events';
+import { CONNECTION_CLOSING_EVENT, type ConnectionCloseReason } from './realtime.events';
 
 const logger = new Logger('Realtime');
 
@@ -113,13 +113,44 @@ export function refuseUnknownEvents(
   });
 }
 
-/** Tells the client why, then closes its connection; a socket closed by the server does not reconnect. */
-export function endSession(socket: Socket, reason: SessionEndReason): void {
+/**
+ * Tells the client why, then closes its connection; a socket closed by the server does not reconnect.
+ * A shutdown is announced with announceShutdown instead, because those clients should reconnect.
+ */
+export function closeConnection(socket: Socket, reason: Exclude<ConnectionCloseReason, 'shutdown'>): void {
   if (socket.disconnected) return;
   // Not socket.emit: with connection state recovery it goes through the cluster adapter, which writes
   // the packet only after a Redis round trip, by which time the disconnect below has removed the socket
   // from its room and the packet is dropped. The socket is on this instance: a local emit to its own
   // room is written at once, ahead of the disconnect packet.
-  socket.nsp.local.to(socket.id).emit(SESSION_END_EVENT, { reason });
+  socket.nsp.local.to(socket.id).emit(CONNECTION_CLOSING_EVENT, { reason });
   socket.disconnect(true);
+}
+
+/**
+ * Tells every socket of this instance's namespace that the instance is stopping, and resolves once the
+ * packet has been handed to each connection's transport. The server then closes the connections at the
+ * transport, which clients take as a reason to reconnect (to another instance); closeConnection's
+ * server disconnect would stop them. Waiting matters: a connection still writing an earlier packet
+ * (a heartbeat ack) queues this one, and the server's close discards what is queued.
+ */
+export async function announceShutdown(namespace: Namespace): Promise<void> {
+  const handedOver = [...namespace.sockets.values()].map((socket) => queueDrained(socket.conn));
+  const reason: ConnectionCloseReason = 'shutdown';
+  namespace.local.emit(CONNECTION_CLOSING_EVENT, { reason });
+  await Promise.all(handedOver);
+}
+
+/** Resolves when the connection next hands its queued packets to the transport, or closes. */
+function queueDrained(connection: Socket['conn']): Promise<void> {
+  if (connection.readyState !== 'open') return Promise.resolve();
+  return new Promise((resolve) => {
+    const settle = (): void => {
+      connection.off('drain', settle);
+      connection.off('close', settle);
+      resolve();
+    };
+    connection.on('drain', settle);
+    connection.on('close', settle);
+  });
 }

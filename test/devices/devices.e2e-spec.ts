@@ -307,6 +307,7 @@ describe('devices across two instances', () => {
       body: { name: 'renamed by admin' },
     });
     expect(rename.status).toBe(403);
+    expect(rename.body).toMatchObject({ status: 403, code: 'forbidden' });
   });
 
   it('renames, lists page by page, and validates input', async () => {

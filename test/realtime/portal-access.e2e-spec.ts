@@ -84,10 +84,10 @@ describe('realtime access control across two instances', () => {
   });
 
   describe('token expiry', () => {
-    it('closes a socket whose token expires with session:end token_expired', async () => {
+    it('closes a socket whose token expires with connection:closing token_expired', async () => {
       const { accessToken } = await cluster.stack.mintCustomerToken({ expiresInSeconds: 2 });
       const portal = await cluster.sockets.connectPortal(a.url, accessToken);
-      const ended = nextEvent<{ reason: string }>(portal, 'session:end', () => true, 5000);
+      const ended = nextEvent<{ reason: string }>(portal, 'connection:closing', () => true, 5000);
       const closed = disconnection(portal, 5000);
       expect(await ended).toEqual({ reason: 'token_expired' });
       expect(await closed).toBe('io server disconnect');
@@ -103,7 +103,7 @@ describe('realtime access control across two instances', () => {
       const fresh = (await cluster.stack.mintCustomerToken({ customerId, expiresInSeconds: 600 }))
         .accessToken;
       const portal = await cluster.sockets.connectPortal(b.url, shortLived);
-      const ends = record(portal, 'session:end');
+      const ends = record(portal, 'connection:closing');
 
       const refreshed = await ask<PortalAck>(portal, 'auth:refresh', { token: fresh });
       expect(refreshed).toEqual({ ok: true, expiresAt: new Date(expiryOf(fresh)).toISOString() });
@@ -125,12 +125,12 @@ describe('realtime access control across two instances', () => {
     it("refuses a refresh with another customer's token and still closes the socket at expiry", async () => {
       const { accessToken } = await cluster.stack.mintCustomerToken({ expiresInSeconds: 2 });
       const portal = await cluster.sockets.connectPortal(b.url, accessToken);
-      const ended = nextEvent<{ reason: string }>(portal, 'session:end', () => true, 5000);
+      const ended = nextEvent<{ reason: string }>(portal, 'connection:closing', () => true, 5000);
 
       const otherCustomer = await ask<PortalAck>(portal, 'auth:refresh', { token: customerB });
       expect(otherCustomer).toEqual({
         ok: false,
-        error: expect.objectContaining({ status: 403, code: 'access_denied' }) as unknown,
+        error: expect.objectContaining({ status: 403, code: 'forbidden' }) as unknown,
       });
       const garbage = await ask<PortalAck>(portal, 'auth:refresh', { token: 'not.a.token' });
       expect(garbage).toMatchObject({ ok: false, error: { status: 401, code: 'invalid_credentials' } });
@@ -192,7 +192,7 @@ describe('realtime access control across two instances', () => {
     it('closes the socket of a device revoked on the other instance within a second and refuses it after', async () => {
       const { credentials } = await cluster.createDevice(customerA.accessToken);
       const agent = await cluster.sockets.connectAgent(b.url, credentials);
-      const ended = nextEvent<{ reason: string }>(agent, 'session:end', () => true, 2000);
+      const ended = nextEvent<{ reason: string }>(agent, 'connection:closing', () => true, 2000);
       const closed = disconnection(agent, 2000);
 
       const deleted = await request(`${a.url}/v1/devices/${credentials.deviceId}`, {

@@ -127,7 +127,7 @@ describe('presence when Redis loses its data, across two instances', () => {
     // The device connects three times; each connection replaces the one before, S1 is the third.
     let s1: Socket | undefined;
     for (const instance of [qa, qb, qa]) {
-      const replaced = s1 ? nextEvent<{ reason: string }>(s1, 'session:end') : undefined;
+      const replaced = s1 ? nextEvent<{ reason: string }>(s1, 'connection:closing') : undefined;
       s1 = await cluster.sockets.connectAgent(instance.url, credentials);
       if (replaced) expect(await replaced).toEqual({ reason: 'replaced' });
     }
@@ -144,7 +144,7 @@ describe('presence when Redis loses its data, across two instances', () => {
     await redis.start();
     await everyInstanceReady();
     const s1End = Promise.all([
-      nextEvent<{ reason: string }>(oldSocket, 'session:end'),
+      nextEvent<{ reason: string }>(oldSocket, 'connection:closing'),
       disconnection(oldSocket),
     ]);
     const s2 = await cluster.sockets.connectAgent(qb.url, credentials);

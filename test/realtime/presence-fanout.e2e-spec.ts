@@ -143,11 +143,11 @@ describe('realtime presence across three instances', () => {
       () => Promise.resolve(Object.values(seen).map((events) => statesOf(events, deviceId))),
       (states) => states.every((list) => list.includes('online')),
     );
-    const sessionEnd = nextEvent<{ reason: string }>(first, 'session:end');
+    const closing = nextEvent<{ reason: string }>(first, 'connection:closing');
     const firstClosed = disconnection(first);
 
     const second = await cluster.sockets.connectAgent(b.url, credentials);
-    expect(await sessionEnd).toEqual({ reason: 'replaced' });
+    expect(await closing).toEqual({ reason: 'replaced' });
     expect(await firstClosed).toBe('io server disconnect');
     expect(second.connected).toBe(true);
 

@@ -27,7 +27,7 @@ describe('revocations missed while the cache connection was lost', () => {
     const customer = (await cluster.stack.mintCustomerToken()).accessToken;
     const { credentials } = await cluster.createDevice(customer);
     const agent = await cluster.sockets.connectAgent(b.url, credentials);
-    const ended = nextEvent<{ reason: string }>(agent, 'session:end', () => true, 10_000);
+    const ended = nextEvent<{ reason: string }>(agent, 'connection:closing', () => true, 10_000);
     const closed = disconnection(agent, 10_000);
 
     // Revoked in the database only: no instance published anything.

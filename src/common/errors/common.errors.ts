@@ -78,6 +78,11 @@ export class DependencyUnavailableError extends DomainError<CommonErrorCode.Depe
   }
 }
 
+/** A valid principal that may not do this (PRODUCT §2); the gateway's one 403 code. */
+export class ForbiddenError extends DomainError<CommonErrorCode.Forbidden> {
+  readonly code = CommonErrorCode.Forbidden;
+}
+
 export class InvalidCursorError extends DomainError<CommonErrorCode.InvalidCursor> {
   readonly code = CommonErrorCode.InvalidCursor;
 
