@@ -163,8 +163,9 @@ export function describeSocketEventFuzzing(started: () => FuzzGateway): void {
         const refreshes = new SchemaArbitraries(jsonSchemaOf(AuthRefreshDto), {
           examples: { token: fc.constantFrom(...sameCustomerTokens, otherCustomerToken) },
         }).fuzzed();
+        // Only asked of unmutated inputs, which are the DTO's shape; a mutated one may not even be an object.
         const ownId = (input: Generated): boolean =>
-          (input.value as { deviceId?: unknown }).deviceId?.toString().toLowerCase() === own.device.id;
+          (input.value as DeviceSubscriptionDto).deviceId.toLowerCase() === own.device.id;
         const cases: fc.Arbitrary<PortalCase> = fc.oneof(
           fc
             .tuple(fc.constantFrom('device:subscribe', 'device:unsubscribe'), subscriptions)
@@ -174,15 +175,14 @@ export function describeSocketEventFuzzing(started: () => FuzzGateway): void {
               expectedOk:
                 input.mutations.length > 0 ? undefined : event === 'device:unsubscribe' ? true : ownId(input),
             })),
-          refreshes.map((input) => {
-            const token = (input.value as { token?: unknown }).token;
-            const valid = input.mutations.length === 0;
-            return {
-              event: 'auth:refresh',
-              input,
-              expectedOk: valid ? sameCustomerTokens.includes(token as string) : undefined,
-            };
-          }),
+          refreshes.map((input) => ({
+            event: 'auth:refresh',
+            input,
+            expectedOk:
+              input.mutations.length > 0
+                ? undefined
+                : sameCustomerTokens.includes((input.value as AuthRefreshDto).token),
+          })),
           fc.tuple(unknownEventName, anyPayload).map(([event, value]) => ({
             event,
             input: { value, mutations: ['an unknown event'] },
