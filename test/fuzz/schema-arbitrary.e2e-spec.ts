@@ -33,7 +33,7 @@ describe('the fuzz input builder', () => {
     'generates %s values the gateway must accept, and hostile ones, in similar shares',
     (_, dto) => {
       const validator = new SchemaValidator(dto);
-      const samples = fc.sample(new SchemaArbitraries(jsonSchemaOf(dto)).fuzzed(), { numRuns: 400, seed: 7 });
+      const samples = fc.sample(new SchemaArbitraries(jsonSchemaOf(dto)).fuzzed(), { numRuns: 250, seed: 7 });
       const accepted = (value: unknown): boolean =>
         'value' in validator.check(parsedOnServer(value)) &&
         unstorableInput(parsedOnServer(value)).length === 0;
@@ -50,7 +50,7 @@ describe('the fuzz input builder', () => {
 
   it('reaches every kind of hostile input', () => {
     const samples = fc.sample(new SchemaArbitraries(jsonSchemaOf(HeartbeatDto)).fuzzed(), {
-      numRuns: 1000,
+      numRuns: 600,
       seed: 7,
     });
     const texts = samples.map((sample) => toJsonText(sample.value));
