@@ -26,6 +26,18 @@ describe('SchemaValidator (JSON Schema generated from class-validator DTOs)', ()
     ]);
   });
 
+  it.each([Infinity, -Infinity, NaN])(
+    'refuses %p where a number is required, as JSON cannot store it',
+    (value) => {
+      const unbounded = heartbeat.check({ uptimeSec: value });
+      const bounded = heartbeat.check({ uptimeSec: 1, network: { latencyMs: value } });
+      expect('errors' in unbounded && unbounded.errors.map((error) => error.field)).toEqual(['uptimeSec']);
+      expect('errors' in bounded && bounded.errors.map((error) => error.field)).toContain(
+        'network.latencyMs',
+      );
+    },
+  );
+
   it.each([null, 'text', 42, [], undefined])('refuses %p as a payload', (payload) => {
     expect(heartbeat.check(payload)).toHaveProperty('errors');
   });

@@ -17,6 +17,10 @@ export class SchemaValidator<T> {
       coerceTypes: false,
       useDefaults: false,
       strict: false,
+      // `strict: false` turns this off too, and a socket payload parsed from `1e999` holds Infinity:
+      // it passed as an integer and was stored as null (JSON has no Infinity). Fastify's own validator
+      // keeps the default, so HTTP bodies already refused it.
+      strictNumbers: true,
     }),
   );
 

@@ -23,6 +23,14 @@ describe('unstorableInput', () => {
     expect(errors.map((error) => error.field)).toEqual(['name', 'hardware.os', 'interfaces.1.name']);
   });
 
+  it('refuses text that starts with a byte-order mark, which the embedded backend would read back without it', () => {
+    expect(unstorableInput({ name: '\ufeffpi', hardware: { os: '\ufeff' } })).toEqual([
+      { field: 'name', message: 'name must not start with a byte-order mark (U+FEFF)' },
+      { field: 'hardware.os', message: 'hardware.os must not start with a byte-order mark (U+FEFF)' },
+    ]);
+    expect(unstorableInput({ name: 'pi\ufeff', tags: ['a\ufeffb'] })).toEqual([]);
+  });
+
   it('refuses property names the database could not store', () => {
     expect(unstorableInput({ ['bad\u0000key']: 1 }).map((error) => error.field)).toEqual(['bad\u0000key']);
   });

@@ -16,6 +16,16 @@ const UNSTORABLE = /[\u0000\uD800-\uDFFF]/u;
 
 const UNSTORABLE_MESSAGE = 'must not contain NUL characters or unpaired UTF-16 surrogates';
 
+/**
+ * PostgreSQL stores a text value that starts with U+FEFF, but PGlite (the embedded backend) decodes each
+ * value it returns as if it were a UTF-8 document and drops the character as a byte-order mark, so the
+ * value would read back altered. Refused on every backend, so that what a client may send does not
+ * depend on where the gateway keeps its data; the character anywhere else in a value is stored as given.
+ */
+const BYTE_ORDER_MARK = '\uFEFF';
+
+const BYTE_ORDER_MARK_MESSAGE = 'must not start with a byte-order mark (U+FEFF)';
+
 interface Pending {
   value: unknown;
   path: string;
@@ -26,8 +36,9 @@ const childPath = (parent: string, key: string | number): string =>
   parent === '' ? String(key) : `${parent}.${String(key)}`;
 
 /**
- * What in a parsed JSON value (a body, a query, an event payload) the database could not store as given,
- * or nests too deeply, as field errors. Iterative, so a hostile depth cannot overflow the stack here.
+ * What in a parsed JSON value (a body, a query, an event payload) the database could not store or give
+ * back as given, or nests too deeply, as field errors. Iterative, so a hostile depth cannot overflow the
+ * stack here.
  */
 export function unstorableInput(value: unknown, root = ''): FieldError[] {
   const errors: FieldError[] = [];
@@ -38,6 +49,9 @@ export function unstorableInput(value: unknown, root = ''): FieldError[] {
     const field = path === '' ? 'payload' : path;
     if (typeof current === 'string') {
       if (UNSTORABLE.test(current)) errors.push({ field, message: `${field} ${UNSTORABLE_MESSAGE}` });
+      else if (current.startsWith(BYTE_ORDER_MARK)) {
+        errors.push({ field, message: `${field} ${BYTE_ORDER_MARK_MESSAGE}` });
+      }
       continue;
     }
     if (typeof current !== 'object' || current === null) continue;
