@@ -24,38 +24,6 @@ export class RedisCache extends Cache implements OnApplicationShutdown {
     return `${this.config.REDIS_KEY_PREFIX}${name}`;
   }
 
-  get(key: string): Promise<string | null> {
-    return redisCall(() => this.redis.get(key), this.redis);
-  }
-
-  async set(key: string, value: string, ttlMs?: number): Promise<void> {
-    await redisCall(
-      () => (ttlMs === undefined ? this.redis.set(key, value) : this.redis.set(key, value, 'PX', ttlMs)),
-      this.redis,
-    );
-  }
-
-  async setIfAbsent(key: string, value: string, ttlMs: number): Promise<boolean> {
-    const reply = await redisCall(() => this.redis.set(key, value, 'PX', ttlMs, 'NX'), this.redis);
-    return reply === 'OK';
-  }
-
-  async delete(key: string): Promise<void> {
-    await redisCall(() => this.redis.del(key), this.redis);
-  }
-
-  async sortedSetAdd(key: string, member: string, score: number): Promise<void> {
-    await redisCall(() => this.redis.zadd(key, score, member), this.redis);
-  }
-
-  sortedSetRangeByScore(key: string, maxScore: number, limit: number): Promise<string[]> {
-    return redisCall(() => this.redis.zrangebyscore(key, '-inf', maxScore, 'LIMIT', 0, limit), this.redis);
-  }
-
-  async sortedSetRemove(key: string, member: string): Promise<boolean> {
-    return (await redisCall(() => this.redis.zrem(key, member), this.redis)) === 1;
-  }
-
   async publish(channel: string, message: string): Promise<void> {
     await redisCall(() => this.redis.publish(this.channel(channel), message), this.redis);
   }
