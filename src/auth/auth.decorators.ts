@@ -37,9 +37,6 @@ function principalOfKind<K extends PrincipalKind>(kind: K) {
   };
 }
 
-export const CurrentPrincipal = createParamDecorator((_: unknown, context: ExecutionContext): Principal =>
-  principalOf(context),
-);
 export const CurrentDevice = createParamDecorator<unknown, DevicePrincipal>(principalOfKind('device'));
 export const CurrentCustomer = createParamDecorator<unknown, CustomerPrincipal>(principalOfKind('customer'));
 export const CurrentService = createParamDecorator<unknown, ServicePrincipal>(principalOfKind('service'));
