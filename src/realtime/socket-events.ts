@@ -141,15 +141,24 @@ export async function announceShutdown(namespace: Namespace): Promise<void> {
   await Promise.all(handedOver);
 }
 
-/** Resolves when the connection next hands its queued packets to the transport, or closes. */
+/**
+ * How long the shutdown waits for one connection to take the announcement. A client that stopped reading
+ * (a frozen device, a stalled link) never drains; it misses the announcement rather than holding the
+ * shutdown past its grace period.
+ */
+const ANNOUNCEMENT_WAIT_MS = 1000;
+
+/** Resolves when the connection next hands its queued packets to the transport, closes, or is too slow. */
 function queueDrained(connection: Socket['conn']): Promise<void> {
   if (connection.readyState !== 'open') return Promise.resolve();
   return new Promise((resolve) => {
     const settle = (): void => {
+      clearTimeout(timer);
       connection.off('drain', settle);
       connection.off('close', settle);
       resolve();
     };
+    const timer = setTimeout(settle, ANNOUNCEMENT_WAIT_MS);
     connection.on('drain', settle);
     connection.on('close', settle);
   });

@@ -1,6 +1,7 @@
 import { randomUUID } from 'node:crypto';
 import { rmSync } from 'node:fs';
 import { createDevToken } from '../../src/auth/dev-token';
+import { destroyOpenConnections } from '../../src/common/http/connection-limits';
 import { loadConfig } from '../../src/config/app-config';
 import { type DeviceResponse } from '../../src/devices/dto/device.response';
 import { RealtimeService } from '../../src/realtime/realtime.service';
@@ -113,6 +114,44 @@ describe('sockets when an instance shuts down', () => {
     expect(await closed).toBe('transport close');
     expect(events).toEqual(['device:status', 'connection:closing']);
   });
+
+  it('does not let a client that stopped reading hold the shutdown', async () => {
+    const directory = dataDir();
+    gateway = await startGatewayInstance(loadConfig({ DATA_DIR: directory, LOG_LEVEL: 'silent' }));
+    const instance = gateway;
+    const customerId = randomUUID();
+    const portal = await sockets.connectPortal(
+      instance.url,
+      await createDevToken(directory, { sub: customerId }),
+    );
+    // A frozen device or a stalled link: the client's TCP socket reads nothing more.
+    const transport = portal.io.engine.transport as unknown as { ws: { _socket: { pause(): void } } };
+    transport.ws._socket.pause();
+    const now = new Date().toISOString();
+    instance.app.get(RealtimeService).deviceStatus({
+      id: randomUUID(),
+      customerId,
+      name: 'x'.repeat(32 * 1024 * 1024),
+      serial: null,
+      status: 'active',
+      agentVersion: null,
+      hardware: null,
+      capabilities: [],
+      registeredAt: null,
+      createdAt: now,
+      updatedAt: now,
+      presence: { state: 'online', lastSeenAt: now, lastHeartbeat: null },
+    });
+
+    // What SIGTERM's grace period does near its end (graceful-shutdown.ts), here a second into the close.
+    const startedAt = Date.now();
+    const abort = setTimeout(() => destroyOpenConnections(instance.app.getHttpServer()), 1_000);
+    await instance.close();
+    clearTimeout(abort);
+    gateway = undefined;
+
+    expect(Date.now() - startedAt).toBeLessThan(5_000);
+  }, 30_000);
 
   it(
     'tells the sockets of a gateway process "shutdown" when it receives SIGTERM',

@@ -18,6 +18,7 @@ const REFUSED_CONNECTION_LINGER_MS = 1000;
 const RESERVED_FILE_DESCRIPTORS = 256;
 
 const refused = new WeakSet<Socket>();
+const openConnections = new WeakMap<Server, Set<Socket>>();
 
 /**
  * The Fastify options that bound what a slow or idle client costs: headers, the whole request (body
@@ -93,13 +94,14 @@ export function effectiveConnectionLimit(configured: number, fileLimit = openFil
  * holding connections open exhausts the cap, not the process's file descriptors.
  */
 export function capConnections(server: Server, limit: number): void {
-  let open = 0;
+  const open = new Set<Socket>();
+  openConnections.set(server, open);
   server.prependListener('connection', (socket: Socket) => {
-    open += 1;
+    open.add(socket);
     socket.once('close', () => {
-      open -= 1;
+      open.delete(socket);
     });
-    if (open <= limit) return;
+    if (open.size <= limit) return;
     refused.add(socket);
     const timer = setTimeout(() => socket.destroy(), REFUSED_CONNECTION_LINGER_MS);
     timer.unref();
@@ -112,4 +114,15 @@ export function capConnections(server: Server, limit: number): void {
 /** True for a connection accepted past the cap: its request is refused before any other work. */
 export function isRefusedConnection(socket: Socket): boolean {
   return refused.has(socket);
+}
+
+/**
+ * Destroys every connection the server still holds, upgraded ones (sockets) included, which Node's
+ * closeAllConnections() no longer tracks: a client that stopped reading would otherwise hold the close
+ * for as long as the WebSocket close handshake waits. Returns how many there were.
+ */
+export function destroyOpenConnections(server: Server): number {
+  const open = [...(openConnections.get(server) ?? [])];
+  for (const socket of open) socket.destroy();
+  return open.length;
 }

@@ -2,6 +2,7 @@ import { type Server } from 'node:http';
 import { type INestApplication, Logger } from '@nestjs/common';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { type AppConfig } from '../../config/app-config';
+import { destroyOpenConnections } from '../http/connection-limits';
 import { ShutdownState } from './shutdown-state';
 
 /**
@@ -35,8 +36,8 @@ export function installGracefulShutdown(app: INestApplication, config: AppConfig
     // A client that stopped sending mid-request would hold the close until its request timeout: what is
     // still open near the end of the grace is cut, so the shutdown completes (and exits 0) in time.
     const abort = setTimeout(() => {
-      logger.warn('Grace period nearly over: closing the connections still open');
-      (app.getHttpServer() as Server).closeAllConnections();
+      const count = destroyOpenConnections(app.getHttpServer() as Server);
+      logger.warn(`Grace period nearly over: closed the ${count} connections still open`);
     }, abortDelayMs(config.SHUTDOWN_GRACE_MS));
     abort.unref();
 
