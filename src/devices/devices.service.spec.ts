@@ -1,10 +1,11 @@
 import { randomUUID } from 'node:crypto';
 import { Logger } from '@nestjs/common';
 import { InMemoryAuditLogRepository, InMemoryDeviceRepository } from '../../test/support/in-memory-storage';
+import { customerPrincipal } from '../../test/support/principals';
 import { ForbiddenError } from '../common/errors/common.errors';
 import { AuthSecrets } from '../auth/auth-secrets';
-import { DeviceCredentialsService } from '../auth/device-credentials.service';
 import { type CustomerPrincipal } from '../auth/principal';
+import { DeviceCredentialsService } from '../auth/device-credentials.service';
 import { loadConfig } from '../config/app-config';
 import { MemoryCache } from '../infra/cache/memory-cache';
 import { MemoryPresenceStore } from '../infra/cache/memory-presence.store';
@@ -14,17 +15,7 @@ import { PresenceService } from '../presence/presence.service';
 import { DeviceNotFoundError, DeviceSerialTakenError } from './devices.errors';
 import { DevicesService } from './devices.service';
 
-function customer(overrides: Partial<CustomerPrincipal> = {}): CustomerPrincipal {
-  return {
-    kind: 'customer',
-    userId: randomUUID(),
-    sessionId: randomUUID(),
-    isAdmin: false,
-    email: null,
-    expiresAt: Date.now() + 3_600_000,
-    ...overrides,
-  };
-}
+const customer = customerPrincipal;
 
 /** A cache whose broadcasts fail, as Redis does while it is away. */
 class BroadcastFailingCache extends MemoryCache {
