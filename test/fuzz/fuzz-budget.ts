@@ -40,11 +40,13 @@ export function fuzzParameters<T>(share = 1): fc.Parameters<T> {
     // In `npm test` the first counterexample is reported as found, with its seed and path; shrinking a
     // counterexample that hangs would take a timeout per attempt. `npm run fuzz` shrinks.
     endOnFailure: !exploring,
-    // Ends the run (shrinking included) before jest's own timeout would, so the seed and path of a
-    // failure are always reported rather than lost to "Exceeded timeout".
-    interruptAfterTimeLimit: fuzzTestTimeout(share) - 10_000,
-    markInterruptAsFailure: true,
-    plugins: [fc.timeout(ANSWER_TIMEOUT_MS * 4), readableFailures<T>()],
+    plugins: [
+      fc.timeout(ANSWER_TIMEOUT_MS * 4),
+      // Ends the run (shrinking included) before jest's own timeout would, so the seed and path of a
+      // failure are always reported rather than lost to "Exceeded timeout".
+      fc.interruptAfterTimeLimit(fuzzTestTimeout(share) - 10_000, { failOnInterrupt: true }),
+      readableFailures<T>(),
+    ],
     noDefaultPlugins: true,
   };
 }
