@@ -1,4 +1,4 @@
-import { Global, Module } from '@nestjs/common';
+import { Module } from '@nestjs/common';
 import { APP_GUARD, DiscoveryModule } from '@nestjs/core';
 import { RouteAuthenticator } from '../common/http/route-authenticator';
 import { AppConfig } from '../config/app-config';
@@ -18,7 +18,6 @@ import { ServiceStrategy } from './strategies/service.strategy';
  * RouteAuthenticator of hot routes (which Fastify serves without Nest's guard pipeline: overriding
  * APP_GUARD does not reach them; overriding RouteAuthenticator does).
  */
-@Global()
 @Module({
   imports: [DiscoveryModule],
   providers: [

@@ -1,7 +1,6 @@
-import { Global, Module } from '@nestjs/common';
+import { Module } from '@nestjs/common';
 import { PresenceEvents } from './presence-events';
 import { PresenceService } from './presence.service';
 
-@Global()
 @Module({ providers: [PresenceService, PresenceEvents], exports: [PresenceService, PresenceEvents] })
 export class PresenceModule {}

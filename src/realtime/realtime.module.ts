@@ -1,5 +1,7 @@
 import { Module } from '@nestjs/common';
+import { AuthModule } from '../auth/auth.module';
 import { DevicesModule } from '../devices/devices.module';
+import { PresenceModule } from '../presence/presence.module';
 import { AgentGateway } from './agent.gateway';
 import { PortalGateway } from './portal.gateway';
 import { PresenceRelay } from './presence-relay';
@@ -7,7 +9,7 @@ import { RealtimeService } from './realtime.service';
 import { SocketClusterAdapter } from './socket-cluster.adapter';
 
 @Module({
-  imports: [DevicesModule],
+  imports: [AuthModule, DevicesModule, PresenceModule],
   providers: [AgentGateway, PortalGateway, RealtimeService, PresenceRelay, SocketClusterAdapter],
   exports: [RealtimeService],
 })
