@@ -1,5 +1,4 @@
 import { type DynamicModule, Module, type Type } from '@nestjs/common';
-import { AgentModule } from './agent/agent.module';
 import { AuthModule } from './auth/auth.module';
 import { HotRoutesModule } from './common/http/hot-routes.module';
 import { LifecycleModule } from './common/lifecycle/lifecycle.module';
@@ -10,7 +9,6 @@ import { HealthModule } from './health/health.module';
 import { CacheModule } from './infra/cache/cache.module';
 import { DatabaseModule } from './infra/database/database.module';
 import { MetricsModule } from './infra/metrics/metrics.module';
-import { PresenceModule } from './presence/presence.module';
 import { RealtimeModule } from './realtime/realtime.module';
 
 @Module({})
@@ -25,10 +23,8 @@ export class AppModule {
         DatabaseModule.forRoot(config.DATA_BACKEND),
         CacheModule.forRoot(config.CACHE_BACKEND),
         AuthModule,
-        PresenceModule,
         HealthModule,
         DevicesModule,
-        AgentModule,
         RealtimeModule,
         HotRoutesModule,
         ...extraModules,

@@ -9,8 +9,8 @@ import Redis from 'ioredis';
 import { type AppConfig } from '../../src/config/app-config';
 import { loadConfigFromEnvironment } from '../../src/config/environment';
 import { redisOptions } from '../../src/infra/redis/redis-client.provider';
-import { RedisPresenceStore } from '../../src/infra/redis/redis-presence.store';
-import { timingFor } from '../../src/presence/presence';
+import { RedisPresenceStore } from '../../src/devices/presence/redis-presence.store';
+import { timingFor } from '../../src/devices/presence/presence';
 import { type BenchDevice } from './bench-device';
 
 /** What the gateway's verification cache holds once each device has authenticated: its secret's keyed hash. */

@@ -9,7 +9,7 @@ import { createHmac, randomBytes, randomUUID } from 'node:crypto';
 import { Client, Pool } from 'pg';
 import { migrate } from '../../src/infra/database/migrator';
 import { PgPoolExecutor } from '../../src/infra/database/sql/pg-pool.executor';
-import { SqlDeviceRepository } from '../../src/infra/database/sql/sql-device.repository';
+import { SqlDeviceRepository } from '../../src/devices/storage/sql-device.repository';
 import { type BenchDevice } from './bench-device';
 import { HOST } from './local-run';
 

@@ -14,7 +14,7 @@
 import 'reflect-metadata';
 import { createServer } from 'node:http';
 import { Server } from 'socket.io';
-import { HeartbeatDto } from '../../src/agent/dto/heartbeat.dto';
+import { HeartbeatDto } from '../../src/devices/agent/dto/heartbeat.dto';
 import { SchemaValidator } from '../../src/common/validation/schema-validator';
 import { runBareServer, setUpBareServer, stopOnSignals } from '../shared/bare-server';
 import { socketTransportOptions } from '../../src/realtime/realtime-io.adapter';

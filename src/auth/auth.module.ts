@@ -2,15 +2,19 @@ import { Module } from '@nestjs/common';
 import { APP_GUARD, DiscoveryModule } from '@nestjs/core';
 import { RouteAuthenticator } from '../common/http/route-authenticator';
 import { AppConfig } from '../config/app-config';
+import { storageAdapter } from '../infra/adapters';
 import { AuthSecrets } from './auth-secrets';
 import { AuthenticateBeforeBody } from './authenticate-before-body';
 import { CustomerTokenVerifier } from './customer-token.verifier';
+import { DeviceCredentialStore } from './device-credential.store';
 import { DeviceCredentialsService } from './device-credentials.service';
 import { PrincipalGuard } from './principal.guard';
 import { ServiceKeyVerifier } from './service-key.verifier';
 import { CustomerStrategy } from './strategies/customer.strategy';
 import { DeviceStrategy } from './strategies/device.strategy';
 import { ServiceStrategy } from './strategies/service.strategy';
+import { SqlDeviceCredentialStore } from './storage/sql-device-credential.store';
+import { SupabaseDeviceCredentialStore } from './storage/supabase-device-credential.store';
 
 /**
  * Principals and their verification (PRODUCT §2). The verifiers are exported for the Socket.IO handshake;
@@ -30,6 +34,10 @@ import { ServiceStrategy } from './strategies/service.strategy';
     CustomerTokenVerifier,
     ServiceKeyVerifier,
     DeviceCredentialsService,
+    storageAdapter(DeviceCredentialStore, {
+      sql: SqlDeviceCredentialStore,
+      supabase: SupabaseDeviceCredentialStore,
+    }),
     DeviceStrategy,
     CustomerStrategy,
     ServiceStrategy,

@@ -1,6 +1,9 @@
 import { randomUUID } from 'node:crypto';
 import { Logger } from '@nestjs/common';
-import { InMemoryDeviceRepository } from '../../test/support/in-memory-storage';
+import {
+  InMemoryDeviceCredentialStore,
+  InMemoryDeviceRepository,
+} from '../../test/support/in-memory-storage';
 import { loadConfig } from '../config/app-config';
 import { MemoryCache } from '../infra/cache/memory-cache';
 import { type AuthFailure } from './auth.errors';
@@ -43,7 +46,7 @@ describe('DeviceCredentialsService', () => {
     const credentials = new DeviceCredentialsService(
       loadConfig({ LOG_LEVEL: 'silent', ...env }),
       secrets,
-      devices,
+      new InMemoryDeviceCredentialStore(devices),
       cache,
     );
     await credentials.onModuleInit();
@@ -245,7 +248,7 @@ describe('DeviceCredentialsService', () => {
     it('keeps answering when the catch-up cannot read the database', async () => {
       const warnings = jest.spyOn(Logger.prototype, 'warn').mockImplementation(() => undefined);
       const credentials = await instance();
-      jest.spyOn(devices, 'listRevokedSince').mockRejectedValue(new Error('connection refused'));
+      jest.spyOn(devices, 'revokedSince').mockRejectedValue(new Error('connection refused'));
       const device = liveDevice(credentials);
 
       cache.resume(new Date());

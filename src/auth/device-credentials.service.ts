@@ -1,11 +1,10 @@
 import { createHmac, randomBytes, timingSafeEqual } from 'node:crypto';
 import { Injectable, Logger, type OnModuleDestroy, type OnModuleInit } from '@nestjs/common';
 import { AppConfig } from '../config/app-config';
-import { type DeviceRecord } from '../devices/device';
-import { DeviceRepository } from '../devices/device.repository';
 import { Cache } from '../infra/cache/cache';
 import { AuthFailure, type AuthFailureReason } from './auth.errors';
 import { AuthSecrets } from './auth-secrets';
+import { DeviceCredentialStore, type StoredDeviceCredential } from './device-credential.store';
 import { type DevicePrincipal } from './principal';
 import { isUuid } from '../common/uuid';
 
@@ -67,7 +66,7 @@ export class DeviceCredentialsService implements OnModuleInit, OnModuleDestroy {
   constructor(
     private readonly config: AppConfig,
     private readonly secrets: AuthSecrets,
-    private readonly devices: DeviceRepository,
+    private readonly store: DeviceCredentialStore,
     private readonly cache: Cache,
   ) {}
 
@@ -143,7 +142,7 @@ export class DeviceCredentialsService implements OnModuleInit, OnModuleDestroy {
   private async catchUpOnRevocations(lostAt: Date): Promise<void> {
     const since = new Date(lostAt.getTime() - REVOCATION_CATCH_UP_MARGIN_MS);
     try {
-      for (const deviceId of await this.devices.listRevokedSince(since, REVOCATION_CATCH_UP_LIMIT)) {
+      for (const deviceId of await this.store.listRevokedSince(since, REVOCATION_CATCH_UP_LIMIT)) {
         this.forgetRevoked(deviceId);
       }
     } catch (error) {
@@ -187,21 +186,21 @@ export class DeviceCredentialsService implements OnModuleInit, OnModuleDestroy {
 
   private async read(deviceId: string): Promise<Lookup> {
     const invalidationsBefore = this.invalidations;
-    const device = await this.devices.findById(deviceId);
+    const device = await this.store.find(deviceId);
     const expiresAt = Date.now() + this.config.DEVICE_AUTH_CACHE_TTL_MS;
     const lookup = this.lookupOf(device, expiresAt);
     if (this.invalidations === invalidationsBefore) this.remember(deviceId, lookup);
     return lookup;
   }
 
-  private lookupOf(device: DeviceRecord | null, expiresAt: number): Lookup {
+  private lookupOf(device: StoredDeviceCredential | null, expiresAt: number): Lookup {
     const refused = (reason: AuthFailureReason, detail: string): RefusedDevice => ({
       refusal: new AuthFailure(reason, detail),
       secretHash: this.dummySecretHash,
       expiresAt,
     });
     if (!device) return refused('unknown_device', 'no such device');
-    if (device.status === 'revoked') return refused('revoked', 'device revoked');
+    if (device.revoked) return refused('revoked', 'device revoked');
     if (!device.secretHash.startsWith(HASH_SCHEME)) return refused('malformed', 'unknown hash scheme');
     return {
       refusal: null,

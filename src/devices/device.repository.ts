@@ -33,9 +33,6 @@ export abstract class DeviceRepository {
   /** Returns null when the device does not exist or is revoked. */
   abstract update(id: string, changes: DeviceChanges): Promise<DeviceRecord | null>;
 
-  /** Ids of devices revoked at or after `since`, oldest revocation first, at most `limit`. */
-  abstract listRevokedSince(since: Date, limit: number): Promise<string[]>;
-
   /** Marks a live device revoked; returns null when it does not exist or was already revoked. */
   abstract revoke(id: string): Promise<DeviceRecord | null>;
 }

@@ -1,6 +1,10 @@
 import { randomUUID } from 'node:crypto';
 import { Logger } from '@nestjs/common';
-import { InMemoryAuditLogRepository, InMemoryDeviceRepository } from '../../test/support/in-memory-storage';
+import {
+  InMemoryAuditLogRepository,
+  InMemoryDeviceCredentialStore,
+  InMemoryDeviceRepository,
+} from '../../test/support/in-memory-storage';
 import { customerPrincipal } from '../../test/support/principals';
 import { ForbiddenError } from '../common/errors/common.errors';
 import { AuthSecrets } from '../auth/auth-secrets';
@@ -8,10 +12,10 @@ import { type CustomerPrincipal } from '../auth/principal';
 import { DeviceCredentialsService } from '../auth/device-credentials.service';
 import { loadConfig } from '../config/app-config';
 import { MemoryCache } from '../infra/cache/memory-cache';
-import { MemoryPresenceStore } from '../infra/cache/memory-presence.store';
+import { MemoryPresenceStore } from './presence/memory-presence.store';
 import { MetricsService } from '../infra/metrics/metrics.service';
-import { PresenceEvents } from '../presence/presence-events';
-import { PresenceService } from '../presence/presence.service';
+import { PresenceEvents } from './presence/presence-events';
+import { PresenceService } from './presence/presence.service';
 import { DeviceNotFoundError, DeviceSerialTakenError } from './devices.errors';
 import { DevicesService } from './devices.service';
 
@@ -42,7 +46,7 @@ describe('DevicesService', () => {
     const credentials = new DeviceCredentialsService(
       config,
       secrets,
-      devices,
+      new InMemoryDeviceCredentialStore(devices),
       collaborators.cache ?? new MemoryCache(),
     );
     const presence = new PresenceService(

@@ -3,7 +3,7 @@ import { AuditLogRepository } from '../audit/audit-log.repository';
 import { DeviceCredentialsService } from '../auth/device-credentials.service';
 import { actorOf, type CustomerPrincipal } from '../auth/principal';
 import { ForbiddenError } from '../common/errors/common.errors';
-import { PresenceService } from '../presence/presence.service';
+import { PresenceService } from './presence/presence.service';
 import { type DeviceRecord, type PresenceState } from './device';
 import { DeviceRepository } from './device.repository';
 import { DeviceNotFoundError } from './devices.errors';

@@ -12,7 +12,7 @@ import {
   WebSocketGateway,
 } from '@nestjs/websockets';
 import { type Namespace, type Socket } from 'socket.io';
-import { HeartbeatDto } from '../agent/dto/heartbeat.dto';
+import { HeartbeatDto } from '../devices/agent/dto/heartbeat.dto';
 import { AuthFailure } from '../auth/auth.errors';
 import { DeviceCredentialsService } from '../auth/device-credentials.service';
 import { type DevicePrincipal } from '../auth/principal';
@@ -21,7 +21,7 @@ import { SchemaValidator } from '../common/validation/schema-validator';
 import { AppConfig } from '../config/app-config';
 import { Cache } from '../infra/cache/cache';
 import { MetricsService } from '../infra/metrics/metrics.service';
-import { PresenceService } from '../presence/presence.service';
+import { PresenceService } from '../devices/presence/presence.service';
 import { type ConnectionCloseReason, rooms } from './realtime.events';
 import { authenticateHandshakes } from './socket-auth';
 import { announceShutdown, closeConnection, handleEvent, refuseUnknownEvents } from './socket-events';

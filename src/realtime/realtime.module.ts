@@ -1,15 +1,14 @@
 import { Module } from '@nestjs/common';
 import { AuthModule } from '../auth/auth.module';
 import { DevicesModule } from '../devices/devices.module';
-import { PresenceModule } from '../presence/presence.module';
 import { AgentGateway } from './agent.gateway';
 import { PortalGateway } from './portal.gateway';
-import { PresenceRelay } from './presence-relay';
+import { PresenceRelay } from '../devices/presence/presence-relay';
 import { RealtimeService } from './realtime.service';
 import { SocketClusterAdapter } from './socket-cluster.adapter';
 
 @Module({
-  imports: [AuthModule, DevicesModule, PresenceModule],
+  imports: [AuthModule, DevicesModule],
   providers: [AgentGateway, PortalGateway, RealtimeService, PresenceRelay, SocketClusterAdapter],
   exports: [RealtimeService],
 })

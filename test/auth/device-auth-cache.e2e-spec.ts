@@ -1,7 +1,7 @@
 import { randomBytes, randomUUID } from 'node:crypto';
 import { createDevToken } from '../../src/auth/dev-token';
 import { DeviceCredentialsService } from '../../src/auth/device-credentials.service';
-import { DeviceRepository } from '../../src/devices/device.repository';
+import { DeviceCredentialStore } from '../../src/auth/device-credential.store';
 import { eventually } from '../support/eventually';
 import { findFreePort } from '../support/free-port';
 import {
@@ -49,7 +49,7 @@ describe('device authentication across instances', () => {
   let customer: string;
   const sockets = new SocketClients();
 
-  /** Calls of A's DeviceRepository.findById (the real SQL adapter, spied on, not replaced) for one id. */
+  /** Calls of A's DeviceCredentialStore.find (the real SQL adapter, spied on, not replaced) for one id. */
   let readsOnA: (deviceId: string) => number;
   let readsOnB: (deviceId: string) => number;
 
@@ -71,7 +71,7 @@ describe('device authentication across instances', () => {
   };
 
   function countReads(instance: GatewayInstance): (deviceId: string) => number {
-    const spy = jest.spyOn(instance.app.get(DeviceRepository), 'findById');
+    const spy = jest.spyOn(instance.app.get(DeviceCredentialStore), 'find');
     return (deviceId) => spy.mock.calls.filter(([id]) => id === deviceId).length;
   }
 

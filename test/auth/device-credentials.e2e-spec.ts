@@ -7,18 +7,12 @@ import { type LoggerService } from '@nestjs/common';
 import { Test, type TestingModule } from '@nestjs/testing';
 import { type AuthFailure } from '../../src/auth/auth.errors';
 import { AuthSecrets } from '../../src/auth/auth-secrets';
+import { DeviceCredentialStore, type StoredDeviceCredential } from '../../src/auth/device-credential.store';
 import { DeviceCredentialsService } from '../../src/auth/device-credentials.service';
+import { SqlDeviceCredentialStore } from '../../src/auth/storage/sql-device-credential.store';
 import { type DevicePrincipal } from '../../src/auth/principal';
 import { ConfigModule } from '../../src/config/config.module';
-import {
-  type DeviceChanges,
-  type DeviceListQuery,
-  type DeviceRecord,
-  type NewDevice,
-  type Page,
-  type PresenceState,
-} from '../../src/devices/device';
-import { DeviceRepository } from '../../src/devices/device.repository';
+import { SqlDeviceRepository } from '../../src/devices/storage/sql-device.repository';
 import { MemoryCache } from '../../src/infra/cache/memory-cache';
 import { DatabaseModule } from '../../src/infra/database/database.module';
 import { SqlExecutor } from '../../src/infra/database/sql/sql-executor';
@@ -38,11 +32,11 @@ interface HeldRead {
  * answer back after the database gave it, as a slow network would: the window in which a creation can
  * land between what a lookup read and what it returns.
  */
-class CountingDeviceRepository extends DeviceRepository {
+class CountingCredentialStore extends DeviceCredentialStore {
   private readonly readCounts = new Map<string, number>();
   private readonly held = new Map<string, { answered: () => void; released: Promise<void> }>();
 
-  constructor(private readonly inner: DeviceRepository) {
+  constructor(private readonly inner: DeviceCredentialStore) {
     super();
   }
 
@@ -59,43 +53,20 @@ class CountingDeviceRepository extends DeviceRepository {
     return { answered: answeredPromise, release };
   }
 
-  async findById(id: string): Promise<DeviceRecord | null> {
+  async find(id: string): Promise<StoredDeviceCredential | null> {
     this.readCounts.set(id, this.readsOf(id) + 1);
-    const record = await this.inner.findById(id);
+    const credential = await this.inner.find(id);
     const hold = this.held.get(id);
     if (hold) {
       this.held.delete(id);
       hold.answered();
       await hold.released;
     }
-    return record;
-  }
-
-  create(device: NewDevice): Promise<DeviceRecord> {
-    return this.inner.create(device);
-  }
-
-  list(query: DeviceListQuery): Promise<Page<DeviceRecord>> {
-    return this.inner.list(query);
-  }
-
-  update(id: string, changes: DeviceChanges): Promise<DeviceRecord | null> {
-    return this.inner.update(id, changes);
+    return credential;
   }
 
   listRevokedSince(since: Date, limit: number): Promise<string[]> {
     return this.inner.listRevokedSince(since, limit);
-  }
-
-  revoke(id: string): Promise<DeviceRecord | null> {
-    return this.inner.revoke(id);
-  }
-
-  listByPresence(
-    states: readonly PresenceState[],
-    page: { afterId?: string; limit: number },
-  ): Promise<DeviceRecord[]> {
-    return this.inner.listByPresence(states, page);
   }
 }
 
@@ -115,15 +86,16 @@ describe('device credential lookups', () => {
   let dataDir: string;
   let storage: TestingModule;
   let sql: SqlExecutor;
+  let devices: SqlDeviceRepository;
   let cache: MemoryCache;
   const started: DeviceCredentialsService[] = [];
 
   /** One gateway instance's credentials service, with its own read counter, on the shared database and cache. */
   async function instance(env: Record<string, string> = {}): Promise<{
     credentials: DeviceCredentialsService;
-    reads: CountingDeviceRepository;
+    reads: CountingCredentialStore;
   }> {
-    const reads = new CountingDeviceRepository(storage.get(DeviceRepository));
+    const reads = new CountingCredentialStore(new SqlDeviceCredentialStore(sql));
     const config = testConfig({ DATA_BACKEND: 'embedded', DATA_DIR: dataDir, ...env });
     const credentials = new DeviceCredentialsService(config, secrets, reads, cache);
     await credentials.onModuleInit();
@@ -148,6 +120,7 @@ describe('device credential lookups', () => {
       .setLogger(quietLogger)
       .compile();
     sql = storage.get(SqlExecutor);
+    devices = new SqlDeviceRepository(sql);
   }, 60_000);
 
   beforeEach(() => {
@@ -193,14 +166,14 @@ describe('device credential lookups', () => {
   it('remembers a revoked id as revoked, and a known id with a wrong secret as well, one read each', async () => {
     const { credentials, reads } = await instance();
     const revokedSecret = credentials.generateSecret();
-    const revoked = await storage.get(DeviceRepository).create({
+    const revoked = await devices.create({
       customerId: randomUUID(),
       name: 'revoked',
       serial: null,
       secretHash: credentials.hashSecret(revokedSecret),
     });
-    await storage.get(DeviceRepository).revoke(revoked.id);
-    const live = await storage.get(DeviceRepository).create({
+    await devices.revoke(revoked.id);
+    const live = await devices.create({
       customerId: randomUUID(),
       name: 'live',
       serial: null,
@@ -219,19 +192,19 @@ describe('device credential lookups', () => {
   it('digests the secret and compares it in constant time on every path, refused ids included', async () => {
     const { credentials } = await instance();
     const secret = credentials.generateSecret();
-    const live = await storage.get(DeviceRepository).create({
+    const live = await devices.create({
       customerId: randomUUID(),
       name: 'live',
       serial: null,
       secretHash: credentials.hashSecret(secret),
     });
-    const revoked = await storage.get(DeviceRepository).create({
+    const revoked = await devices.create({
       customerId: randomUUID(),
       name: 'revoked',
       serial: null,
       secretHash: credentials.hashSecret(secret),
     });
-    await storage.get(DeviceRepository).revoke(revoked.id);
+    await devices.revoke(revoked.id);
     const unknownId = randomUUID();
     const hmacs = jest.spyOn(crypto, 'createHmac');
     const comparisons = jest.spyOn(crypto, 'timingSafeEqual');
@@ -323,7 +296,7 @@ describe('device credential lookups', () => {
   it('bounds what it remembers, verified and refused ids alike, the oldest read going first', async () => {
     const { credentials, reads } = await instance({ DEVICE_AUTH_CACHE_MAX_ENTRIES: '3' });
     const secret = credentials.generateSecret();
-    const known = await storage.get(DeviceRepository).create({
+    const known = await devices.create({
       customerId: randomUUID(),
       name: 'known',
       serial: null,

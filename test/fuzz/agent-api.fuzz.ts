@@ -1,6 +1,6 @@
 import fc from 'fast-check';
-import { HeartbeatDto } from '../../src/agent/dto/heartbeat.dto';
-import { RegisterAgentDto } from '../../src/agent/dto/register-agent.dto';
+import { HeartbeatDto } from '../../src/devices/agent/dto/heartbeat.dto';
+import { RegisterAgentDto } from '../../src/devices/agent/dto/register-agent.dto';
 import { jsonSchemaOf } from '../../src/common/http/body-schema';
 import { fuzzParameters, fuzzTestTimeout } from './fuzz-budget';
 import { basicAuthorization, type CreatedDevice, type FuzzGateway } from './fuzz-gateway';

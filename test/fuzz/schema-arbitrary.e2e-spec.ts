@@ -2,8 +2,8 @@
 import 'reflect-metadata';
 import { type Type } from '@nestjs/common';
 import fc from 'fast-check';
-import { HeartbeatDto } from '../../src/agent/dto/heartbeat.dto';
-import { RegisterAgentDto } from '../../src/agent/dto/register-agent.dto';
+import { HeartbeatDto } from '../../src/devices/agent/dto/heartbeat.dto';
+import { RegisterAgentDto } from '../../src/devices/agent/dto/register-agent.dto';
 import { jsonSchemaOf } from '../../src/common/http/body-schema';
 import { SchemaValidator } from '../../src/common/validation/schema-validator';
 import { unstorableInput } from '../../src/common/validation/storable-input';

@@ -1,7 +1,7 @@
 import { randomUUID } from 'node:crypto';
 import fc from 'fast-check';
 import { type Socket } from 'socket.io-client';
-import { HeartbeatDto } from '../../src/agent/dto/heartbeat.dto';
+import { HeartbeatDto } from '../../src/devices/agent/dto/heartbeat.dto';
 import { jsonSchemaOf } from '../../src/common/http/body-schema';
 import { AppConfig } from '../../src/config/app-config';
 import { type DeviceResponse } from '../../src/devices/dto/device.response';

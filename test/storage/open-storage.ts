@@ -3,7 +3,14 @@ import { Test } from '@nestjs/testing';
 import { AuditLogRepository } from '../../src/audit/audit-log.repository';
 import { type AppConfig } from '../../src/config/app-config';
 import { ConfigModule } from '../../src/config/config.module';
+import { AuditModule } from '../../src/audit/audit.module';
+import { DeviceCredentialStore } from '../../src/auth/device-credential.store';
+import { SqlDeviceCredentialStore } from '../../src/auth/storage/sql-device-credential.store';
+import { SupabaseDeviceCredentialStore } from '../../src/auth/storage/supabase-device-credential.store';
 import { DeviceRepository } from '../../src/devices/device.repository';
+import { SqlDeviceRepository } from '../../src/devices/storage/sql-device.repository';
+import { SupabaseDeviceRepository } from '../../src/devices/storage/supabase-device.repository';
+import { storageAdapter } from '../../src/infra/adapters';
 import { DatabaseModule } from '../../src/infra/database/database.module';
 import { SqlExecutor } from '../../src/infra/database/sql/sql-executor';
 import { type StorageUnderTest } from './storage.contract';
@@ -15,7 +22,7 @@ const quietLogger: LoggerService = {
 };
 
 /**
- * The storage ports as the gateway wires them for config.DATA_BACKEND: the same module, providers and
+ * The storage ports as the gateway wires them for config.DATA_BACKEND: the same modules, bindings and
  * factories (pool, PGlite + migrate, supabase-js client) production uses. close() runs their shutdown hooks.
  */
 export async function openStorage(
@@ -24,7 +31,14 @@ export async function openStorage(
   runSql?: (text: string, params: unknown[]) => Promise<unknown>,
 ): Promise<StorageUnderTest> {
   const moduleRef = await Test.createTestingModule({
-    imports: [ConfigModule.forRoot(config), DatabaseModule.forRoot(config.DATA_BACKEND)],
+    imports: [ConfigModule.forRoot(config), DatabaseModule.forRoot(config.DATA_BACKEND), AuditModule],
+    providers: [
+      storageAdapter(DeviceRepository, { sql: SqlDeviceRepository, supabase: SupabaseDeviceRepository }),
+      storageAdapter(DeviceCredentialStore, {
+        sql: SqlDeviceCredentialStore,
+        supabase: SupabaseDeviceCredentialStore,
+      }),
+    ],
   })
     .setLogger(quietLogger)
     .compile();
@@ -33,7 +47,8 @@ export async function openStorage(
     ((text: string, params: unknown[]) => moduleRef.get(SqlExecutor, { strict: false }).query(text, params));
   return {
     devices: moduleRef.get(DeviceRepository),
-    audit: moduleRef.get(AuditLogRepository),
+    audit: moduleRef.get(AuditLogRepository, { strict: false }),
+    credentials: moduleRef.get(DeviceCredentialStore),
     setCreatedAt: async (deviceIds, createdAt) => {
       await sql('update public.devices set created_at = $1 where id = any($2::uuid[])', [
         createdAt,

@@ -1,6 +1,7 @@
 import { randomUUID } from 'node:crypto';
 import { type NewAuditEvent } from '../../src/audit/audit-event';
 import { type AuditLogRepository } from '../../src/audit/audit-log.repository';
+import { type DeviceCredentialStore } from '../../src/auth/device-credential.store';
 import { InvalidCursorError } from '../../src/common/errors/common.errors';
 import { type DeviceChanges, type DeviceRecord, type NewDevice } from '../../src/devices/device';
 import { type DeviceRepository } from '../../src/devices/device.repository';
@@ -10,6 +11,8 @@ import { DeviceSerialTakenError } from '../../src/devices/devices.errors';
 export interface StorageUnderTest {
   devices: DeviceRepository;
   audit: AuditLogRepository;
+  /** Auth's read of the rows `devices` writes. */
+  credentials: DeviceCredentialStore;
   /**
    * Gives devices one creation time, straight in the database: what concurrent creations in the same
    * millisecond do, which timing alone does not reliably bring about (PGlite runs one statement at a time).
@@ -38,7 +41,7 @@ function inListOrder(records: DeviceRecord[]): string[] {
 }
 
 /**
- * The behaviour every DeviceRepository and AuditLogRepository adapter must show. Each spec file runs it
+ * The behaviour every DeviceRepository, DeviceCredentialStore and AuditLogRepository adapter must show. Each spec file runs it
  * unchanged against one adapter. Tests share one database, so each works with customers of its own.
  */
 export function describeStorageContract(adapterName: string, open: () => Promise<StorageUnderTest>): void {
@@ -46,10 +49,11 @@ export function describeStorageContract(adapterName: string, open: () => Promise
     let storage: StorageUnderTest;
     let devices: DeviceRepository;
     let audit: AuditLogRepository;
+    let credentials: DeviceCredentialStore;
 
     beforeAll(async () => {
       storage = await open();
-      ({ devices, audit } = storage);
+      ({ devices, audit, credentials } = storage);
     });
 
     afterAll(async () => {
@@ -398,12 +402,27 @@ export function describeStorageContract(adapterName: string, open: () => Promise
         await devices.revoke(second.id);
 
         const since = new Date(boundary.getTime() + 1);
-        const revoked = await devices.listRevokedSince(since, 10_000);
+        const revoked = await credentials.listRevokedSince(since, 10_000);
         expect(revoked.indexOf(first.id)).toBeGreaterThanOrEqual(0);
         expect(revoked.indexOf(first.id)).toBeLessThan(revoked.indexOf(second.id));
         expect(revoked).not.toContain(before.id);
         expect(revoked).not.toContain(live.id);
-        expect(await devices.listRevokedSince(since, 1)).toHaveLength(1);
+        expect(await credentials.listRevokedSince(since, 1)).toHaveLength(1);
+      });
+
+      it("gives auth a device's credential, revoked or not, and nothing for an unknown id", async () => {
+        const live = await devices.create(newDevice());
+        const revoked = await devices.create(newDevice());
+        await devices.revoke(revoked.id);
+
+        await expect(credentials.find(live.id)).resolves.toEqual({
+          customerId: live.customerId,
+          revoked: false,
+          secretHash: live.secretHash,
+        });
+        await expect(credentials.find(revoked.id)).resolves.toMatchObject({ revoked: true });
+        await expect(credentials.find(randomUUID())).resolves.toBeNull();
+        await expect(credentials.find('not-a-uuid')).resolves.toBeNull();
       });
     });
 

@@ -1,7 +1,7 @@
 import { type NestFastifyApplication } from '@nestjs/platform-fastify';
 import { createApp } from '../../src/app.factory';
 import { type AppConfig } from '../../src/config/app-config';
-import { PresenceEvents, type PresenceTransition } from '../../src/presence/presence-events';
+import { PresenceEvents, type PresenceTransition } from '../../src/devices/presence/presence-events';
 import { CapturedLogs } from './captured-logs';
 
 /** One gateway listening on a real port, with its logs and the presence transitions it made. */

@@ -1,6 +1,7 @@
 import { randomUUID } from 'node:crypto';
 import { type AuditEvent, type AuditQuery, type NewAuditEvent } from '../../src/audit/audit-event';
 import { AuditLogRepository } from '../../src/audit/audit-log.repository';
+import { DeviceCredentialStore, type StoredDeviceCredential } from '../../src/auth/device-credential.store';
 import { isUuid } from '../../src/common/uuid';
 import {
   type DeviceChanges,
@@ -192,7 +193,8 @@ export class InMemoryDeviceRepository extends DeviceRepository {
     return Promise.resolve(copyOf(updated));
   }
 
-  listRevokedSince(since: Date, limit: number): Promise<string[]> {
+  /** For InMemoryDeviceCredentialStore. */
+  revokedSince(since: Date, limit: number): Promise<string[]> {
     const revoked = [...this.records.values()]
       .filter((record) => record.status === 'revoked' && record.revokedAt && record.revokedAt >= since)
       .sort((a, b) => (a.revokedAt?.getTime() ?? 0) - (b.revokedAt?.getTime() ?? 0) || compareIds(a.id, b.id))
@@ -208,6 +210,27 @@ export class InMemoryDeviceRepository extends DeviceRepository {
     const revoked: DeviceRecord = { ...record, status: 'revoked', revokedAt: now, updatedAt: now };
     this.records.set(record.id, revoked);
     return Promise.resolve(copyOf(revoked));
+  }
+}
+
+/**
+ * Auth's DeviceCredentialStore port read from an InMemoryDeviceRepository, as the real adapters read the
+ * rows the devices feature writes: its reads are the repository's (counted, and held when asked).
+ */
+export class InMemoryDeviceCredentialStore extends DeviceCredentialStore {
+  constructor(private readonly devices: InMemoryDeviceRepository) {
+    super();
+  }
+
+  async find(deviceId: string): Promise<StoredDeviceCredential | null> {
+    const record = await this.devices.findById(deviceId);
+    return record
+      ? { customerId: record.customerId, revoked: record.status === 'revoked', secretHash: record.secretHash }
+      : null;
+  }
+
+  listRevokedSince(since: Date, limit: number): Promise<string[]> {
+    return this.devices.revokedSince(since, limit);
   }
 }
 

@@ -3,7 +3,7 @@ import { type Server, STATUS_CODES } from 'node:http';
 import { type Socket } from 'node:net';
 import { type FastifyHttpOptions } from 'fastify';
 import { CommonErrorCode } from '../errors/common.errors';
-import { ERROR_CATALOG } from '../errors/error-catalog';
+import { ERROR_CATALOG } from '../../error-catalog';
 import { PROBLEM_CONTENT_TYPE, problemType } from '../errors/problem';
 
 export interface ConnectionLimits {

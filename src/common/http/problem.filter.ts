@@ -7,7 +7,7 @@ import {
   ValidationFailedError,
 } from '../errors/common.errors';
 import { DomainError, type FieldError } from '../errors/domain-error';
-import { ERROR_CATALOG, type ErrorCode } from '../errors/error-catalog';
+import { ERROR_CATALOG, type ErrorCode } from '../../error-catalog';
 import { type Problem, PROBLEM_CONTENT_TYPE, problemType } from '../errors/problem';
 import { toFieldError } from '../validation/schema-validator';
 

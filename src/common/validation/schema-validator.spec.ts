@@ -1,5 +1,5 @@
 import 'reflect-metadata';
-import { HeartbeatDto } from '../../agent/dto/heartbeat.dto';
+import { HeartbeatDto } from '../../devices/agent/dto/heartbeat.dto';
 import { SchemaValidator } from './schema-validator';
 
 describe('SchemaValidator (JSON Schema generated from class-validator DTOs)', () => {

@@ -1,5 +1,5 @@
 import { type DeviceHardware, type DeviceRecord, type DeviceStatus } from '../device';
-import { type PresenceView } from '../../presence/presence.service';
+import { type PresenceView } from '../presence/presence.service';
 
 /** A device as clients see it (PRODUCT §3.2): never the credential hash. */
 export interface DeviceResponse {

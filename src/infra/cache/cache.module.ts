@@ -8,16 +8,13 @@ import {
   SocketAdapterRedisCloser,
   socketAdapterRedisProvider,
 } from '../redis/redis-client.provider';
-import { PresenceStore } from '../../presence/presence.store';
-import { RedisPresenceStore } from '../redis/redis-presence.store';
 import { Cache } from './cache';
 import { MemoryCache } from './memory-cache';
-import { MemoryPresenceStore } from './memory-presence.store';
 import { RedisCache } from '../redis/redis-cache';
 
 /**
- * The cache and presence ports bound to the adapters CACHE_BACKEND names; the Redis client is exported
- * and the Socket.IO adapter's client are exported for the realtime module.
+ * The cluster bus (Cache) on the backend CACHE_BACKEND names, and with Redis its clients: the command
+ * client for features' Redis adapters (cacheAdapter in infra/adapters), and the Socket.IO adapter's.
  */
 @Global()
 @Module({})
@@ -27,11 +24,8 @@ export class CacheModule {
       case CacheBackend.Memory:
         return {
           module: CacheModule,
-          providers: [
-            { provide: Cache, useClass: MemoryCache },
-            { provide: PresenceStore, useClass: MemoryPresenceStore },
-          ],
-          exports: [Cache, PresenceStore],
+          providers: [{ provide: Cache, useClass: MemoryCache }],
+          exports: [Cache],
         };
       case CacheBackend.Redis:
         return {
@@ -42,9 +36,8 @@ export class CacheModule {
             socketAdapterRedisProvider,
             SocketAdapterRedisCloser,
             { provide: Cache, useClass: RedisCache },
-            { provide: PresenceStore, useClass: RedisPresenceStore },
           ],
-          exports: [Cache, PresenceStore, REDIS_CLIENT, SOCKET_ADAPTER_REDIS],
+          exports: [Cache, REDIS_CLIENT, SOCKET_ADAPTER_REDIS],
         };
     }
   }

@@ -1,29 +1,16 @@
 import { type DynamicModule, Global, Logger, Module, type Provider } from '@nestjs/common';
-import { AuditLogRepository } from '../../audit/audit-log.repository';
 import { AppConfig, DataBackend } from '../../config/app-config';
-import { DeviceRepository } from '../../devices/device.repository';
-import { supabaseClientProvider } from '../supabase/supabase-client.provider';
+import { SUPABASE_CLIENT, supabaseClientProvider } from '../supabase/supabase-client.provider';
 import { DataHealth } from './data-health';
 import { migrate } from './migrator';
 import { PgPoolExecutor } from './sql/pg-pool.executor';
 import { EMBEDDED_IMAGE_DIR, PgliteExecutor } from './sql/pglite.executor';
-import { SqlAuditLogRepository } from './sql/sql-audit-log.repository';
 import { SqlDataHealth } from './sql/sql-data-health';
-import { SqlDeviceRepository } from './sql/sql-device.repository';
 import { SqlExecutor } from './sql/sql-executor';
-import { SupabaseAuditLogRepository } from './supabase/supabase-audit-log.repository';
 import { SupabaseDataHealth } from './supabase/supabase-data-health';
-import { SupabaseDeviceRepository } from './supabase/supabase-device.repository';
-
-const PORTS = [DeviceRepository, AuditLogRepository, DataHealth];
 
 function sqlProviders(executor: Provider): Provider[] {
-  return [
-    executor,
-    { provide: DeviceRepository, useClass: SqlDeviceRepository },
-    { provide: AuditLogRepository, useClass: SqlAuditLogRepository },
-    { provide: DataHealth, useClass: SqlDataHealth },
-  ];
+  return [executor, { provide: DataHealth, useClass: SqlDataHealth }];
 }
 
 function providersFor(backend: DataBackend): Provider[] {
@@ -57,23 +44,20 @@ function providersFor(backend: DataBackend): Provider[] {
         useFactory: (config: AppConfig) => PgPoolExecutor.fromConfig(config),
       });
     case DataBackend.Supabase:
-      return [
-        supabaseClientProvider,
-        { provide: DeviceRepository, useClass: SupabaseDeviceRepository },
-        { provide: AuditLogRepository, useClass: SupabaseAuditLogRepository },
-        { provide: DataHealth, useClass: SupabaseDataHealth },
-      ];
+      return [supabaseClientProvider, { provide: DataHealth, useClass: SupabaseDataHealth }];
   }
 }
 
 /**
- * Storage ports bound to the adapter DATA_BACKEND names. Feature modules inject the ports only.
+ * The database connection DATA_BACKEND names (SqlExecutor, or the supabase-js client) and its health
+ * check. Feature modules bind their own storage ports to adapters on it (storageAdapter in infra/adapters).
  * The postgres backend expects the schema in place (`supabase db push`); embedded migrates itself.
  */
 @Global()
 @Module({})
 export class DatabaseModule {
   static forRoot(backend: DataBackend): DynamicModule {
-    return { module: DatabaseModule, providers: providersFor(backend), exports: PORTS };
+    const connection = backend === DataBackend.Supabase ? SUPABASE_CLIENT : SqlExecutor;
+    return { module: DatabaseModule, providers: providersFor(backend), exports: [connection, DataHealth] };
   }
 }

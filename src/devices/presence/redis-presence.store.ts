@@ -1,7 +1,7 @@
 import { Injectable } from '@nestjs/common';
 import type Redis from 'ioredis';
 import { DependencyUnavailableError } from '../../common/errors/common.errors';
-import { type PresenceState } from '../../devices/device';
+import { type PresenceState } from '../device';
 import {
   connectionEpochFloor,
   type ConnectOutcome,
@@ -11,9 +11,9 @@ import {
   type SignInput,
   type SignOutcome,
   type StoreRecovery,
-} from '../../presence/presence';
-import { PresenceStore } from '../../presence/presence.store';
-import { InjectRedis, redisCall } from './redis-client.provider';
+} from './presence';
+import { PresenceStore } from './presence.store';
+import { InjectRedis, redisCall } from '../../infra/redis/redis-client.provider';
 
 const DEADLINES_KEY = 'presence:deadlines';
 /**

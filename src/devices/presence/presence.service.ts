@@ -1,9 +1,9 @@
 import { randomUUID } from 'node:crypto';
 import { Injectable, Logger, type OnApplicationBootstrap, type OnApplicationShutdown } from '@nestjs/common';
-import { AppConfig } from '../config/app-config';
-import { type DeviceRecord, type PresenceState } from '../devices/device';
-import { DeviceRepository } from '../devices/device.repository';
-import { MetricsService } from '../infra/metrics/metrics.service';
+import { AppConfig } from '../../config/app-config';
+import { type DeviceRecord, type PresenceState } from '../device';
+import { DeviceRepository } from '../device.repository';
+import { MetricsService } from '../../infra/metrics/metrics.service';
 import {
   type HotPresence,
   isLivePresence,

@@ -6,13 +6,13 @@ import {
   type NewDevice,
   type Page,
   type PresenceState,
-} from '../../../devices/device';
-import { DeviceRepository } from '../../../devices/device.repository';
-import { DeviceSerialTakenError } from '../../../devices/devices.errors';
-import { isUuid } from '../../../common/uuid';
-import { deviceChangesToColumns, type DeviceRow, toDeviceRecord } from '../device-row';
-import { decodeCursor, toPage } from '../keyset-cursor';
-import { SqlExecutor, sqlStateOf, UNIQUE_VIOLATION } from './sql-executor';
+} from '../device';
+import { DeviceRepository } from '../device.repository';
+import { DeviceSerialTakenError } from '../devices.errors';
+import { isUuid } from '../../common/uuid';
+import { deviceChangesToColumns, type DeviceRow, toDeviceRecord } from './device-row';
+import { decodeCursor, toPage } from '../../infra/database/keyset-cursor';
+import { SqlExecutor, sqlStateOf, UNIQUE_VIOLATION } from '../../infra/database/sql/sql-executor';
 
 @Injectable()
 export class SqlDeviceRepository extends DeviceRepository {
@@ -89,15 +89,6 @@ export class SqlDeviceRepository extends DeviceRepository {
       [id, ...columns.map(([, value]) => value)],
     );
     return row ? toDeviceRecord(row) : null;
-  }
-
-  async listRevokedSince(since: Date, limit: number): Promise<string[]> {
-    const rows = await this.sql.query<{ id: string }>(
-      `select id from public.devices where status = 'revoked' and revoked_at >= $1
-       order by revoked_at, id limit $2`,
-      [since.toISOString(), limit],
-    );
-    return rows.map((row) => row.id);
   }
 
   async revoke(id: string): Promise<DeviceRecord | null> {

@@ -1,10 +1,10 @@
 import { Injectable } from '@nestjs/common';
 import { type SupabaseClient } from '@supabase/supabase-js';
-import { type AuditEvent, type AuditQuery, type NewAuditEvent } from '../../../audit/audit-event';
-import { AuditLogRepository } from '../../../audit/audit-log.repository';
-import { InjectSupabase } from '../../supabase/supabase-client.provider';
-import { type AuditRow, toAuditEvent } from '../audit-row';
-import { failureFrom } from './postgrest-error';
+import { type AuditEvent, type AuditQuery, type NewAuditEvent } from '../audit-event';
+import { AuditLogRepository } from '../audit-log.repository';
+import { InjectSupabase } from '../../infra/supabase/supabase-client.provider';
+import { type AuditRow, toAuditEvent } from './audit-row';
+import { failureFrom } from '../../infra/database/supabase/postgrest-error';
 
 @Injectable()
 export class SupabaseAuditLogRepository extends AuditLogRepository {

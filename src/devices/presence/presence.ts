@@ -1,4 +1,4 @@
-import { type PresenceState } from '../devices/device';
+import { type PresenceState } from '../device';
 
 /** The hot presence of one device, as kept in the cache. Times are epoch milliseconds. */
 export interface HotPresence {

@@ -1,8 +1,8 @@
 import { Injectable } from '@nestjs/common';
-import { type AuditEvent, type AuditQuery, type NewAuditEvent } from '../../../audit/audit-event';
-import { AuditLogRepository } from '../../../audit/audit-log.repository';
-import { type AuditRow, toAuditEvent } from '../audit-row';
-import { SqlExecutor } from './sql-executor';
+import { type AuditEvent, type AuditQuery, type NewAuditEvent } from '../audit-event';
+import { AuditLogRepository } from '../audit-log.repository';
+import { type AuditRow, toAuditEvent } from './audit-row';
+import { SqlExecutor } from '../../infra/database/sql/sql-executor';
 
 @Injectable()
 export class SqlAuditLogRepository extends AuditLogRepository {

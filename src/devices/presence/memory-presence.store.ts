@@ -1,5 +1,5 @@
 import { Injectable } from '@nestjs/common';
-import { type PresenceState } from '../../devices/device';
+import { type PresenceState } from '../device';
 import {
   connectionEpochFloor,
   type ConnectOutcome,
@@ -9,8 +9,8 @@ import {
   type SignInput,
   type SignOutcome,
   type StoreRecovery,
-} from '../../presence/presence';
-import { PresenceStore } from '../../presence/presence.store';
+} from './presence';
+import { PresenceStore } from './presence.store';
 
 interface Stored extends HotPresence {
   /** When a heartbeat payload was last due for the database; null before the first. */

@@ -1,9 +1,9 @@
 import { randomBytes } from 'node:crypto';
 import Redis from 'ioredis';
-import { closeRedis, redisOptions } from '../../src/infra/redis/redis-client.provider';
-import { RedisPresenceStore } from '../../src/infra/redis/redis-presence.store';
-import { LOCAL_REDIS_URL } from '../support/local-services';
-import { testConfig } from '../support/test-config';
+import { closeRedis, redisOptions } from '../../../src/infra/redis/redis-client.provider';
+import { RedisPresenceStore } from '../../../src/devices/presence/redis-presence.store';
+import { LOCAL_REDIS_URL } from '../../support/local-services';
+import { testConfig } from '../../support/test-config';
 import { describePresenceStoreContract } from './presence-store.contract';
 
 const PREFIX = `gw-test:presence:${process.pid}-${randomBytes(3).toString('hex')}:`;

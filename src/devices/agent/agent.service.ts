@@ -1,9 +1,9 @@
 import { Injectable } from '@nestjs/common';
-import { AuditLogRepository } from '../audit/audit-log.repository';
-import { actorOf, type DevicePrincipal } from '../auth/principal';
-import { AppConfig } from '../config/app-config';
-import { DeviceRepository } from '../devices/device.repository';
-import { DeviceNotFoundError } from '../devices/devices.errors';
+import { AuditLogRepository } from '../../audit/audit-log.repository';
+import { actorOf, type DevicePrincipal } from '../../auth/principal';
+import { AppConfig } from '../../config/app-config';
+import { DeviceRepository } from '../device.repository';
+import { DeviceNotFoundError } from '../devices.errors';
 import { PresenceService } from '../presence/presence.service';
 import { type HeartbeatDto } from './dto/heartbeat.dto';
 import { type RegisterAgentDto } from './dto/register-agent.dto';

@@ -1,4 +1,4 @@
-import { type PresenceState } from '../devices/device';
+import { type PresenceState } from '../device';
 import {
   type ConnectOutcome,
   type DisconnectOutcome,

@@ -1,4 +1,4 @@
-import { type Actor, type AuditEvent } from '../../audit/audit-event';
+import { type Actor, type AuditEvent } from '../audit-event';
 
 export interface AuditRow {
   /** bigint: a string from pg, a number from PostgREST. */

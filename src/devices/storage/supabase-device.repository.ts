@@ -7,15 +7,15 @@ import {
   type NewDevice,
   type Page,
   type PresenceState,
-} from '../../../devices/device';
-import { DeviceRepository } from '../../../devices/device.repository';
-import { DeviceSerialTakenError } from '../../../devices/devices.errors';
-import { InjectSupabase } from '../../supabase/supabase-client.provider';
-import { isUuid } from '../../../common/uuid';
-import { deviceChangesToColumns, type DeviceRow, toDeviceRecord } from '../device-row';
-import { decodeCursor, toPage } from '../keyset-cursor';
-import { UNIQUE_VIOLATION } from '../sql/sql-executor';
-import { failureFrom } from './postgrest-error';
+} from '../device';
+import { DeviceRepository } from '../device.repository';
+import { DeviceSerialTakenError } from '../devices.errors';
+import { InjectSupabase } from '../../infra/supabase/supabase-client.provider';
+import { isUuid } from '../../common/uuid';
+import { deviceChangesToColumns, type DeviceRow, toDeviceRecord } from './device-row';
+import { decodeCursor, toPage } from '../../infra/database/keyset-cursor';
+import { UNIQUE_VIOLATION } from '../../infra/database/sql/sql-executor';
+import { failureFrom } from '../../infra/database/supabase/postgrest-error';
 
 @Injectable()
 export class SupabaseDeviceRepository extends DeviceRepository {
@@ -105,20 +105,6 @@ export class SupabaseDeviceRepository extends DeviceRepository {
       .maybeSingle<DeviceRow>();
     if (error) throw failureFrom(error);
     return data ? toDeviceRecord(data) : null;
-  }
-
-  async listRevokedSince(since: Date, limit: number): Promise<string[]> {
-    const { data, error } = await this.devices
-      .select('id')
-      .eq('status', 'revoked')
-      .gte('revoked_at', since.toISOString())
-      .order('revoked_at', { ascending: true })
-      .order('id', { ascending: true })
-      .limit(limit)
-      .retry(false)
-      .overrideTypes<{ id: string }[], { merge: false }>();
-    if (error) throw failureFrom(error);
-    return data.map((row) => row.id);
   }
 
   async revoke(id: string): Promise<DeviceRecord | null> {

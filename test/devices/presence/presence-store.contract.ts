@@ -1,7 +1,7 @@
 import { randomUUID } from 'node:crypto';
-import { type SignInput } from '../../src/presence/presence';
-import { type PresenceStore } from '../../src/presence/presence.store';
-import { eventually } from '../support/eventually';
+import { type SignInput } from '../../../src/devices/presence/presence';
+import { type PresenceStore } from '../../../src/devices/presence/presence.store';
+import { eventually } from '../../support/eventually';
 
 export interface PresenceStoreFixture {
   /** Two handles on the same shared state, as two gateway instances have. */

@@ -1,5 +1,5 @@
 import { Injectable, Logger } from '@nestjs/common';
-import { type PresenceState } from '../devices/device';
+import { type PresenceState } from '../device';
 
 export interface PresenceTransition {
   deviceId: string;

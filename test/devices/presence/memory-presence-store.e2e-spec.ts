@@ -1,4 +1,4 @@
-import { MemoryPresenceStore } from '../../src/infra/cache/memory-presence.store';
+import { MemoryPresenceStore } from '../../../src/devices/presence/memory-presence.store';
 import { describePresenceStoreContract } from './presence-store.contract';
 
 describePresenceStoreContract('memory (CACHE_BACKEND=memory)', () => {

@@ -4,7 +4,7 @@ import {
   type DeviceRecord,
   type DeviceStatus,
   type PresenceState,
-} from '../../devices/device';
+} from '../device';
 
 /** A `devices` row as both pg/PGlite (dates as Date) and PostgREST (dates as strings) return it. */
 export interface DeviceRow {

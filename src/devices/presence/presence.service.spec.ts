@@ -1,9 +1,9 @@
 import { Logger } from '@nestjs/common';
-import { InMemoryDeviceRepository } from '../../test/support/in-memory-storage';
-import { loadConfig } from '../config/app-config';
-import { type DeviceRecord } from '../devices/device';
-import { MemoryPresenceStore } from '../infra/cache/memory-presence.store';
-import { MetricsService } from '../infra/metrics/metrics.service';
+import { InMemoryDeviceRepository } from '../../../test/support/in-memory-storage';
+import { loadConfig } from '../../config/app-config';
+import { type DeviceRecord } from '../device';
+import { MemoryPresenceStore } from './memory-presence.store';
+import { MetricsService } from '../../infra/metrics/metrics.service';
 import { type PresenceTransition, PresenceEvents } from './presence-events';
 import { PresenceService } from './presence.service';
 

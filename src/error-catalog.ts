@@ -1,8 +1,8 @@
-import { authProblems, type AuthErrorCode } from '../../auth/auth.errors';
-import { deviceProblems, type DeviceErrorCode } from '../../devices/devices.errors';
-import { realtimeProblems, type RealtimeErrorCode } from '../../realtime/realtime.errors';
-import { commonProblems, type CommonErrorCode } from './common.errors';
-import { type ProblemCatalog } from './problem-catalog';
+import { authProblems, type AuthErrorCode } from './auth/auth.errors';
+import { deviceProblems, type DeviceErrorCode } from './devices/devices.errors';
+import { realtimeProblems, type RealtimeErrorCode } from './realtime/realtime.errors';
+import { commonProblems, type CommonErrorCode } from './common/errors/common.errors';
+import { type ProblemCatalog } from './common/errors/problem-catalog';
 
 /** Every error code the gateway can raise. A feature adds its enum here and its catalog below. */
 export type ErrorCode = CommonErrorCode | AuthErrorCode | DeviceErrorCode | RealtimeErrorCode;

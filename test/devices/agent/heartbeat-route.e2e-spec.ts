@@ -1,13 +1,13 @@
-import { createDevToken } from '../../src/auth/dev-token';
-import { DevicesService } from '../../src/devices/devices.service';
-import { INTERNAL_FAILURE_MESSAGE } from '../support/error-probe.module';
+import { createDevToken } from '../../../src/auth/dev-token';
+import { DevicesService } from '../../../src/devices/devices.service';
+import { INTERNAL_FAILURE_MESSAGE } from '../../support/error-probe.module';
 import {
   HOT_PROBE_KEY,
   HOT_PROBE_SERVICE_KEYS,
   HotRouteProbeModule,
-} from '../support/hot-route-probe.module';
-import { type InProcessApp, startInProcessApp } from '../support/in-process-app';
-import { customerPrincipal } from '../support/principals';
+} from '../../support/hot-route-probe.module';
+import { type InProcessApp, startInProcessApp } from '../../support/in-process-app';
+import { customerPrincipal } from '../../support/principals';
 
 /**
  * The heartbeat is a hot route (src/common/http/hot-route.ts): Fastify serves it without Nest's router.

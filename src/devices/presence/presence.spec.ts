@@ -1,4 +1,4 @@
-import { PRESENCE_STATES } from '../devices/device';
+import { PRESENCE_STATES } from '../device';
 import { connectionEpochFloor, isLivePresence, nextDeadline, stateAt, timingFor } from './presence';
 
 describe('presence timing (PRODUCT §5)', () => {

@@ -1,7 +1,7 @@
 import { Injectable, Logger, type OnModuleDestroy, type OnModuleInit } from '@nestjs/common';
-import { DevicesService } from '../devices/devices.service';
-import { PresenceEvents, type PresenceTransition } from '../presence/presence-events';
-import { RealtimeService } from './realtime.service';
+import { DevicesService } from '../devices.service';
+import { PresenceEvents, type PresenceTransition } from './presence-events';
+import { RealtimeService } from '../../realtime/realtime.service';
 
 /**
  * Forwards each presence transition to the portals as `device:status` with the full device. The

@@ -1,8 +1,8 @@
 import { Controller, HttpCode, Post } from '@nestjs/common';
-import { CurrentDevice, DeviceAuth } from '../auth/auth.decorators';
-import { type DevicePrincipal } from '../auth/principal';
-import { BodySchema, type JsonSchema, SchemaValidatedBody } from '../common/http/body-schema';
-import { HotRoute } from '../common/http/hot-route';
+import { CurrentDevice, DeviceAuth } from '../../auth/auth.decorators';
+import { type DevicePrincipal } from '../../auth/principal';
+import { BodySchema, type JsonSchema, SchemaValidatedBody } from '../../common/http/body-schema';
+import { HotRoute } from '../../common/http/hot-route';
 import { AgentService, type HeartbeatResponse, type RegisterResponse } from './agent.service';
 import { HeartbeatDto } from './dto/heartbeat.dto';
 import { RegisterAgentDto } from './dto/register-agent.dto';
