@@ -10,6 +10,7 @@ import {
 } from 'fastify';
 import { type DestinationStream } from 'pino';
 import { AppModule } from './app.module';
+import { ERROR_CATALOG } from './error-catalog';
 import { ConnectionLimitError, ValidationFailedError } from './common/errors/common.errors';
 import { PROBLEM_CONTENT_TYPE } from './common/errors/problem';
 import {
@@ -46,6 +47,7 @@ export async function createApp({
 }: CreateAppOptions): Promise<NestFastifyApplication> {
   const logger = createRootLogger(config, logDestination);
   const problems = new ProblemFilter({
+    catalog: ERROR_CATALOG,
     dependencyRetryAfterSec: config.DEPENDENCY_RETRY_AFTER_SEC,
     // Only ever called while requests are served, by when the app and its metrics exist.
     onDependencyUnavailable: (dependency) => {

@@ -1,14 +1,18 @@
 import { Module } from '@nestjs/common';
 import { AuditModule } from '../audit/audit.module';
 import { AuthModule } from '../auth/auth.module';
+import { RealtimeModule } from '../realtime/realtime.module';
 import { cacheAdapter, storageAdapter } from '../infra/adapters';
+import { AgentSockets } from './agent/agent-sockets';
 import { AgentController } from './agent/agent.controller';
 import { AgentService } from './agent/agent.service';
 import { DeviceRepository } from './device.repository';
 import { DevicesController } from './devices.controller';
+import { DeviceSubscriptions } from './device-subscriptions';
 import { DevicesService } from './devices.service';
 import { MemoryPresenceStore } from './presence/memory-presence.store';
 import { PresenceEvents } from './presence/presence-events';
+import { PresenceRelay } from './presence/presence-relay';
 import { PresenceStore } from './presence/presence.store';
 import { PresenceService } from './presence/presence.service';
 import { RedisPresenceStore } from './presence/redis-presence.store';
@@ -16,20 +20,23 @@ import { SqlDeviceRepository } from './storage/sql-device.repository';
 import { SupabaseDeviceRepository } from './storage/supabase-device.repository';
 
 /**
- * Devices (PRODUCT §3–§5): the customers' devices API, the agents' register and heartbeat, and presence.
- * The only writer of the `devices` rows.
+ * Devices (PRODUCT §3–§6): the customers' devices API and their live status on /portal, the agents'
+ * register and heartbeat over HTTP and /agent, and presence. The only writer of the `devices` rows.
  */
 @Module({
-  imports: [AuthModule, AuditModule],
+  imports: [AuthModule, AuditModule, RealtimeModule],
   controllers: [DevicesController, AgentController],
   providers: [
     DevicesService,
     AgentService,
+    AgentSockets,
+    DeviceSubscriptions,
     PresenceService,
     PresenceEvents,
+    PresenceRelay,
     storageAdapter(DeviceRepository, { sql: SqlDeviceRepository, supabase: SupabaseDeviceRepository }),
     cacheAdapter(PresenceStore, { memory: MemoryPresenceStore, redis: RedisPresenceStore }),
   ],
-  exports: [DevicesService, PresenceService, PresenceEvents],
+  exports: [DevicesService],
 })
 export class DevicesModule {}

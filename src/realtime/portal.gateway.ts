@@ -1,4 +1,4 @@
-import { type BeforeApplicationShutdown, Logger } from '@nestjs/common';
+import { type BeforeApplicationShutdown, type OnModuleInit } from '@nestjs/common';
 import {
   type OnGatewayConnection,
   type OnGatewayDisconnect,
@@ -10,18 +10,14 @@ import { AuthFailure, InvalidCredentialsError } from '../auth/auth.errors';
 import { CustomerTokenVerifier } from '../auth/customer-token.verifier';
 import { type CustomerPrincipal } from '../auth/principal';
 import { ForbiddenError } from '../common/errors/common.errors';
-import { SchemaValidator } from '../common/validation/schema-validator';
-import { AppConfig } from '../config/app-config';
-import { DeviceNotFoundError } from '../devices/devices.errors';
-import { DevicesService } from '../devices/devices.service';
 import { MetricsService } from '../infra/metrics/metrics.service';
 import { AuthRefreshDto } from './dto/auth-refresh.dto';
-import { DeviceSubscriptionDto } from './dto/device-subscription.dto';
+import { type PortalConnection } from './realtime-connections';
+import { RealtimeHandlers } from './realtime-handlers';
 import { RealtimeService } from './realtime.service';
 import { rooms } from './realtime.events';
 import { authenticateHandshakes } from './socket-auth';
-import { announceShutdown, closeConnection, handleEvent, refuseUnknownEvents } from './socket-events';
-import { reserveSubscription } from './subscription-limit';
+import { announceShutdown, closeConnection, dispatchEvents } from './socket-events';
 
 /**
  * Kept by Socket.IO for connection state recovery (msgpack-encoded into Redis when a transport closes),
@@ -30,7 +26,6 @@ import { reserveSubscription } from './subscription-limit';
  */
 interface PortalSocketData {
   customer: CustomerPrincipal;
-  subscriptions: Set<string>;
 }
 
 type PortalSocket = Socket<
@@ -40,16 +35,15 @@ type PortalSocket = Socket<
   PortalSocketData
 >;
 
-const DEVICE_ROOM = rooms.device('');
-
 /** setTimeout holds at most about 24.8 days; a longer token is re-armed when that fires. */
 const MAX_TIMER_MS = 2 ** 31 - 1;
 
 /**
- * `/portal` (PRODUCT §6): customers authenticate with their access token, join `customer:<sub>` (every
- * status of their devices), and may subscribe to single devices (admins to any). When the token expires
- * the socket is closed with `token_expired`, unless the client sent a fresh one with `auth:refresh`. An
- * instance that stops tells its sockets `shutdown` and closes them at the transport (clients reconnect).
+ * `/portal` (PRODUCT §6), the transport: customers authenticate with their access token and join
+ * `customer:<sub>`; their other events go to the handlers features registered (RealtimeHandlers). When the
+ * token expires the socket is closed with `token_expired`, unless the client sent a fresh one with
+ * `auth:refresh`. An instance that stops tells its sockets `shutdown` and closes them at the transport
+ * (clients reconnect).
  */
 @WebSocketGateway({ namespace: '/portal' })
 export class PortalGateway
@@ -57,21 +51,40 @@ export class PortalGateway
     OnGatewayInit<Namespace>,
     OnGatewayConnection<PortalSocket>,
     OnGatewayDisconnect<PortalSocket>,
+    OnModuleInit,
     BeforeApplicationShutdown
 {
-  private readonly logger = new Logger(PortalGateway.name);
-  private readonly subscription = new SchemaValidator(DeviceSubscriptionDto);
-  private readonly refresh = new SchemaValidator(AuthRefreshDto);
   private readonly expiries = new WeakMap<PortalSocket, NodeJS.Timeout>();
+  private readonly connections = new WeakMap<PortalSocket, PortalConnection>();
+  private readonly sockets = new WeakMap<PortalConnection, PortalSocket>();
   private namespace: Namespace | undefined;
 
   constructor(
-    private readonly config: AppConfig,
     private readonly verifier: CustomerTokenVerifier,
-    private readonly devices: DevicesService,
+    private readonly handlers: RealtimeHandlers,
     private readonly realtime: RealtimeService,
     private readonly metrics: MetricsService,
   ) {}
+
+  onModuleInit(): void {
+    this.handlers.portal.handle({
+      event: 'auth:refresh',
+      payload: AuthRefreshDto,
+      handle: async ({ token }, connection) => {
+        const socket = this.sockets.get(connection);
+        const result = await this.verifier.verify(token);
+        if (result instanceof AuthFailure) throw new InvalidCredentialsError();
+        if (result.userId !== connection.customer.userId) {
+          throw new ForbiddenError('A socket cannot change the customer it belongs to; reconnect instead.');
+        }
+        if (socket) {
+          socket.data.customer = result;
+          this.armExpiry(socket);
+        }
+        return { ok: true, expiresAt: new Date(result.expiresAt).toISOString() };
+      },
+    });
+  }
 
   async beforeApplicationShutdown(): Promise<void> {
     if (this.namespace) await announceShutdown(this.namespace);
@@ -95,99 +108,44 @@ export class PortalGateway
   }
 
   handleConnection(socket: PortalSocket): void {
-    // A recovered socket is back in the device rooms it had joined; count them against the limit.
-    socket.data.subscriptions = new Set(
-      [...socket.rooms]
-        .filter((room) => room.startsWith(DEVICE_ROOM))
-        .map((room) => room.slice(DEVICE_ROOM.length)),
-    );
-    void socket.join(rooms.customer(socket.data.customer.userId));
-    if (socket.recovered) void this.recheckRestoredRooms(socket);
+    const connection: PortalConnection = {
+      id: socket.id,
+      get customer() {
+        return socket.data.customer;
+      },
+      recovered: socket.recovered,
+      rooms: () => socket.rooms,
+      join: async (room) => {
+        await socket.join(room);
+      },
+      leave: async (room) => {
+        await socket.leave(room);
+      },
+    };
+    this.connections.set(socket, connection);
+    this.sockets.set(connection, socket);
+    const own = rooms.customer(socket.data.customer.userId);
+    // Recovery restores the rooms of the connection it resumes, before this token was checked against
+    // them: another customer's room is left at once; features recheck the rooms they manage.
+    for (const room of socket.rooms) {
+      if (room.startsWith(rooms.customer('')) && room !== own) void socket.leave(room);
+    }
+    void socket.join(own);
     this.armExpiry(socket);
-    const failure = (problem: unknown) => ({ ok: false, error: problem });
-    refuseUnknownEvents(socket, ['device:subscribe', 'device:unsubscribe', 'auth:refresh'], failure);
-
-    handleEvent(
-      socket,
-      'device:subscribe',
-      this.subscription,
-      async ({ deviceId }) => {
-        const id = deviceId.toLowerCase();
-        const release = reserveSubscription(
-          socket.data.subscriptions,
-          id,
-          this.config.SOCKET_MAX_SUBSCRIPTIONS,
-        );
-        try {
-          // Throws "not found" for a device of another customer, as HTTP does.
-          const device = await this.devices.get(socket.data.customer, id);
-          await socket.join(rooms.device(id));
-          return { ok: true, device };
-        } catch (error) {
-          release();
-          throw error;
-        }
-      },
-      failure,
-    );
-
-    handleEvent(
-      socket,
-      'device:unsubscribe',
-      this.subscription,
-      async ({ deviceId }) => {
-        const id = deviceId.toLowerCase();
-        socket.data.subscriptions.delete(id);
-        await socket.leave(rooms.device(id));
-        return { ok: true };
-      },
-      failure,
-    );
-
-    handleEvent(
-      socket,
-      'auth:refresh',
-      this.refresh,
-      async ({ token }) => {
-        const result = await this.verifier.verify(token);
-        if (result instanceof AuthFailure) throw new InvalidCredentialsError();
-        if (result.userId !== socket.data.customer.userId) {
-          throw new ForbiddenError('A socket cannot change the customer it belongs to; reconnect instead.');
-        }
-        socket.data.customer = result;
-        this.armExpiry(socket);
-        return { ok: true, expiresAt: new Date(result.expiresAt).toISOString() };
-      },
-      failure,
-    );
+    this.handlers.portal.announceConnected(connection);
+    dispatchEvents(socket, this.handlers.portal.events(), connection, (problem) => ({
+      ok: false,
+      error: problem,
+    }));
   }
 
   handleDisconnect(socket: PortalSocket): void {
     clearTimeout(this.expiries.get(socket));
     this.expiries.delete(socket);
-  }
-
-  /**
-   * Recovery restores the rooms of the session it resumes, before this connection's token was checked
-   * against them: keep only the customer's own room and the devices it may still see.
-   */
-  private async recheckRestoredRooms(socket: PortalSocket): Promise<void> {
-    const own = rooms.customer(socket.data.customer.userId);
-    for (const room of socket.rooms) {
-      if (room.startsWith(rooms.customer('')) && room !== own) await socket.leave(room);
-    }
-    for (const id of [...socket.data.subscriptions]) {
-      try {
-        await this.devices.get(socket.data.customer, id);
-      } catch (error) {
-        if (!(error instanceof DeviceNotFoundError)) {
-          this.logger.warn(`Could not recheck a restored subscription to ${id}: ${String(error)}`);
-          continue;
-        }
-        socket.data.subscriptions.delete(id);
-        await socket.leave(rooms.device(id));
-      }
-    }
+    const connection = this.connections.get(socket);
+    if (!connection) return;
+    this.connections.delete(socket);
+    this.handlers.portal.announceDisconnected(connection);
   }
 
   private armExpiry(socket: PortalSocket): void {

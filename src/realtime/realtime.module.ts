@@ -1,15 +1,19 @@
 import { Module } from '@nestjs/common';
 import { AuthModule } from '../auth/auth.module';
-import { DevicesModule } from '../devices/devices.module';
 import { AgentGateway } from './agent.gateway';
 import { PortalGateway } from './portal.gateway';
-import { PresenceRelay } from '../devices/presence/presence-relay';
+import { RealtimeHandlers } from './realtime-handlers';
 import { RealtimeService } from './realtime.service';
 import { SocketClusterAdapter } from './socket-cluster.adapter';
 
+/**
+ * The realtime transport (PRODUCT §6): the `/agent` and `/portal` namespaces, handshake authentication,
+ * rooms, and the two sides features plug into: RealtimeHandlers (client events, connections) and
+ * RealtimeService (server events).
+ */
 @Module({
-  imports: [AuthModule, DevicesModule],
-  providers: [AgentGateway, PortalGateway, RealtimeService, PresenceRelay, SocketClusterAdapter],
-  exports: [RealtimeService],
+  imports: [AuthModule],
+  providers: [AgentGateway, PortalGateway, RealtimeHandlers, RealtimeService, SocketClusterAdapter],
+  exports: [RealtimeHandlers, RealtimeService],
 })
 export class RealtimeModule {}

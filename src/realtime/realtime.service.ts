@@ -1,11 +1,11 @@
 import { Injectable } from '@nestjs/common';
 import { type Namespace } from 'socket.io';
-import { type DeviceResponse } from '../devices/dto/device.response';
-import { type PortalEvents, rooms } from './realtime.events';
+import { type ServerEvent } from './realtime.events';
 
 /**
- * What other modules use to reach connected clients, with typed events; nothing else touches the
- * Socket.IO server. Emits go through the cluster adapter, so they reach sockets on every instance.
+ * The outbound side of the realtime transport: what features use to reach connected portals, with
+ * events they declare (serverEvent); nothing else touches the Socket.IO server. Emits go through the
+ * cluster adapter, so they reach sockets on every instance.
  */
 @Injectable()
 export class RealtimeService {
@@ -16,12 +16,8 @@ export class RealtimeService {
     this.portal = namespace;
   }
 
-  /** To everyone watching the device: its customer's sockets and sockets subscribed to it (admins). */
-  deviceStatus(device: DeviceResponse): void {
-    this.emitToPortal([rooms.customer(device.customerId), rooms.device(device.id)], 'device:status', device);
-  }
-
-  private emitToPortal<E extends keyof PortalEvents>(to: string[], event: E, payload: PortalEvents[E]): void {
-    this.portal?.to(to).emit(event, payload);
+  /** To every portal socket in any of `to` (room names from `rooms`), on every instance. */
+  toPortal<Payload>(to: readonly string[], event: ServerEvent<Payload>, payload: Payload): void {
+    this.portal?.to([...to]).emit(event.name, payload);
   }
 }

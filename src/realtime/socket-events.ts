@@ -1,11 +1,12 @@
 import { Logger } from '@nestjs/common';
 import { type Namespace, type Server, type Socket } from 'socket.io';
-import { ValidationFailedError } from '../common/errors/common.errors';
+import { commonProblems, ValidationFailedError } from '../common/errors/common.errors';
 import { type Problem } from '../common/errors/problem';
 import { ProblemFilter } from '../common/http/problem.filter';
 import { type SchemaValidator } from '../common/validation/schema-validator';
 import { unstorableInput } from '../common/validation/storable-input';
 import { AppConfig } from '../config/app-config';
+import { type RegisteredHandler } from './realtime-handlers';
 import { UnknownEventError } from './realtime.errors';
 import { CONNECTION_CLOSING_EVENT, type ConnectionCloseReason } from './realtime.events';
 
@@ -15,6 +16,7 @@ const logger = new Logger('Realtime');
 const filters = new WeakMap<Server, ProblemFilter>();
 /** Only for a server built without RealtimeIoAdapter: the default options, and nothing counted. */
 const unregistered = new ProblemFilter({
+  catalog: commonProblems,
   dependencyRetryAfterSec: new AppConfig().DEPENDENCY_RETRY_AFTER_SEC,
 });
 
@@ -111,6 +113,22 @@ export function refuseUnknownEvents(
     const { reply } = splitArguments(args);
     failureReply(socket, name, reply, failureAck)(new UnknownEventError(name, known));
   });
+}
+
+/**
+ * Answers a socket's events with the handlers registered for its namespace, each with the payload
+ * discipline of handleEvent, and any other event with an unknown-event problem.
+ */
+export function dispatchEvents<Connection>(
+  socket: Socket,
+  handlers: ReadonlyMap<string, RegisteredHandler<Connection>>,
+  connection: Connection,
+  failureAck: (problem: Problem) => unknown,
+): void {
+  refuseUnknownEvents(socket, [...handlers.keys()], failureAck);
+  for (const [event, { validator, handle }] of handlers) {
+    handleEvent(socket, event, validator, (payload) => handle(payload, connection), failureAck);
+  }
 }
 
 /**

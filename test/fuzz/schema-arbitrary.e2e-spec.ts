@@ -10,7 +10,7 @@ import { unstorableInput } from '../../src/common/validation/storable-input';
 import { CreateDeviceDto } from '../../src/devices/dto/create-device.dto';
 import { UpdateDeviceDto } from '../../src/devices/dto/update-device.dto';
 import { AuthRefreshDto } from '../../src/realtime/dto/auth-refresh.dto';
-import { DeviceSubscriptionDto } from '../../src/realtime/dto/device-subscription.dto';
+import { DeviceSubscriptionDto } from '../../src/devices/dto/device-subscription.dto';
 import { abbreviateReport } from './fuzz-budget';
 import { parsedOnServer, toJsonText } from './json-text';
 import { SchemaArbitraries } from './schema-arbitrary';

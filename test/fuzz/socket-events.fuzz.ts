@@ -6,7 +6,7 @@ import { jsonSchemaOf } from '../../src/common/http/body-schema';
 import { AppConfig } from '../../src/config/app-config';
 import { type DeviceResponse } from '../../src/devices/dto/device.response';
 import { AuthRefreshDto } from '../../src/realtime/dto/auth-refresh.dto';
-import { DeviceSubscriptionDto } from '../../src/realtime/dto/device-subscription.dto';
+import { DeviceSubscriptionDto } from '../../src/devices/dto/device-subscription.dto';
 import { eventually } from '../support/eventually';
 import { SocketClients } from '../support/socket-clients';
 import { fuzzParameters, fuzzTestTimeout } from './fuzz-budget';

@@ -4,6 +4,7 @@ import { createDevToken } from '../../src/auth/dev-token';
 import { destroyOpenConnections } from '../../src/common/http/connection-limits';
 import { loadConfig } from '../../src/config/app-config';
 import { type DeviceResponse } from '../../src/devices/dto/device.response';
+import { DEVICE_STATUS, watchersOf } from '../../src/devices/devices.events';
 import { RealtimeService } from '../../src/realtime/realtime.service';
 import {
   assertBuilt,
@@ -106,7 +107,7 @@ describe('sockets when an instance shuts down', () => {
       presence: { state: 'online', lastSeenAt: now, lastHeartbeat: null },
     };
 
-    instance.app.get(RealtimeService).deviceStatus(bulky);
+    instance.app.get(RealtimeService).toPortal(watchersOf(bulky), DEVICE_STATUS, bulky);
     await instance.close();
     gateway = undefined;
 
@@ -128,7 +129,7 @@ describe('sockets when an instance shuts down', () => {
     const transport = portal.io.engine.transport as unknown as { ws: { _socket: { pause(): void } } };
     transport.ws._socket.pause();
     const now = new Date().toISOString();
-    instance.app.get(RealtimeService).deviceStatus({
+    const huge: DeviceResponse = {
       id: randomUUID(),
       customerId,
       name: 'x'.repeat(32 * 1024 * 1024),
@@ -141,7 +142,8 @@ describe('sockets when an instance shuts down', () => {
       createdAt: now,
       updatedAt: now,
       presence: { state: 'online', lastSeenAt: now, lastHeartbeat: null },
-    });
+    };
+    instance.app.get(RealtimeService).toPortal(watchersOf(huge), DEVICE_STATUS, huge);
 
     // What SIGTERM's grace period does near its end (graceful-shutdown.ts), here a second into the close.
     const startedAt = Date.now();

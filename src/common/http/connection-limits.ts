@@ -2,8 +2,7 @@ import { readFileSync } from 'node:fs';
 import { type Server, STATUS_CODES } from 'node:http';
 import { type Socket } from 'node:net';
 import { type FastifyHttpOptions } from 'fastify';
-import { CommonErrorCode } from '../errors/common.errors';
-import { ERROR_CATALOG } from '../../error-catalog';
+import { CommonErrorCode, commonProblems } from '../errors/common.errors';
 import { PROBLEM_CONTENT_TYPE, problemType } from '../errors/problem';
 
 export interface ConnectionLimits {
@@ -43,7 +42,7 @@ export function connectionTimeoutOptions(
 function rawProblem(status: number, code: CommonErrorCode, detail: string, headers = ''): string {
   const body = JSON.stringify({
     type: problemType(code),
-    title: ERROR_CATALOG[code].title,
+    title: commonProblems[code].title,
     status,
     detail,
     code,

@@ -5,9 +5,23 @@ import {
   ServiceUnavailableException,
 } from '@nestjs/common';
 import { type FastifyReply, type FastifyRequest } from 'fastify';
-import { DeviceSerialTakenError } from '../../devices/devices.errors';
-import { DependencyUnavailableError, ValidationFailedError } from '../errors/common.errors';
+import { commonProblems, DependencyUnavailableError, ValidationFailedError } from '../errors/common.errors';
+import { DomainError } from '../errors/domain-error';
 import { ProblemFilter } from './problem.filter';
+
+/** A feature's error, as a feature declares one: the filter knows it only through the app's catalog. */
+class DeviceSerialTakenError extends DomainError<'device_serial_taken'> {
+  readonly code = 'device_serial_taken';
+
+  constructor(serial: string) {
+    super(`You already have a device with serial "${serial}".`);
+  }
+}
+
+const catalog = {
+  ...commonProblems,
+  device_serial_taken: { status: 409, title: 'A device with this serial exists' },
+};
 
 interface LoggedCall {
   level: 'warn' | 'error';
@@ -67,7 +81,7 @@ function fakeHost(request: FastifyRequest, sent: SentReply): ArgumentsHost {
 }
 
 describe('ProblemFilter.toProblem', () => {
-  const filter = new ProblemFilter({ dependencyRetryAfterSec: 7 });
+  const filter = new ProblemFilter({ catalog, dependencyRetryAfterSec: 7 });
 
   it('maps a domain error through the catalog, with its code, type and the request it answers', () => {
     const problem = filter.toProblem(new DeviceSerialTakenError('SN-1'), fakeRequest());
@@ -133,6 +147,7 @@ describe('ProblemFilter.toProblem', () => {
   it('reports each outage it answers by dependency, and nothing else', () => {
     const outages: string[] = [];
     const counting = new ProblemFilter({
+      catalog,
       dependencyRetryAfterSec: 1,
       onDependencyUnavailable: (dependency) => outages.push(dependency),
     });

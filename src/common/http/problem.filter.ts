@@ -7,7 +7,7 @@ import {
   ValidationFailedError,
 } from '../errors/common.errors';
 import { DomainError, type FieldError } from '../errors/domain-error';
-import { ERROR_CATALOG, type ErrorCode } from '../../error-catalog';
+import { type ProblemCatalog, type ProblemSpec } from '../errors/problem-catalog';
 import { type Problem, PROBLEM_CONTENT_TYPE, problemType } from '../errors/problem';
 import { toFieldError } from '../validation/schema-validator';
 
@@ -44,10 +44,6 @@ function schemaViolationsOf(error: unknown): FieldError[] | undefined {
   return (error.validation as Parameters<typeof toFieldError>[0][]).map(toFieldError);
 }
 
-function isKnownCode(code: string): code is ErrorCode {
-  return Object.hasOwn(ERROR_CATALOG, code);
-}
-
 /**
  * What the mapping needs to know about the request or event it answers: an HTTP request, or a Socket.IO
  * event described the same way (`url` = namespace and event, `id` = socket id).
@@ -62,7 +58,12 @@ export interface ProblemContext {
   };
 }
 
+/** Every code the app raises, with its status; the framework's own codes at least. */
+export type AppProblemCatalog = ProblemCatalog<CommonErrorCode> & Readonly<Record<string, ProblemSpec>>;
+
 export interface ProblemFilterOptions {
+  /** The app's catalog (error-catalog.ts beside app.module), so that common/ knows no feature. */
+  catalog: AppProblemCatalog;
   /** Sent as Retry-After (and `retryAfterSec`) with every dependency_unavailable problem. */
   dependencyRetryAfterSec: number;
   /** Called once per request or event answered dependency_unavailable, to count outages. */
@@ -77,7 +78,11 @@ export interface ProblemFilterOptions {
 export class ProblemFilter implements ExceptionFilter {
   private readonly logger = new Logger('Errors');
 
-  constructor(private readonly options: ProblemFilterOptions) {}
+  private readonly catalog: AppProblemCatalog;
+
+  constructor(private readonly options: ProblemFilterOptions) {
+    this.catalog = options.catalog;
+  }
 
   catch(exception: unknown, host: ArgumentsHost): void {
     const http = host.switchToHttp();
@@ -96,8 +101,8 @@ export class ProblemFilter implements ExceptionFilter {
     if (violations) return this.toProblem(new ValidationFailedError(violations), request);
     const base = { instance: request.url, requestId: request.id };
     const domainCode: unknown = exception instanceof DomainError ? exception.code : undefined;
-    if (exception instanceof DomainError && typeof domainCode === 'string' && isKnownCode(domainCode)) {
-      const spec = ERROR_CATALOG[domainCode];
+    const spec = typeof domainCode === 'string' ? this.specOf(domainCode) : undefined;
+    if (exception instanceof DomainError && typeof domainCode === 'string' && spec) {
       const outage = exception instanceof DependencyUnavailableError;
       if (outage) {
         this.options.onDependencyUnavailable?.(exception.dependency);
@@ -127,14 +132,14 @@ export class ProblemFilter implements ExceptionFilter {
           ? `No route ${request.method} ${request.url.split('?')[0] ?? ''}`
           : exception instanceof Error
             ? exception.message
-            : ERROR_CATALOG[code].title;
-      return { type: problemType(code), title: ERROR_CATALOG[code].title, status, detail, code, ...base };
+            : this.catalog[code].title;
+      return { type: problemType(code), title: this.catalog[code].title, status, detail, code, ...base };
     }
     if (exception instanceof HttpException && exception.getStatus() === 503) {
       const code = CommonErrorCode.ServiceUnavailable;
       return {
         type: problemType(code),
-        title: ERROR_CATALOG[code].title,
+        title: this.catalog[code].title,
         status: 503,
         detail: exception.message,
         code,
@@ -145,11 +150,15 @@ export class ProblemFilter implements ExceptionFilter {
     const code = CommonErrorCode.Internal;
     return {
       type: problemType(code),
-      title: ERROR_CATALOG[code].title,
+      title: this.catalog[code].title,
       status: 500,
       detail: 'The gateway failed to handle this request; it has been logged.',
       code,
       ...base,
     };
+  }
+
+  private specOf(code: string): ProblemSpec | undefined {
+    return Object.hasOwn(this.catalog, code) ? this.catalog[code] : undefined;
   }
 }

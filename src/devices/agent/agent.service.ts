@@ -63,11 +63,18 @@ export class AgentService {
     };
   }
 
-  /** The hot path: one atomic cache step, and a database write at most once per persistence interval. */
-  async heartbeat(principal: DevicePrincipal, input: HeartbeatDto): Promise<HeartbeatResponse> {
+  /**
+   * The hot path, over HTTP and over the socket: one atomic cache step, and a database write at most once
+   * per persistence interval. `epoch` is the socket connection's (see PresenceService.recordSign).
+   */
+  async heartbeat(
+    principal: DevicePrincipal,
+    input: HeartbeatDto,
+    epoch?: number,
+  ): Promise<HeartbeatResponse> {
     await this.presence.recordSign(
       { id: principal.deviceId, customerId: principal.customerId },
-      { heartbeat: input as unknown as Record<string, unknown>, agentVersion: input.agentVersion },
+      { heartbeat: input as unknown as Record<string, unknown>, agentVersion: input.agentVersion, epoch },
     );
     return {
       serverTime: new Date().toISOString(),

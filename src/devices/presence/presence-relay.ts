@@ -1,4 +1,5 @@
 import { Injectable, Logger, type OnModuleDestroy, type OnModuleInit } from '@nestjs/common';
+import { DEVICE_STATUS, watchersOf } from '../devices.events';
 import { DevicesService } from '../devices.service';
 import { PresenceEvents, type PresenceTransition } from './presence-events';
 import { RealtimeService } from '../../realtime/realtime.service';
@@ -41,7 +42,7 @@ export class PresenceRelay implements OnModuleInit, OnModuleDestroy {
       const device = await this.devices.snapshot(transition.deviceId);
       if (!device) return;
       // The snapshot reads presence at this moment; the event says which state was entered.
-      this.realtime.deviceStatus({
+      this.realtime.toPortal(watchersOf(device), DEVICE_STATUS, {
         ...device,
         presence: {
           ...device.presence,

@@ -1,4 +1,4 @@
-import { TooManySubscriptionsError } from './realtime.errors';
+import { TooManySubscriptionsError } from './devices.errors';
 
 /**
  * Counts a device against a portal socket's SOCKET_MAX_SUBSCRIPTIONS before its access check, so that a

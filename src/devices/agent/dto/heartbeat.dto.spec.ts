@@ -1,6 +1,6 @@
 import 'reflect-metadata';
-import { HeartbeatDto } from '../../devices/agent/dto/heartbeat.dto';
-import { SchemaValidator } from './schema-validator';
+import { HeartbeatDto } from './heartbeat.dto';
+import { SchemaValidator } from '../../../common/validation/schema-validator';
 
 describe('SchemaValidator (JSON Schema generated from class-validator DTOs)', () => {
   const heartbeat = new SchemaValidator(HeartbeatDto);

@@ -1,5 +1,5 @@
 import { randomUUID } from 'node:crypto';
-import { TooManySubscriptionsError } from './realtime.errors';
+import { TooManySubscriptionsError } from './devices.errors';
 import { reserveSubscription } from './subscription-limit';
 
 describe('reserveSubscription (SOCKET_MAX_SUBSCRIPTIONS)', () => {

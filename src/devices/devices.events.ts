@@ -1,0 +1,10 @@
+import { rooms, serverEvent } from '../realtime/realtime.events';
+import { type DeviceResponse } from './dto/device.response';
+
+/** Server → portal (PRODUCT §6): a device's full current state, after each presence transition. */
+export const DEVICE_STATUS = serverEvent<DeviceResponse>('device:status');
+
+/** Everyone watching a device: its customer's sockets, and sockets subscribed to it (admins). */
+export function watchersOf(device: Pick<DeviceResponse, 'id' | 'customerId'>): string[] {
+  return [rooms.customer(device.customerId), rooms.device(device.id)];
+}

@@ -1,0 +1,37 @@
+import { type Type } from '@nestjs/common';
+import { type CustomerPrincipal, type DevicePrincipal } from '../auth/principal';
+import { type ConnectionCloseReason } from './realtime.events';
+
+/** One device agent's socket on this instance, as features see it. */
+export interface AgentConnection {
+  readonly id: string;
+  readonly device: DevicePrincipal;
+  /**
+   * Tells the agent why (when there is a reason it should know), then closes the socket; an agent closed
+   * by the server does not reconnect on its own.
+   */
+  close(reason?: Extract<ConnectionCloseReason, 'replaced' | 'revoked'>): void;
+}
+
+/** One portal socket on this instance, as features see it. */
+export interface PortalConnection {
+  readonly id: string;
+  /** The customer as of the socket's latest token (`auth:refresh` replaces it). */
+  readonly customer: CustomerPrincipal;
+  /** True when Socket.IO restored the rooms of an earlier connection (connection state recovery). */
+  readonly recovered: boolean;
+  rooms(): ReadonlySet<string>;
+  join(room: string): Promise<void>;
+  leave(room: string): Promise<void>;
+}
+
+/**
+ * What a feature answers a client event with: the payload arrives validated against `payload`'s
+ * class-validator rules; the result is the ack, and a thrown error becomes the ack's problem, mapped as
+ * HTTP maps it.
+ */
+export interface ClientEventHandler<Connection, Payload> {
+  event: string;
+  payload: Type<Payload>;
+  handle: (payload: Payload, connection: Connection) => Promise<unknown>;
+}

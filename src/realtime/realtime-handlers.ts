@@ -1,0 +1,64 @@
+import { Injectable } from '@nestjs/common';
+import { SchemaValidator } from '../common/validation/schema-validator';
+import { type AgentConnection, type ClientEventHandler, type PortalConnection } from './realtime-connections';
+
+/** A feature's handler with the validator of its payload, built once. */
+export interface RegisteredHandler<Connection> {
+  validator: SchemaValidator<unknown>;
+  handle: (payload: unknown, connection: Connection) => Promise<unknown>;
+}
+
+type Listener<Connection> = (connection: Connection) => void;
+
+/** One namespace's handlers and connection listeners. */
+export class NamespaceHandlers<Connection> {
+  private readonly handlers = new Map<string, RegisteredHandler<Connection>>();
+  private readonly connected = new Set<Listener<Connection>>();
+  private readonly disconnected = new Set<Listener<Connection>>();
+
+  constructor(private readonly namespace: string) {}
+
+  /** Registers a client event; a second handler for one event is a programming error, refused at start-up. */
+  handle<Payload>({ event, payload, handle }: ClientEventHandler<Connection, Payload>): void {
+    if (this.handlers.has(event)) throw new Error(`${this.namespace} already handles "${event}"`);
+    this.handlers.set(event, {
+      validator: new SchemaValidator<unknown>(payload),
+      handle: (value, connection) => handle(value as Payload, connection),
+    });
+  }
+
+  /** Called synchronously for each new connection, before any of its events is handled. */
+  onConnected(listener: Listener<Connection>): () => void {
+    this.connected.add(listener);
+    return () => this.connected.delete(listener);
+  }
+
+  /** Called once per connection when its socket has closed, for whatever reason. */
+  onDisconnected(listener: Listener<Connection>): () => void {
+    this.disconnected.add(listener);
+    return () => this.disconnected.delete(listener);
+  }
+
+  events(): ReadonlyMap<string, RegisteredHandler<Connection>> {
+    return this.handlers;
+  }
+
+  announceConnected(connection: Connection): void {
+    for (const listener of this.connected) listener(connection);
+  }
+
+  announceDisconnected(connection: Connection): void {
+    for (const listener of this.disconnected) listener(connection);
+  }
+}
+
+/**
+ * The inbound side of the realtime transport: feature modules register the client events they answer
+ * and listen to connections coming and going, on `/agent` and `/portal`; the gateways authenticate,
+ * validate and dispatch. Registrations happen at module init, before the server accepts connections.
+ */
+@Injectable()
+export class RealtimeHandlers {
+  readonly agent = new NamespaceHandlers<AgentConnection>('/agent');
+  readonly portal = new NamespaceHandlers<PortalConnection>('/portal');
+}
