@@ -1,6 +1,5 @@
 import { type DynamicModule, Module, type Type } from '@nestjs/common';
 import { AuthModule } from './auth/auth.module';
-import { HotRoutesModule } from './common/http/hot-routes.module';
 import { LifecycleModule } from './common/lifecycle/lifecycle.module';
 import { type AppConfig } from './config/app-config';
 import { ConfigModule } from './config/config.module';
@@ -26,7 +25,6 @@ export class AppModule {
         HealthModule,
         DevicesModule,
         RealtimeModule,
-        HotRoutesModule,
         ...extraModules,
       ],
     };

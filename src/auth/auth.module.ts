@@ -1,6 +1,5 @@
 import { Module } from '@nestjs/common';
 import { APP_GUARD, DiscoveryModule } from '@nestjs/core';
-import { RouteAuthenticator } from '../common/http/route-authenticator';
 import { AppConfig } from '../config/app-config';
 import { storageAdapter } from '../infra/adapters';
 import { AuthSecrets } from './auth-secrets';
@@ -17,10 +16,10 @@ import { SqlDeviceCredentialStore } from './storage/sql-device-credential.store'
 import { SupabaseDeviceCredentialStore } from './storage/supabase-device-credential.store';
 
 /**
- * Principals and their verification (PRODUCT §2). The verifiers are exported for the Socket.IO handshake;
- * the guard is global, registered with useExisting so a test module can override it, and is the
- * RouteAuthenticator of hot routes (which Fastify serves without Nest's guard pipeline: overriding
- * APP_GUARD does not reach them; overriding RouteAuthenticator does).
+ * Principals and their verification (PRODUCT §2). The verifiers are exported for the Socket.IO handshakes;
+ * the guard is global (registered with useExisting so a test module can override it), and every route,
+ * Nest's or registered with Fastify directly, is authenticated with its checks before its body is read
+ * (AuthenticateBeforeBody).
  */
 @Module({
   imports: [DiscoveryModule],
@@ -43,14 +42,7 @@ import { SupabaseDeviceCredentialStore } from './storage/supabase-device-credent
     ServiceStrategy,
     PrincipalGuard,
     { provide: APP_GUARD, useExisting: PrincipalGuard },
-    { provide: RouteAuthenticator, useExisting: PrincipalGuard },
   ],
-  exports: [
-    CustomerTokenVerifier,
-    ServiceKeyVerifier,
-    DeviceCredentialsService,
-    AuthSecrets,
-    RouteAuthenticator,
-  ],
+  exports: [CustomerTokenVerifier, ServiceKeyVerifier, DeviceCredentialsService, AuthSecrets],
 })
 export class AuthModule {}

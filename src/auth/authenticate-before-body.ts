@@ -2,8 +2,22 @@ import { Injectable, type OnModuleInit, RequestMethod, type Type } from '@nestjs
 import { METHOD_METADATA, PATH_METADATA } from '@nestjs/common/constants';
 import { DiscoveryService, HttpAdapterHost, MetadataScanner } from '@nestjs/core';
 import { type FastifyInstance } from 'fastify';
-import { joinPath } from '../common/http/hot-route';
+import { joinPath } from '../common/http/join-path';
+import { type PrincipalKind } from './principal';
 import { PrincipalGuard } from './principal.guard';
+
+/**
+ * What a route registered with Fastify directly (outside Nest's router) declares in its `config`, so
+ * that this hook authenticates it as it does Nest routes.
+ */
+export interface PrincipalRouteConfig {
+  principals: readonly PrincipalKind[];
+}
+
+function declaredPrincipals(config: unknown): readonly PrincipalKind[] | undefined {
+  const principals = (config as Partial<PrincipalRouteConfig> | undefined)?.principals;
+  return Array.isArray(principals) && principals.length > 0 ? principals : undefined;
+}
 
 interface RouteTarget {
   handler: object;
@@ -11,10 +25,11 @@ interface RouteTarget {
 }
 
 /**
- * Authenticates every Nest route in Fastify's onRequest phase, before the body is read, with the same
- * global guard and decorators: a caller without valid credentials costs no body parsing, cannot hold a
- * connection open by trickling a body, and learns nothing of the route's schema. The guard still runs in
- * Nest's pipeline and finds the request already admitted.
+ * Authenticates every route in Fastify's onRequest phase, before the body is read, with the global
+ * guard's checks: a Nest route as its decorators declare (the guard still runs in Nest's pipeline and
+ * finds the request admitted), a route registered with Fastify directly as its PrincipalRouteConfig
+ * declares. A caller without valid credentials costs no body parsing, cannot hold a connection open by
+ * trickling a body, and learns nothing of the route's schema.
  */
 @Injectable()
 export class AuthenticateBeforeBody implements OnModuleInit {
@@ -36,11 +51,15 @@ export class AuthenticateBeforeBody implements OnModuleInit {
     fastify.addHook('onRequest', (request, reply, done) => {
       const url = request.routeOptions.url;
       const route = url === undefined ? undefined : this.routes.get(`${request.method} ${url}`);
-      if (!route) {
+      const principals = route ? undefined : declaredPrincipals(request.routeOptions.config);
+      const admitted = route
+        ? this.guard.admit(route.handler, route.controller, request, reply)
+        : principals && this.guard.admitAs(principals, request, reply);
+      if (!admitted) {
         done();
         return;
       }
-      this.guard.admit(route.handler, route.controller, request, reply).then(() => {
+      admitted.then(() => {
         done();
       }, done);
     });

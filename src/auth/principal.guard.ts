@@ -2,7 +2,6 @@ import { type CanActivate, type ExecutionContext, Injectable, Logger, type Type 
 import { Reflector } from '@nestjs/core';
 import { type FastifyReply, type FastifyRequest } from 'fastify';
 import { Authenticator } from 'passport';
-import { RouteAuthenticator } from '../common/http/route-authenticator';
 import { MetricsService } from '../infra/metrics/metrics.service';
 import { ACCEPTED_PRINCIPALS } from './auth.decorators';
 import {
@@ -45,7 +44,7 @@ function mostTellingFailure(info: unknown): AuthFailure | undefined {
  * otherwise authenticate the first one's requests with its own configuration.
  */
 @Injectable()
-export class PrincipalGuard implements CanActivate, RouteAuthenticator {
+export class PrincipalGuard implements CanActivate {
   private readonly logger = new Logger('Auth');
   private readonly authenticator = new Authenticator();
   private readonly declarations = new WeakMap<object, PrincipalKind[] | 'public'>();
@@ -80,7 +79,7 @@ export class PrincipalGuard implements CanActivate, RouteAuthenticator {
 
   /**
    * Authenticates a request to a handler as its decorators declare, and sets it as `request.user`;
-   * undefined for a @Public() handler. Nest routes reach it through canActivate, hot routes directly.
+   * undefined for a @Public() handler.
    */
   async admit(
     handler: object,
@@ -89,7 +88,18 @@ export class PrincipalGuard implements CanActivate, RouteAuthenticator {
     reply: FastifyReply,
   ): Promise<Principal | undefined> {
     const kinds = this.declarationOf(handler, controller);
-    if (kinds === 'public') return undefined;
+    return kinds === 'public' ? undefined : this.admitAs(kinds, request, reply);
+  }
+
+  /**
+   * Authenticates a request as one of `kinds` and sets it as `request.user`: for a Nest route through
+   * its decorators (admit), for a route registered with Fastify directly through its PrincipalRouteConfig.
+   */
+  async admitAs(
+    kinds: readonly PrincipalKind[],
+    request: FastifyRequest & { user?: Principal },
+    reply: FastifyReply,
+  ): Promise<Principal> {
     try {
       const principal = await this.authenticate(kinds, request, reply);
       request.user = principal;
@@ -120,13 +130,13 @@ export class PrincipalGuard implements CanActivate, RouteAuthenticator {
   }
 
   private authenticate(
-    kinds: PrincipalKind[],
+    kinds: readonly PrincipalKind[],
     request: FastifyRequest,
     response: unknown,
   ): Promise<Principal> {
     return new Promise<Principal>((resolve, reject) => {
       const middleware = this.authenticator.authenticate(
-        kinds,
+        [...kinds],
         { session: false },
         (error: unknown, principal: Principal | false, info: unknown) => {
           if (error) {
@@ -145,7 +155,7 @@ export class PrincipalGuard implements CanActivate, RouteAuthenticator {
     });
   }
 
-  private refusal(kinds: PrincipalKind[], request: FastifyRequest, info: unknown): Error {
+  private refusal(kinds: readonly PrincipalKind[], request: FastifyRequest, info: unknown): Error {
     const failure = mostTellingFailure(info);
     const reason = failure?.reason ?? 'missing';
     this.metrics.countAuthFailure(kinds.join('|'), reason);

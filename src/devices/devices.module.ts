@@ -6,6 +6,7 @@ import { cacheAdapter, storageAdapter } from '../infra/adapters';
 import { AgentSockets } from './agent/agent-sockets';
 import { AgentController } from './agent/agent.controller';
 import { AgentService } from './agent/agent.service';
+import { HeartbeatRoute } from './agent/heartbeat.route';
 import { DeviceRepository } from './device.repository';
 import { DevicesController } from './devices.controller';
 import { DeviceSubscriptions } from './device-subscriptions';
@@ -30,6 +31,7 @@ import { SupabaseDeviceRepository } from './storage/supabase-device.repository';
     DevicesService,
     AgentService,
     AgentSockets,
+    HeartbeatRoute,
     DeviceSubscriptions,
     PresenceService,
     PresenceEvents,

@@ -4,10 +4,11 @@ import { RequestMethod } from '@nestjs/common';
 import { METHOD_METADATA, PATH_METADATA } from '@nestjs/common/constants';
 import { MetadataScanner, ModulesContainer, Reflector } from '@nestjs/core';
 import { ACCEPTED_PRINCIPALS } from '../../src/auth/auth.decorators';
-import { hotRoutesOf, joinPath } from '../../src/common/http/hot-route';
+import { joinPath } from '../../src/common/http/join-path';
 import { IS_PUBLIC } from '../../src/auth/public.decorator';
 import { startInProcessApp, type InProcessApp } from '../support/in-process-app';
 import { openRawConnection } from '../support/raw-connections';
+import { ServedRoutes, ServedRoutesModule } from '../support/served-routes.module';
 
 interface RouteDeclaration {
   route: string;
@@ -15,8 +16,30 @@ interface RouteDeclaration {
   principals: string[];
 }
 
-/** Every handler of every controller of the real app, with what it declares about its callers. */
+/**
+ * Every route the real app serves, with what it declares about its callers: each handler of every
+ * controller through its decorators, and each route registered with Fastify directly through its
+ * `config.principals` (PrincipalRouteConfig). Fastify's own HEAD twins of GET routes are left out.
+ */
 function declaredRoutes(gateway: InProcessApp): RouteDeclaration[] {
+  const nestRoutes = nestRouteDeclarations(gateway);
+  const nestKeys = new Set(nestRoutes.map((declaration) => declaration.route.split(' (')[0]));
+  const directRoutes = gateway.app
+    .get(ServedRoutes)
+    .routes.filter((route) => route.method !== 'HEAD' && !nestKeys.has(`${route.method} ${route.url}`))
+    .map((route) => {
+      const principals = (route.config as { principals?: unknown } | undefined)?.principals;
+      return {
+        route: `${route.method} ${route.url} (registered with Fastify)`,
+        isPublic: false,
+        principals: Array.isArray(principals) ? principals.map(String) : [],
+      };
+    });
+  return [...nestRoutes, ...directRoutes];
+}
+
+/** Every handler of every controller of the real app, with what its decorators declare. */
+function nestRouteDeclarations(gateway: InProcessApp): RouteDeclaration[] {
   const modules = [...gateway.app.get(ModulesContainer).values()];
   const scanner = new MetadataScanner();
   const reflector = new Reflector();
@@ -33,11 +56,6 @@ function declaredRoutes(gateway: InProcessApp): RouteDeclaration[] {
           principals: reflector.getAllAndOverride<string[] | undefined>(ACCEPTED_PRINCIPALS, targets) ?? [],
         };
       };
-      // Served by Fastify directly, but declared and authenticated like the others.
-      const hotRoutes = hotRoutesOf(controller).map(({ spec, url, methodName, handler }) => ({
-        route: `${spec.method} ${url} (${controller.name}.${methodName}, hot)`,
-        ...declarationOf(handler),
-      }));
       const nestRoutes = scanner.getAllMethodNames(prototype).flatMap((methodName) => {
         const handler = prototype[methodName] as (...args: unknown[]) => unknown;
         const path = Reflect.getMetadata(PATH_METADATA, handler) as string | undefined;
@@ -50,7 +68,7 @@ function declaredRoutes(gateway: InProcessApp): RouteDeclaration[] {
           },
         ];
       });
-      return [...nestRoutes, ...hotRoutes];
+      return nestRoutes;
     });
 }
 
@@ -58,7 +76,10 @@ describe('route declarations', () => {
   let gateway: InProcessApp;
 
   beforeAll(async () => {
-    gateway = await startInProcessApp({ env: { LOG_LEVEL: 'silent' } });
+    gateway = await startInProcessApp({
+      env: { LOG_LEVEL: 'silent' },
+      extraModules: [ServedRoutesModule],
+    });
   });
 
   afterAll(async () => {

@@ -1,19 +1,16 @@
 import { createDevToken } from '../../../src/auth/dev-token';
+import { DependencyUnavailableError } from '../../../src/common/errors/common.errors';
 import { DevicesService } from '../../../src/devices/devices.service';
+import { PresenceService } from '../../../src/devices/presence/presence.service';
 import { INTERNAL_FAILURE_MESSAGE } from '../../support/error-probe.module';
-import {
-  HOT_PROBE_KEY,
-  HOT_PROBE_SERVICE_KEYS,
-  HotRouteProbeModule,
-} from '../../support/hot-route-probe.module';
 import { type InProcessApp, startInProcessApp } from '../../support/in-process-app';
 import { customerPrincipal } from '../../support/principals';
 
 /**
- * The heartbeat is a hot route (src/common/http/hot-route.ts): Fastify serves it without Nest's router.
- * These are the things Nest's router would otherwise have given it, checked on the route itself.
+ * The heartbeat is registered with Fastify directly (src/devices/agent/heartbeat.route.ts), outside
+ * Nest's router. These are the things Nest's router would otherwise have given it, checked on the route.
  */
-describe('POST /v1/agent/heartbeat, served as a hot route', () => {
+describe('POST /v1/agent/heartbeat, registered with Fastify directly', () => {
   let gateway: InProcessApp;
   let authorization: string;
   let deviceId: string;
@@ -33,11 +30,8 @@ describe('POST /v1/agent/heartbeat, served as a hot route', () => {
   }
 
   beforeAll(async () => {
-    gateway = await startInProcessApp({
-      env: { LOG_LEVEL: 'warn', SERVICE_KEYS: HOT_PROBE_SERVICE_KEYS },
-      extraModules: [HotRouteProbeModule],
-    });
-    const created = await gateway.app.get(DevicesService).create(customer, { name: 'hot route probe' });
+    gateway = await startInProcessApp({ env: { LOG_LEVEL: 'silent' } });
+    const created = await gateway.app.get(DevicesService).create(customer, { name: 'heartbeat probe' });
     deviceId = created.credentials.deviceId;
     authorization = basic(deviceId, created.credentials.secret);
   });
@@ -156,17 +150,17 @@ describe('POST /v1/agent/heartbeat, served as a hot route', () => {
     );
   });
 
-  describe('errors of a hot route handler', () => {
-    const probe = (path: string) =>
-      gateway.app.inject({
-        method: 'POST',
-        url: `/test/hot/${path}`,
-        headers: { authorization: `Bearer ${HOT_PROBE_KEY}`, 'content-type': 'application/json' },
-        payload: JSON.stringify({ n: 1 }),
-      });
+  describe('errors of its handler', () => {
+    afterEach(() => {
+      jest.restoreAllMocks();
+    });
 
     it('answers an unexpected failure with a 500 problem that does not reveal it', async () => {
-      const response = await probe('boom');
+      jest
+        .spyOn(gateway.app.get(PresenceService), 'recordSign')
+        .mockRejectedValueOnce(new Error(INTERNAL_FAILURE_MESSAGE));
+
+      const response = await heartbeat({ authorization });
 
       expect(response.statusCode).toBe(500);
       expect(response.headers['content-type']).toMatch(/^application\/problem\+json/);
@@ -174,10 +168,15 @@ describe('POST /v1/agent/heartbeat, served as a hot route', () => {
       expect(response.body).not.toContain(INTERNAL_FAILURE_MESSAGE);
     });
 
-    it('answers a failed dependency with a 503 problem, so agents retry', async () => {
-      const response = await probe('cache-down');
+    it('answers a failed dependency with a 503 problem and Retry-After, so agents retry', async () => {
+      jest
+        .spyOn(gateway.app.get(PresenceService), 'recordSign')
+        .mockRejectedValueOnce(new DependencyUnavailableError('cache', new Error('connection refused')));
+
+      const response = await heartbeat({ authorization });
 
       expect(response.statusCode).toBe(503);
+      expect(response.headers['retry-after']).toMatch(/^\d+$/);
       expect(response.json()).toMatchObject({ code: 'dependency_unavailable' });
     });
   });
