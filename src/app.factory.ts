@@ -22,6 +22,7 @@ import {
 import { ProblemFilter } from './common/http/problem.filter';
 import { REQUEST_ID_HEADER, requestIdFor } from './common/http/request-id';
 import { createValidationPipe } from './common/http/validation';
+import { compileSchema } from './common/validation/schema-validator';
 import { unstorableInput } from './common/validation/storable-input';
 import { type AppConfig } from './config/app-config';
 import { createRootLogger, PinoNestLogger } from './infra/logging/logger';
@@ -79,11 +80,6 @@ export async function createApp({
     // middleware makes start-up fail (Fastify has no use(); Nest reports it as an unsupported route
     // path), never silently.
     skipMiddie: true,
-    // Schema-validated routes (@BodySchema) refuse unknown fields and wrong types instead of silently
-    // dropping or coercing them, like the class-validator pipe does elsewhere.
-    ajv: {
-      customOptions: { removeAdditional: false, coerceTypes: false, useDefaults: false, allErrors: true },
-    },
   });
   const app = await NestFactory.create<NestFastifyApplication>(
     AppModule.forRoot(config, extraModules),
@@ -112,6 +108,9 @@ export async function createApp({
   capConnections(app.getHttpServer(), connectionLimit);
   // The API reads JSON only (PRODUCT §3): a text/plain body is a 415 like any other media type.
   fastify.removeContentTypeParser('text/plain');
+  // Route schemas (@BodySchema, HeartbeatRoute) compile with the ajv socket payloads use, so both
+  // validate with one option set.
+  fastify.setValidatorCompiler(({ schema }) => compileSchema(schema as Record<string, unknown>));
   fastify.addHook('onRequest', (request, reply, done) => {
     void reply.header(REQUEST_ID_HEADER, request.id);
     if (isRefusedConnection(request.raw.socket)) {

@@ -1,6 +1,7 @@
-import { Body, Controller, Delete, Get, HttpCode, Param, Patch, Post, Query } from '@nestjs/common';
+import { Controller, Delete, Get, HttpCode, Param, Patch, Post, Query } from '@nestjs/common';
 import { CurrentCustomer, CustomerAuth } from '../auth/auth.decorators';
 import { type CustomerPrincipal } from '../auth/principal';
+import { BodySchema, SchemaValidatedBody } from '../common/http/body-schema';
 import { type CreatedDevice, DevicesService } from './devices.service';
 import { CreateDeviceDto } from './dto/create-device.dto';
 import { type DeviceResponse } from './dto/device.response';
@@ -13,9 +14,10 @@ export class DevicesController {
   constructor(private readonly devices: DevicesService) {}
 
   @Post()
+  @BodySchema(CreateDeviceDto)
   create(
     @CurrentCustomer() customer: CustomerPrincipal,
-    @Body() body: CreateDeviceDto,
+    @SchemaValidatedBody() body: CreateDeviceDto,
   ): Promise<CreatedDevice> {
     return this.devices.create(customer, body);
   }
@@ -37,10 +39,11 @@ export class DevicesController {
   }
 
   @Patch(':deviceId')
+  @BodySchema(UpdateDeviceDto)
   rename(
     @CurrentCustomer() customer: CustomerPrincipal,
     @Param('deviceId') deviceId: string,
-    @Body() body: UpdateDeviceDto,
+    @SchemaValidatedBody() body: UpdateDeviceDto,
   ): Promise<DeviceResponse> {
     return this.devices.rename(customer, deviceId, body);
   }

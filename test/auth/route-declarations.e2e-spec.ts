@@ -134,6 +134,18 @@ describe('route declarations', () => {
     }
   });
 
+  it('validates the body of every route that takes one against a JSON Schema, before the handler runs', () => {
+    const withBody = gateway.app
+      .get(ServedRoutes)
+      .routes.filter((route) => ['POST', 'PUT', 'PATCH'].includes(route.method));
+    expect(withBody.length).toBeGreaterThan(0);
+    expect(
+      withBody
+        .filter((route) => route.bodySchema === undefined)
+        .map((route) => `${route.method} ${route.url}`),
+    ).toEqual([]);
+  });
+
   it('keeps the operations endpoints public and everything under /v1 authenticated', () => {
     for (const declaration of declaredRoutes(gateway)) {
       if (declaration.route.includes(' /v1/')) {

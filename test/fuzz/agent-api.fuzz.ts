@@ -1,7 +1,7 @@
 import fc from 'fast-check';
 import { HeartbeatDto } from '../../src/devices/agent/dto/heartbeat.dto';
 import { RegisterAgentDto } from '../../src/devices/agent/dto/register-agent.dto';
-import { jsonSchemaOf } from '../../src/common/http/body-schema';
+import { jsonSchemaOf } from '../../src/common/validation/dto-schema';
 import { fuzzParameters, fuzzTestTimeout } from './fuzz-budget';
 import { basicAuthorization, type CreatedDevice, type FuzzGateway } from './fuzz-gateway';
 import { checkHttpAnswer } from './fuzz-oracles';

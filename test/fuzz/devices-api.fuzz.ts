@@ -1,5 +1,5 @@
 import fc from 'fast-check';
-import { jsonSchemaOf } from '../../src/common/http/body-schema';
+import { jsonSchemaOf } from '../../src/common/validation/dto-schema';
 import { type DeviceResponse } from '../../src/devices/dto/device.response';
 import { CreateDeviceDto } from '../../src/devices/dto/create-device.dto';
 import { ListDevicesQuery } from '../../src/devices/dto/list-devices.query';

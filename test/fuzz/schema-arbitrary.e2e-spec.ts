@@ -4,7 +4,7 @@ import { type Type } from '@nestjs/common';
 import fc from 'fast-check';
 import { HeartbeatDto } from '../../src/devices/agent/dto/heartbeat.dto';
 import { RegisterAgentDto } from '../../src/devices/agent/dto/register-agent.dto';
-import { jsonSchemaOf } from '../../src/common/http/body-schema';
+import { jsonSchemaOf } from '../../src/common/validation/dto-schema';
 import { SchemaValidator } from '../../src/common/validation/schema-validator';
 import { unstorableInput } from '../../src/common/validation/storable-input';
 import { CreateDeviceDto } from '../../src/devices/dto/create-device.dto';

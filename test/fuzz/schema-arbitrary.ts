@@ -1,5 +1,5 @@
 import fc from 'fast-check';
-import { type JsonSchema } from '../../src/common/http/body-schema';
+import { type JsonSchema } from '../../src/common/validation/dto-schema';
 import {
   CANDIDATE_CHARACTERS,
   deepNesting,

@@ -2,7 +2,7 @@ import { randomUUID } from 'node:crypto';
 import fc from 'fast-check';
 import { type Socket } from 'socket.io-client';
 import { HeartbeatDto } from '../../src/devices/agent/dto/heartbeat.dto';
-import { jsonSchemaOf } from '../../src/common/http/body-schema';
+import { jsonSchemaOf } from '../../src/common/validation/dto-schema';
 import { AppConfig } from '../../src/config/app-config';
 import { type DeviceResponse } from '../../src/devices/dto/device.response';
 import { AuthRefreshDto } from '../../src/realtime/dto/auth-refresh.dto';

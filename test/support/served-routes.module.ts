@@ -6,6 +6,8 @@ export interface ServedRoute {
   method: string;
   url: string;
   config: unknown;
+  /** The JSON Schema its body is validated against, if it declares one. */
+  bodySchema: unknown;
 }
 
 /**
@@ -19,7 +21,7 @@ export class ServedRoutes {
   constructor(adapterHost: HttpAdapterHost) {
     adapterHost.httpAdapter.getInstance<FastifyInstance>().addHook('onRoute', (route: RouteOptions) => {
       for (const method of [route.method].flat()) {
-        this.routes.push({ method, url: route.url, config: route.config });
+        this.routes.push({ method, url: route.url, config: route.config, bodySchema: route.schema?.body });
       }
     });
   }

@@ -1,8 +1,7 @@
 import { type ArgumentMetadata, type Type, ValidationPipe, type ValidationError } from '@nestjs/common';
 import { ValidationFailedError } from '../errors/common.errors';
 import { type FieldError } from '../errors/domain-error';
-import { SchemaValidator } from '../validation/schema-validator';
-import { jsonSchemaOf } from './body-schema';
+import { jsonSchemaOf } from '../validation/dto-schema';
 
 /** Flattens nested class-validator errors into `{ field: "hardware.model", message }` pairs. */
 export function toFieldErrors(errors: ValidationError[], parent = ''): FieldError[] {
@@ -14,14 +13,13 @@ export function toFieldErrors(errors: ValidationError[], parent = ''): FieldErro
 }
 
 /**
- * class-validator judges the object class-transformer built, so it misses what the transformation hides
- * or counts differently from the database: unknown fields named after Object built-ins (`constructor`,
- * `toString`) never become own properties, and @Length skips variation selectors that PostgreSQL counts.
- * Once class-validator has passed a value, the raw input is therefore checked against the DTO's JSON
- * Schema too: closed objects on own keys, lengths in code points as PostgreSQL counts them.
+ * Queries and path parameters. Bodies are validated against their DTO's JSON Schema before Nest runs
+ * (@BodySchema; the route-declarations test checks that every route taking a body declares one).
+ * class-validator judges the object class-transformer built, which drops query
+ * fields named after Object built-ins (`constructor`, `toString`) before they can be refused: the raw
+ * query's field names are therefore checked against the DTO too.
  */
 class RawInputValidationPipe extends ValidationPipe {
-  private readonly bodies = new Map<Type, SchemaValidator<unknown>>();
   private readonly queryFields = new Map<Type, Set<string>>();
 
   override async transform(value: unknown, metadata: ArgumentMetadata): Promise<unknown> {
@@ -29,26 +27,12 @@ class RawInputValidationPipe extends ValidationPipe {
     // Judged before super.transform, which deletes `constructor` and `prototype` keys from the input;
     // reported after it, so that class-validator's messages come first.
     const rawErrors =
-      dto === undefined || !this.toValidate(metadata)
-        ? []
-        : metadata.type === 'body'
-          ? this.bodyViolations(dto, value)
-          : metadata.type === 'query'
-            ? this.unknownQueryFields(dto, value)
-            : [];
+      dto !== undefined && this.toValidate(metadata) && metadata.type === 'query'
+        ? this.unknownQueryFields(dto, value)
+        : [];
     const transformed: unknown = await super.transform(value, metadata);
     if (rawErrors.length > 0) throw new ValidationFailedError(rawErrors);
     return transformed;
-  }
-
-  private bodyViolations(dto: Type, value: unknown): FieldError[] {
-    let validator = this.bodies.get(dto);
-    if (!validator) {
-      validator = new SchemaValidator(dto);
-      this.bodies.set(dto, validator);
-    }
-    const checked = validator.check(value);
-    return 'errors' in checked ? checked.errors : [];
   }
 
   /** Query values arrive as strings that class-transformer converts, so only their names are checked. */
@@ -65,7 +49,7 @@ class RawInputValidationPipe extends ValidationPipe {
   }
 }
 
-/** Bodies, queries and params: unknown fields are refused, never silently dropped. */
+/** Queries and params: unknown fields are refused, never silently dropped. */
 export function createValidationPipe(): ValidationPipe {
   return new RawInputValidationPipe({
     transform: true,

@@ -2,32 +2,37 @@ import { type Type } from '@nestjs/common';
 import Ajv, { type ErrorObject, type ValidateFunction } from 'ajv';
 import addFormats from 'ajv-formats';
 import { type FieldError } from '../errors/domain-error';
-import { jsonSchemaOf } from '../http/body-schema';
+import { jsonSchemaOf } from './dto-schema';
 
 /**
- * Validates Socket.IO event payloads against the JSON Schema of a class-validator DTO, compiled once:
- * the same rules as the HTTP bodies, at the cost of a compiled function call per event. Options match
- * the HTTP route schemas: unknown fields are errors, nothing is coerced or defaulted.
+ * The app's one JSON Schema validator, for HTTP bodies (Fastify's validator compiler, set in
+ * app.factory.ts) and socket payloads (SchemaValidator) alike: unknown fields are errors, nothing is
+ * coerced or defaulted, every violation is reported.
  */
-export class SchemaValidator<T> {
-  private static readonly ajv = addFormats(
-    new Ajv({
-      allErrors: true,
-      removeAdditional: false,
-      coerceTypes: false,
-      useDefaults: false,
-      strict: false,
-      // `strict: false` turns this off too, and a socket payload parsed from `1e999` holds Infinity:
-      // it passed as an integer and was stored as null (JSON has no Infinity). Fastify's own validator
-      // keeps the default, so HTTP bodies already refused it.
-      strictNumbers: true,
-    }),
-  );
+const ajv = addFormats(
+  new Ajv({
+    allErrors: true,
+    removeAdditional: false,
+    coerceTypes: false,
+    useDefaults: false,
+    // The schemas come from class-validator-jsonschema, which emits keywords ajv's strict mode rejects.
+    strict: false,
+    // `strict: false` turns this off too, and a socket payload parsed from `1e999` holds Infinity: it
+    // would pass as an integer and be stored as null (JSON has no Infinity).
+    strictNumbers: true,
+  }),
+);
 
+export function compileSchema(schema: Record<string, unknown>): ValidateFunction {
+  return ajv.compile(schema);
+}
+
+/** Validates payloads against the JSON Schema of a class-validator DTO, compiled once. */
+export class SchemaValidator<T> {
   private readonly validate: ValidateFunction;
 
   constructor(dto: Type<T>) {
-    this.validate = SchemaValidator.ajv.compile(jsonSchemaOf(dto));
+    this.validate = compileSchema(jsonSchemaOf(dto));
   }
 
   /** The payload typed as the DTO when valid, else the field errors (the shape HTTP problems use). */

@@ -3,7 +3,7 @@ import { HttpAdapterHost } from '@nestjs/core';
 import { type FastifyInstance, type FastifyRequest } from 'fastify';
 import { type PrincipalRouteConfig } from '../../auth/authenticate-before-body';
 import { type Principal } from '../../auth/principal';
-import { jsonSchemaOf, type JsonSchema } from '../../common/http/body-schema';
+import { jsonSchemaOf, type JsonSchema } from '../../common/validation/dto-schema';
 import { AgentService, type HeartbeatResponse } from './agent.service';
 import { HeartbeatDto } from './dto/heartbeat.dto';
 

@@ -26,6 +26,28 @@ describe('SchemaValidator (JSON Schema generated from class-validator DTOs)', ()
     ]);
   });
 
+  it('validates each network interface against its own DTO', () => {
+    const valid = {
+      uptimeSec: 1,
+      network: { interfaces: [{ name: 'eth0', up: true, mac: 'aa:bb:cc:dd:ee:ff' }] },
+    };
+    expect(heartbeat.check(valid)).toEqual({ value: valid });
+
+    const result = heartbeat.check({
+      uptimeSec: 1,
+      network: {
+        interfaces: [
+          { name: 'eth0', up: 'yes' },
+          { name: 'wlan0', speed: 1 },
+        ],
+      },
+    });
+    expect('errors' in result && result.errors.map((error) => error.field).sort()).toEqual([
+      'network.interfaces.0.up',
+      'network.interfaces.1.speed',
+    ]);
+  });
+
   it.each([Infinity, -Infinity, NaN])(
     'refuses %p where a number is required, as JSON cannot store it',
     (value) => {

@@ -1,4 +1,4 @@
-import { Type } from 'class-transformer';
+import { JSONSchema } from 'class-validator-jsonschema';
 import {
   ArrayMaxSize,
   IsArray,
@@ -77,7 +77,8 @@ export class HeartbeatNetworkDto {
   @IsArray()
   @ArrayMaxSize(32)
   @ValidateNested({ each: true })
-  @Type(() => NetworkInterfaceDto)
+  // An array's items cannot be read from its declared type, as a single nested DTO's are.
+  @JSONSchema((schema) => ({ ...schema, items: { $ref: '#/definitions/NetworkInterfaceDto' } }))
   interfaces?: NetworkInterfaceDto[];
 
   @IsOptional()
@@ -111,11 +112,9 @@ export class HeartbeatDto {
 
   @IsOptional()
   @ValidateNested()
-  @Type(() => HeartbeatMetricsDto)
   metrics?: HeartbeatMetricsDto;
 
   @IsOptional()
   @ValidateNested()
-  @Type(() => HeartbeatNetworkDto)
   network?: HeartbeatNetworkDto;
 }

@@ -1,4 +1,3 @@
-import { Type } from 'class-transformer';
 import {
   ArrayMaxSize,
   IsArray,
@@ -39,7 +38,6 @@ export class RegisterAgentDto {
 
   @IsOptional()
   @ValidateNested()
-  @Type(() => HardwareDto)
   hardware?: HardwareDto;
 
   @IsArray()

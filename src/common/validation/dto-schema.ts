@@ -1,0 +1,62 @@
+import { type Type } from '@nestjs/common';
+import { IS_IP } from 'class-validator';
+import { validationMetadatasToSchemas } from 'class-validator-jsonschema';
+
+export type JsonSchema = Record<string, unknown>;
+
+type SchemaOptions = NonNullable<Parameters<typeof validationMetadatasToSchemas>[0]>;
+
+let definitions: Record<string, JsonSchema> | undefined;
+
+/**
+ * Where the library's translation differs from class-validator's own rule: @IsIP() without a version
+ * accepts IPv4 and IPv6, but the default converter emits IPv4 only.
+ */
+const CONVERTERS: SchemaOptions['additionalConverters'] = {
+  [IS_IP]: (meta) => {
+    const version = String(meta.constraints[0] ?? '');
+    if (version === '4' || version === '6') return { type: 'string', format: `ipv${version}` };
+    return { type: 'string', anyOf: [{ format: 'ipv4' }, { format: 'ipv6' }] };
+  },
+};
+
+/** Unknown fields are refused (PRODUCT §3), so every object in a body schema is closed. */
+function closeObjects(schema: JsonSchema): JsonSchema {
+  if (schema.type === 'object' || schema.properties !== undefined) {
+    schema.additionalProperties = false;
+    schema.type = 'object';
+  }
+  for (const value of Object.values(schema)) {
+    if (Array.isArray(value)) {
+      value.forEach((item) => {
+        if (typeof item === 'object' && item !== null) closeObjects(item as JsonSchema);
+      });
+    } else if (typeof value === 'object' && value !== null) {
+      closeObjects(value as JsonSchema);
+    }
+  }
+  return schema;
+}
+
+/**
+ * JSON Schema of a class-validator DTO; the DTO stays the one source of truth for its rules. A nested
+ * DTO is found from its property's declared type (`design:type`); an array of DTOs names its items with
+ * class-validator-jsonschema's @JSONSchema, as class-transformer's @Type() is not readable through its
+ * public API.
+ */
+export function jsonSchemaOf(dto: Type): JsonSchema {
+  // Regenerated when a DTO is asked for that was not yet loaded when the schemas were last generated.
+  if (definitions?.[dto.name] === undefined) {
+    definitions = Object.fromEntries(
+      Object.entries(
+        validationMetadatasToSchemas({
+          refPointerPrefix: '#/definitions/',
+          additionalConverters: CONVERTERS,
+        }),
+      ).map(([name, schema]) => [name, closeObjects(schema as JsonSchema)]),
+    );
+  }
+  const own = definitions[dto.name];
+  if (!own) throw new Error(`${dto.name} has no class-validator rules`);
+  return { ...own, definitions };
+}
