@@ -16,6 +16,8 @@ export default tseslint.config(
       'test/support/jest/*.cjs',
       // npm's prepare step, which runs before anything is built.
       'scripts/prepare.cjs',
+      // dependency-cruiser's configuration, read by depcruise in `npm run lint`.
+      '.dependency-cruiser.cjs',
     ],
   },
   eslint.configs.recommended,

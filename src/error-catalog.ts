@@ -4,7 +4,10 @@ import { realtimeProblems, type RealtimeErrorCode } from './realtime/realtime.er
 import { commonProblems, type CommonErrorCode } from './common/errors/common.errors';
 import { type ProblemCatalog } from './common/errors/problem-catalog';
 
-/** Every error code the gateway can raise. A feature adds its enum here and its catalog below. */
+/**
+ * Every error code the gateway can raise. A feature adds its enum here and its catalog below; the spec
+ * beside this file fails for a feature enum left out.
+ */
 export type ErrorCode = CommonErrorCode | AuthErrorCode | DeviceErrorCode | RealtimeErrorCode;
 
 /** Typed as a complete Record: an enum member without an HTTP mapping fails to compile. */

@@ -1,9 +1,9 @@
+import { type Page } from '../infra/database/keyset-cursor';
 import {
   type DeviceChanges,
   type DeviceListQuery,
   type DeviceRecord,
   type NewDevice,
-  type Page,
   type PresenceState,
 } from './device';
 

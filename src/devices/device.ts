@@ -62,8 +62,3 @@ export interface DeviceListQuery {
   cursor?: string;
   limit: number;
 }
-
-export interface Page<T> {
-  items: T[];
-  nextCursor: string | null;
-}

@@ -8,12 +8,11 @@ import {
   type DeviceListQuery,
   type DeviceRecord,
   type NewDevice,
-  type Page,
   type PresenceState,
 } from '../../src/devices/device';
 import { DeviceRepository } from '../../src/devices/device.repository';
 import { DeviceSerialTakenError } from '../../src/devices/devices.errors';
-import { decodeCursor, toPage } from '../../src/infra/database/keyset-cursor';
+import { decodeCursor, toPage, type Page } from '../../src/infra/database/keyset-cursor';
 
 /** A read held back after the store answered it, as a slow network would hold it. */
 export interface HeldRead {

@@ -4,14 +4,13 @@ import {
   type DeviceListQuery,
   type DeviceRecord,
   type NewDevice,
-  type Page,
   type PresenceState,
 } from '../device';
 import { DeviceRepository } from '../device.repository';
 import { DeviceSerialTakenError } from '../devices.errors';
 import { isUuid } from '../../common/uuid';
 import { deviceChangesToColumns, type DeviceRow, toDeviceRecord } from './device-row';
-import { decodeCursor, toPage } from '../../infra/database/keyset-cursor';
+import { decodeCursor, toPage, type Page } from '../../infra/database/keyset-cursor';
 import { SqlExecutor, sqlStateOf, UNIQUE_VIOLATION } from '../../infra/database/sql/sql-executor';
 
 @Injectable()

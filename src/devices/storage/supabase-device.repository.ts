@@ -5,7 +5,6 @@ import {
   type DeviceListQuery,
   type DeviceRecord,
   type NewDevice,
-  type Page,
   type PresenceState,
 } from '../device';
 import { DeviceRepository } from '../device.repository';
@@ -13,7 +12,7 @@ import { DeviceSerialTakenError } from '../devices.errors';
 import { InjectSupabase } from '../../infra/supabase/supabase-client.provider';
 import { isUuid } from '../../common/uuid';
 import { deviceChangesToColumns, type DeviceRow, toDeviceRecord } from './device-row';
-import { decodeCursor, toPage } from '../../infra/database/keyset-cursor';
+import { decodeCursor, toPage, type Page } from '../../infra/database/keyset-cursor';
 import { UNIQUE_VIOLATION } from '../../infra/database/sql/sql-executor';
 import { failureFrom } from '../../infra/database/supabase/postgrest-error';
 

@@ -1,5 +1,4 @@
 import { InvalidCursorError } from '../../common/errors/common.errors';
-import { type Page } from '../../devices/device';
 import { isUuid } from '../../common/uuid';
 
 /** Position after the last row of a page ordered by (created_at, id). Opaque to clients. */
@@ -27,6 +26,12 @@ export function decodeCursor(cursor: string): KeysetPosition {
   const iso = Number.isNaN(date.getTime()) ? '' : date.toISOString();
   if (!STORABLE_ISO_DATE.test(iso)) throw new InvalidCursorError();
   return { createdAt: iso, id };
+}
+
+/** One page of a listing in keyset order, and the cursor of the next page (null on the last). */
+export interface Page<T> {
+  items: T[];
+  nextCursor: string | null;
 }
 
 /** Pages are fetched with one extra row: its presence says whether a next page exists. */
