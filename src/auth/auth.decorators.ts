@@ -4,7 +4,6 @@ import {
   type DevicePrincipal,
   type Principal,
   type PrincipalKind,
-  type ServicePrincipal,
 } from './principal';
 
 export { Public } from './public.decorator';
@@ -39,4 +38,3 @@ function principalOfKind<K extends PrincipalKind>(kind: K) {
 
 export const CurrentDevice = createParamDecorator<unknown, DevicePrincipal>(principalOfKind('device'));
 export const CurrentCustomer = createParamDecorator<unknown, CustomerPrincipal>(principalOfKind('customer'));
-export const CurrentService = createParamDecorator<unknown, ServicePrincipal>(principalOfKind('service'));

@@ -56,7 +56,8 @@ export class RouteWithoutPrincipalError extends DomainError<AuthErrorCode.RouteW
 /**
  * The global guard authenticates HTTP requests only. A handler it is asked about in any other context
  * (a @SubscribeMessage handler, a microservice pattern) is refused, since it would otherwise run with no
- * caller authenticated. Socket events are authenticated by the handshake and registered with handleEvent.
+ * caller authenticated. Socket events are authenticated by the handshake and registered through
+ * RealtimeHandlers.
  */
 export class UnguardedContextError extends DomainError<AuthErrorCode.UnguardedContext> {
   readonly code = AuthErrorCode.UnguardedContext;
@@ -64,8 +65,8 @@ export class UnguardedContextError extends DomainError<AuthErrorCode.UnguardedCo
   constructor(contextType: string, handler: string) {
     super(
       `${handler} is a ${contextType} handler, which the global guard cannot authenticate: authenticate ` +
-        'sockets in their handshake (realtime/socket-auth.ts) and register events with handleEvent ' +
-        '(realtime/socket-events.ts), not @SubscribeMessage.',
+        'sockets in their handshake (realtime/socket-auth.ts) and register events through RealtimeHandlers ' +
+        '(realtime/realtime-handlers.ts), not @SubscribeMessage.',
     );
   }
 }

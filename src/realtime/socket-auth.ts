@@ -10,7 +10,7 @@ type HandshakeError = Error & { data: { code: string; retryAfterSec?: number } }
  * The error a refused handshake ends with: clients receive it as `connect_error`, with `message` and
  * `data.code`. The reason itself is logged and counted, never sent.
  */
-export function authenticationError(reason: AuthFailureReason): HandshakeError {
+function authenticationError(reason: AuthFailureReason): HandshakeError {
   const { code } = refusalFor(reason, 'handshake auth');
   return Object.assign(new Error('unauthorized'), { data: { code } });
 }

@@ -26,7 +26,7 @@ export function answerProblemsWith(server: Server, filter: ProblemFilter): void 
 }
 
 /** Sent to a client that did not ask for an ack, so a bad payload is never silently dropped. */
-export const ERROR_EVENT = 'error';
+const ERROR_EVENT = 'error';
 
 /**
  * The problem object a failed event answers with: the same mapping (and the same logging) as HTTP.
@@ -54,7 +54,7 @@ type Ack = (response: unknown) => void;
  * HTTP body; the handler's result is the ack; any failure becomes a problem in the ack, or in an `error`
  * event when the client asked for no ack. Nothing a client sends can crash the process or hang.
  */
-export function handleEvent<T>(
+function handleEvent<T>(
   socket: Socket,
   event: string,
   validator: SchemaValidator<T>,
@@ -102,7 +102,7 @@ function failureReply(
 }
 
 /** An event the namespace does not know is answered with a problem too, never left unanswered. */
-export function refuseUnknownEvents(
+function refuseUnknownEvents(
   socket: Socket,
   known: readonly string[],
   failureAck: (problem: Problem) => unknown = (problem) => ({ error: problem }),

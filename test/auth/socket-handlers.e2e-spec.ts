@@ -54,7 +54,7 @@ async function listeningUrl(gateway: InProcessApp): Promise<string> {
 /**
  * Nest runs no global guard on gateway handlers (its socket module builds their guards without the app's
  * global ones), so the global guard cannot protect a @SubscribeMessage handler: the gateways register
- * their events with handleEvent after the handshake authenticated the socket, and this walk fails on
+ * their events through RealtimeHandlers after the handshake authenticated the socket, and this walk fails on
  * any gateway that declares one.
  */
 describe('socket gateway handlers', () => {

@@ -7,7 +7,7 @@ import { jsonSchemaOf, type JsonSchema } from '../../common/validation/dto-schem
 import { AgentService, type HeartbeatResponse } from './agent.service';
 import { HeartbeatDto } from './dto/heartbeat.dto';
 
-export const HEARTBEAT_PATH = '/v1/agent/heartbeat';
+const HEARTBEAT_PATH = '/v1/agent/heartbeat';
 
 /** The heartbeat answer, for Fastify's compiled serializer; it must list every field. */
 const HEARTBEAT_RESPONSE_SCHEMA = {
