@@ -7,6 +7,7 @@ import { AgentService } from './agent/agent.service';
 import { DeviceRepository } from './device.repository';
 import { DevicesController } from './devices.controller';
 import { DevicesService } from './devices.service';
+import { HeartbeatFlusher } from './presence/heartbeat-flusher';
 import { MemoryPresenceStore } from './presence/memory-presence.store';
 import { PresenceEvents } from './presence/presence-events';
 import { PresenceStore } from './presence/presence.store';
@@ -27,6 +28,7 @@ import { SupabaseDeviceRepository } from './storage/supabase-device.repository';
     AgentService,
     PresenceService,
     PresenceEvents,
+    HeartbeatFlusher,
     storageAdapter(DeviceRepository, { sql: SqlDeviceRepository, supabase: SupabaseDeviceRepository }),
     cacheAdapter(PresenceStore, { memory: MemoryPresenceStore, redis: RedisPresenceStore }),
   ],
