@@ -207,6 +207,19 @@ describe('loadConfig', () => {
     ]);
   });
 
+  it('refuses a presence flush interval longer than the heartbeat persistence interval, naming both', () => {
+    const error = refusal({ PRESENCE_FLUSH_INTERVAL_MS: '2000', HEARTBEAT_PERSIST_INTERVAL_SEC: '1' });
+
+    expect(error.problems).toEqual([
+      'PRESENCE_FLUSH_INTERVAL_MS must not exceed HEARTBEAT_PERSIST_INTERVAL_SEC × 1000 (got 2000 > 1000)',
+    ]);
+    expect(
+      loadConfig({ PRESENCE_FLUSH_INTERVAL_MS: '1000', HEARTBEAT_PERSIST_INTERVAL_SEC: '1' }),
+    ).toMatchObject({
+      PRESENCE_FLUSH_INTERVAL_MS: 1000,
+    });
+  });
+
   it('lists each problem on its own line under one heading', () => {
     const error = refusal({ PORT: 'abc', LOG_LEVEL: 'loud' });
 

@@ -347,6 +347,16 @@ function crossFieldProblems(config: AppConfig, errors: ValidationError[]): strin
       `HTTP_HEADERS_TIMEOUT_MS must not exceed HTTP_REQUEST_TIMEOUT_MS (got ${config.HTTP_HEADERS_TIMEOUT_MS} > ${config.HTTP_REQUEST_TIMEOUT_MS})`,
     );
   }
+  if (
+    !invalid.has('PRESENCE_FLUSH_INTERVAL_MS') &&
+    !invalid.has('HEARTBEAT_PERSIST_INTERVAL_SEC') &&
+    config.PRESENCE_FLUSH_INTERVAL_MS > config.HEARTBEAT_PERSIST_INTERVAL_SEC * 1000
+  ) {
+    // A device's payload must be written before its next one is due, which another instance may receive.
+    problems.push(
+      `PRESENCE_FLUSH_INTERVAL_MS must not exceed HEARTBEAT_PERSIST_INTERVAL_SEC × 1000 (got ${config.PRESENCE_FLUSH_INTERVAL_MS} > ${config.HEARTBEAT_PERSIST_INTERVAL_SEC * 1000})`,
+    );
+  }
   return problems;
 }
 

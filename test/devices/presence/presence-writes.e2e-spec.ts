@@ -42,7 +42,6 @@ describe.each(['embedded', 'postgres'] as const)('presence writes on the %s back
   async function startGateway(flushIntervalMs: number, dataDir: string): Promise<InProcessApp> {
     const env: Record<string, string> = {
       LOG_LEVEL: 'silent',
-      HEARTBEAT_PERSIST_INTERVAL_SEC: '1',
       PRESENCE_FLUSH_INTERVAL_MS: String(flushIntervalMs),
     };
     if (database) {
