@@ -196,6 +196,30 @@ describe('loadConfig', () => {
     ).toEqual(['DEVICE_AUTH_CACHE_MAX_ENTRIES must be an integer between 1 and 10000000 (got "0")']);
   });
 
+  it('flushes presence writes once a second or every 500 rows by default, and refuses bounds out of range', () => {
+    expect(loadConfig({})).toMatchObject({ PRESENCE_FLUSH_INTERVAL_MS: 1000, PRESENCE_FLUSH_MAX_ROWS: 500 });
+    const error = refusal({ PRESENCE_FLUSH_INTERVAL_MS: '0', PRESENCE_FLUSH_MAX_ROWS: '10001' });
+    expect(problemsAbout(error, 'PRESENCE_FLUSH_INTERVAL_MS')).toEqual([
+      'PRESENCE_FLUSH_INTERVAL_MS must be an integer between 10 and 60000 (got "0")',
+    ]);
+    expect(problemsAbout(error, 'PRESENCE_FLUSH_MAX_ROWS')).toEqual([
+      'PRESENCE_FLUSH_MAX_ROWS must be an integer between 1 and 10000 (got "10001")',
+    ]);
+  });
+
+  it('refuses a presence flush interval longer than the heartbeat persistence interval, naming both', () => {
+    const error = refusal({ PRESENCE_FLUSH_INTERVAL_MS: '2000', HEARTBEAT_PERSIST_INTERVAL_SEC: '1' });
+
+    expect(error.problems).toEqual([
+      'PRESENCE_FLUSH_INTERVAL_MS must not exceed HEARTBEAT_PERSIST_INTERVAL_SEC × 1000 (got 2000 > 1000)',
+    ]);
+    expect(
+      loadConfig({ PRESENCE_FLUSH_INTERVAL_MS: '1000', HEARTBEAT_PERSIST_INTERVAL_SEC: '1' }),
+    ).toMatchObject({
+      PRESENCE_FLUSH_INTERVAL_MS: 1000,
+    });
+  });
+
   it('lists each problem on its own line under one heading', () => {
     const error = refusal({ PORT: 'abc', LOG_LEVEL: 'loud' });
 

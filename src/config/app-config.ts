@@ -178,6 +178,17 @@ export class AppConfig {
   @IntegerBetween(1, 86400)
   HEARTBEAT_PERSIST_INTERVAL_SEC = 60;
 
+  /**
+   * Longest a throttled heartbeat payload waits in this instance before it is written, in one statement
+   * with the others waiting; a crash loses at most this much of them (never a presence transition).
+   */
+  @IntegerBetween(10, 60000)
+  PRESENCE_FLUSH_INTERVAL_MS = 1000;
+
+  /** Payloads written per statement; once this many devices wait, they are written without waiting more. */
+  @IntegerBetween(1, 10000)
+  PRESENCE_FLUSH_MAX_ROWS = 500;
+
   /** How often each instance looks for devices whose presence deadline has passed. */
   @IntegerBetween(50, 60000)
   PRESENCE_SWEEP_INTERVAL_MS = 1000;
@@ -334,6 +345,16 @@ function crossFieldProblems(config: AppConfig, errors: ValidationError[]): strin
   ) {
     problems.push(
       `HTTP_HEADERS_TIMEOUT_MS must not exceed HTTP_REQUEST_TIMEOUT_MS (got ${config.HTTP_HEADERS_TIMEOUT_MS} > ${config.HTTP_REQUEST_TIMEOUT_MS})`,
+    );
+  }
+  if (
+    !invalid.has('PRESENCE_FLUSH_INTERVAL_MS') &&
+    !invalid.has('HEARTBEAT_PERSIST_INTERVAL_SEC') &&
+    config.PRESENCE_FLUSH_INTERVAL_MS > config.HEARTBEAT_PERSIST_INTERVAL_SEC * 1000
+  ) {
+    // A device's payload must be written before its next one is due, which another instance may receive.
+    problems.push(
+      `PRESENCE_FLUSH_INTERVAL_MS must not exceed HEARTBEAT_PERSIST_INTERVAL_SEC × 1000 (got ${config.PRESENCE_FLUSH_INTERVAL_MS} > ${config.HEARTBEAT_PERSIST_INTERVAL_SEC * 1000})`,
     );
   }
   return problems;

@@ -3,6 +3,7 @@ import {
   type DeviceChanges,
   type DeviceListQuery,
   type DeviceRecord,
+  type HeartbeatSign,
   type NewDevice,
   type PresenceState,
 } from './device';
@@ -32,6 +33,15 @@ export abstract class DeviceRepository {
 
   /** Returns null when the device does not exist or is revoked. */
   abstract update(id: string, changes: DeviceChanges): Promise<DeviceRecord | null>;
+
+  /**
+   * Writes throttled heartbeats of many devices in one statement, returning nothing: each live device's
+   * payload, its agent version when the sign names one, and its last sign, which never moves back. The
+   * presence state is left alone (transitions are written at once, by update()), so a batch written after
+   * a transition never undoes it. Revoked devices and unknown or malformed ids are skipped; of several
+   * signs of one device, the newest counts.
+   */
+  abstract recordSigns(signs: readonly HeartbeatSign[]): Promise<void>;
 
   /** Marks a live device revoked; returns null when it does not exist or was already revoked. */
   abstract revoke(id: string): Promise<DeviceRecord | null>;

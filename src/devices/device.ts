@@ -54,6 +54,17 @@ export type DeviceChanges = Partial<
   >
 >;
 
+/**
+ * A throttled heartbeat as presence writes it, many devices per statement (DeviceRepository.recordSigns):
+ * the payload, the agent version it named (null: keep the recorded one) and when it was seen.
+ */
+export interface HeartbeatSign {
+  deviceId: string;
+  seenAt: Date;
+  heartbeat: Record<string, unknown>;
+  agentVersion: string | null;
+}
+
 export interface DeviceListQuery {
   /** Omitted for an admin, who reads every customer's devices. */
   customerId?: string;

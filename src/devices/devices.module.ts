@@ -11,6 +11,7 @@ import { DeviceRepository } from './device.repository';
 import { DevicesController } from './devices.controller';
 import { DeviceSubscriptions } from './device-subscriptions';
 import { DevicesService } from './devices.service';
+import { HeartbeatFlusher } from './presence/heartbeat-flusher';
 import { MemoryPresenceStore } from './presence/memory-presence.store';
 import { PresenceEvents } from './presence/presence-events';
 import { PresenceRelay } from './presence/presence-relay';
@@ -36,6 +37,7 @@ import { SupabaseDeviceRepository } from './storage/supabase-device.repository';
     PresenceService,
     PresenceEvents,
     PresenceRelay,
+    HeartbeatFlusher,
     storageAdapter(DeviceRepository, { sql: SqlDeviceRepository, supabase: SupabaseDeviceRepository }),
     cacheAdapter(PresenceStore, { memory: MemoryPresenceStore, redis: RedisPresenceStore }),
   ],

@@ -14,6 +14,7 @@ import { loadConfig } from '../config/app-config';
 import { MemoryCache } from '../infra/cache/memory-cache';
 import { MemoryPresenceStore } from './presence/memory-presence.store';
 import { MetricsService } from '../infra/metrics/metrics.service';
+import { HeartbeatFlusher } from './presence/heartbeat-flusher';
 import { PresenceEvents } from './presence/presence-events';
 import { PresenceService } from './presence/presence.service';
 import { DeviceNotFoundError, DeviceSerialTakenError } from './devices.errors';
@@ -49,12 +50,14 @@ describe('DevicesService', () => {
       new InMemoryDeviceCredentialStore(devices),
       collaborators.cache ?? new MemoryCache(),
     );
+    const metrics = new MetricsService();
     const presence = new PresenceService(
       config,
       presenceStore,
       devices,
       new PresenceEvents(),
-      new MetricsService(),
+      metrics,
+      new HeartbeatFlusher(config, devices, metrics),
     );
     const service = new DevicesService(devices, credentials, presence, audit);
     return { service, devices, audit, credentials, presence, presenceStore };

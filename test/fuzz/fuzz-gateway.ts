@@ -4,6 +4,7 @@ import { createDevToken } from '../../src/auth/dev-token';
 import { type DeviceRecord } from '../../src/devices/device';
 import { DeviceRepository } from '../../src/devices/device.repository';
 import { type DeviceResponse } from '../../src/devices/dto/device.response';
+import { HeartbeatFlusher } from '../../src/devices/presence/heartbeat-flusher';
 import { type InProcessApp, startInProcessApp } from '../support/in-process-app';
 import { openRawConnection } from '../support/raw-connections';
 import { type SupabaseStack, startSupabaseStack } from '../support/supabase-stack';
@@ -33,8 +34,11 @@ export interface FuzzGateway {
   url: string;
   customer: FuzzCustomer;
   other: FuzzCustomer;
-  /** The device rows as the repository (so the database) reads them. */
-  devices: DeviceRepository;
+  /**
+   * The device rows as the repository (so the database) reads them, once the heartbeat payloads this
+   * gateway queued are written: what it accepted is stored within a flush interval, not within the answer.
+   */
+  devices: Pick<DeviceRepository, 'findById'>;
   /** A fresh access token of a customer, as its identity provider would issue it. */
   tokenFor(customerId: string, expiresInSeconds?: number): Promise<string>;
   /** app.inject, answered within the fuzz deadline. */
@@ -89,7 +93,14 @@ export async function startFuzzGateway(backend: FuzzBackend, suite: string): Pro
     const id = randomUUID();
     return { id, authorization: `Bearer ${await tokenFor(id)}` };
   };
-  const devices = started.app.get(DeviceRepository);
+  const repository = started.app.get(DeviceRepository);
+  const heartbeats = started.app.get(HeartbeatFlusher);
+  const devices: FuzzGateway['devices'] = {
+    async findById(id) {
+      await heartbeats.flush();
+      return repository.findById(id);
+    },
+  };
   const watched = new Map<string, DeviceRecord | null>();
   const inject = (options: InjectOptions): Promise<LightMyRequestResponse> =>
     withinDeadline(

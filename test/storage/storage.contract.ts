@@ -3,7 +3,12 @@ import { type NewAuditEvent } from '../../src/audit/audit-event';
 import { type AuditLogRepository } from '../../src/audit/audit-log.repository';
 import { type DeviceCredentialStore } from '../../src/auth/device-credential.store';
 import { InvalidCursorError } from '../../src/common/errors/common.errors';
-import { type DeviceChanges, type DeviceRecord, type NewDevice } from '../../src/devices/device';
+import {
+  type DeviceChanges,
+  type DeviceRecord,
+  type HeartbeatSign,
+  type NewDevice,
+} from '../../src/devices/device';
 import { type DeviceRepository } from '../../src/devices/device.repository';
 import { DeviceSerialTakenError } from '../../src/devices/devices.errors';
 
@@ -364,6 +369,136 @@ export function describeStorageContract(adapterName: string, open: () => Promise
         await expect(devices.update(revoked.id, { name: 'x' })).resolves.toBeNull();
         await expect(devices.update('not-a-uuid', { name: 'x' })).resolves.toBeNull();
         await expect(devices.findById(revoked.id)).resolves.toMatchObject({ name: revoked.name });
+      });
+
+      describe('recordSigns (batched heartbeats)', () => {
+        const sign = (device: DeviceRecord, overrides: Partial<HeartbeatSign> = {}): HeartbeatSign => ({
+          deviceId: device.id,
+          seenAt: new Date('2026-12-01T12:00:00.123Z'),
+          heartbeat: { uptimeSec: 1 },
+          agentVersion: null,
+          ...overrides,
+        });
+
+        it('writes the payload, agent version and last sign of every device in the batch, and nothing else', async () => {
+          const customerId = randomUUID();
+          const online = await devices.create(newDevice({ customerId }));
+          await devices.update(online.id, { presenceState: 'online', name: 'Kept name' });
+          const stale = await devices.create(newDevice({ customerId }));
+          await devices.update(stale.id, { presenceState: 'stale' });
+          const before = await Promise.all([online, stale].map((device) => devices.findById(device.id)));
+          const heartbeat = {
+            uptimeSec: 86_400,
+            load: [0.25, 0.5, 1.75],
+            interfaces: [{ name: 'eth0', up: true, addresses: ['192.0.2.1/24', '2001:db8::1/64'] }],
+            wifi: null,
+            note: 'quotes " and \' and a backslash \\ and ünïcödé ✓',
+            nested: { deeper: { empty: {}, list: [] } },
+          };
+          const first = sign(online, { heartbeat, agentVersion: '2.1.0' });
+          const second = sign(stale, {
+            seenAt: new Date('2026-12-01T12:00:01.456Z'),
+            heartbeat: { uptimeSec: 7 },
+            agentVersion: '2.2.0',
+          });
+
+          await expect(devices.recordSigns([first, second])).resolves.toBeUndefined();
+
+          const [afterOnline, afterStale] = await Promise.all(
+            [online, stale].map((device) => devices.findById(device.id)),
+          );
+          expect(afterOnline).toEqual({
+            ...before[0],
+            lastHeartbeat: heartbeat,
+            agentVersion: '2.1.0',
+            lastSeenAt: first.seenAt,
+            updatedAt: expect.any(Date) as Date,
+          });
+          expect(afterStale).toEqual({
+            ...before[1],
+            presenceState: 'stale',
+            lastHeartbeat: { uptimeSec: 7 },
+            agentVersion: '2.2.0',
+            lastSeenAt: second.seenAt,
+            updatedAt: expect.any(Date) as Date,
+          });
+          expect(afterOnline!.updatedAt.getTime()).toBeGreaterThanOrEqual(before[0]!.updatedAt.getTime());
+        });
+
+        it('keeps the recorded agent version when a sign names none, and never moves the last sign back', async () => {
+          const device = await devices.create(newDevice());
+          const recordedSeenAt = new Date('2026-12-01T12:00:05.000Z');
+          await devices.update(device.id, { agentVersion: '1.0.0', lastSeenAt: recordedSeenAt });
+
+          await devices.recordSigns([
+            sign(device, { seenAt: new Date('2026-12-01T12:00:04.000Z'), heartbeat: { late: true } }),
+          ]);
+
+          await expect(devices.findById(device.id)).resolves.toMatchObject({
+            agentVersion: '1.0.0',
+            lastSeenAt: recordedSeenAt,
+            lastHeartbeat: { late: true },
+          });
+        });
+
+        it('takes the newest of several signs of one device in a batch, wherever it stands', async () => {
+          const device = await devices.create(newDevice());
+          const newest = sign(device, {
+            seenAt: new Date('2026-12-01T12:00:03.000Z'),
+            heartbeat: { n: 3 },
+            agentVersion: '3.0.0',
+          });
+
+          await devices.recordSigns([
+            sign(device, { seenAt: new Date('2026-12-01T12:00:01.000Z'), heartbeat: { n: 1 } }),
+            newest,
+            sign(device, {
+              deviceId: device.id.toUpperCase(),
+              seenAt: new Date('2026-12-01T12:00:02.000Z'),
+              heartbeat: { n: 2 },
+              agentVersion: '2.0.0',
+            }),
+          ]);
+
+          await expect(devices.findById(device.id)).resolves.toMatchObject({
+            lastHeartbeat: { n: 3 },
+            agentVersion: '3.0.0',
+            lastSeenAt: newest.seenAt,
+          });
+        });
+
+        it('leaves revoked devices exactly as they were and skips unknown or malformed ids, writing the rest', async () => {
+          const revoked = await devices.create(newDevice());
+          await devices.update(revoked.id, { presenceState: 'offline', lastHeartbeat: { before: true } });
+          await devices.revoke(revoked.id);
+          const revokedBefore = await devices.findById(revoked.id);
+          const live = await devices.create(newDevice());
+
+          await devices.recordSigns([
+            sign(revoked, { heartbeat: { after: true }, agentVersion: '9.9.9' }),
+            { ...sign(live), deviceId: randomUUID() },
+            { ...sign(live), deviceId: 'not-a-uuid' },
+            sign(live, { heartbeat: { written: true } }),
+          ]);
+
+          await expect(devices.findById(revoked.id)).resolves.toEqual(revokedBefore);
+          await expect(devices.findById(live.id)).resolves.toMatchObject({
+            lastHeartbeat: { written: true },
+          });
+          await expect(devices.recordSigns([])).resolves.toBeUndefined();
+        });
+
+        it('writes a batch of hundreds of devices in one call', async () => {
+          const customerId = randomUUID();
+          const created = await Promise.all(
+            Array.from({ length: 300 }, () => devices.create(newDevice({ customerId, serial: null }))),
+          );
+
+          await devices.recordSigns(created.map((device, n) => sign(device, { heartbeat: { n } })));
+
+          const stored = await Promise.all(created.map((device) => devices.findById(device.id)));
+          expect(stored.map((device) => device?.lastHeartbeat)).toEqual(created.map((_, n) => ({ n })));
+        });
       });
 
       it('revokes a device once: revokedAt set, hidden from listings, still found by id', async () => {

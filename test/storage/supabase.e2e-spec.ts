@@ -90,6 +90,24 @@ describe('row level security through PostgREST', () => {
     expect(anonymous.body).toMatchObject({ code: '42501' });
   });
 
+  it('lets neither a customer nor an anonymous caller write heartbeats through record_device_signs', async () => {
+    const { accessToken } = await stack.mintCustomerToken({ customerId: customerA });
+    const [own] = devicesOfA;
+    const before = await storage.devices.findById(own!.id);
+    const signs = [{ id: own!.id, seen_at: new Date().toISOString(), heartbeat: { forged: true } }];
+
+    for (const headers of [{ authorization: `Bearer ${accessToken}` }, {}] as Record<string, string>[]) {
+      const response = await fetch(`${stack.url}/rest/v1/rpc/record_device_signs`, {
+        method: 'POST',
+        headers: { ...headers, 'content-type': 'application/json' },
+        body: JSON.stringify({ signs }),
+      });
+      expect([401, 403]).toContain(response.status);
+      expect(await response.json()).toMatchObject({ code: '42501' });
+    }
+    await expect(storage.devices.findById(own!.id)).resolves.toEqual(before);
+  });
+
   it('refuses a token signed with a key that is not the project’s, even with the right kid', async () => {
     const forger = await generateKeyPair('ES256', { extractable: true });
     const genuine = await stack.mintCustomerToken({ customerId: customerA });

@@ -7,11 +7,13 @@ import {
   type DeviceChanges,
   type DeviceListQuery,
   type DeviceRecord,
+  type HeartbeatSign,
   type NewDevice,
   type PresenceState,
 } from '../../src/devices/device';
 import { DeviceRepository } from '../../src/devices/device.repository';
 import { DeviceSerialTakenError } from '../../src/devices/devices.errors';
+import { newestSignPerDevice } from '../../src/devices/storage/device-row';
 import { decodeCursor, toPage, type Page } from '../../src/infra/database/keyset-cursor';
 
 /** A read held back after the store answered it, as a slow network would hold it. */
@@ -57,6 +59,8 @@ export class InMemoryDeviceRepository extends DeviceRepository {
   private lastStamp = 0;
   /** Every successful update, in order: what reached "the database" and when. */
   readonly updates: { id: string; changes: DeviceChanges }[] = [];
+  /** Every batch recordSigns was given, in order. */
+  readonly signBatches: HeartbeatSign[][] = [];
 
   /** Stores a device as given, with defaults for the rest: a row no client could have made (a past sign). */
   put(overrides: Partial<DeviceRecord> = {}): DeviceRecord {
@@ -190,6 +194,24 @@ export class InMemoryDeviceRepository extends DeviceRepository {
     this.records.set(record.id, updated);
     this.updates.push({ id: record.id, changes: copyOf(changes) });
     return Promise.resolve(copyOf(updated));
+  }
+
+  recordSigns(signs: readonly HeartbeatSign[]): Promise<void> {
+    this.signBatches.push(copyOf([...signs]));
+    for (const sign of newestSignPerDevice(signs)) {
+      const record = this.records.get(sign.deviceId.toLowerCase());
+      if (!record || record.status === 'revoked') continue;
+      const lastSeenAt =
+        record.lastSeenAt && record.lastSeenAt > sign.seenAt ? record.lastSeenAt : sign.seenAt;
+      this.records.set(record.id, {
+        ...record,
+        lastSeenAt: new Date(lastSeenAt.getTime()),
+        lastHeartbeat: copyOf(sign.heartbeat),
+        agentVersion: sign.agentVersion ?? record.agentVersion,
+        updatedAt: this.tick(),
+      });
+    }
+    return Promise.resolve();
   }
 
   /** For InMemoryDeviceCredentialStore. */

@@ -4,6 +4,7 @@ import { loadConfig } from '../../config/app-config';
 import { type DeviceRecord } from '../device';
 import { MemoryPresenceStore } from './memory-presence.store';
 import { MetricsService } from '../../infra/metrics/metrics.service';
+import { HeartbeatFlusher } from './heartbeat-flusher';
 import { type PresenceTransition, PresenceEvents } from './presence-events';
 import { PresenceService } from './presence.service';
 
@@ -28,20 +29,27 @@ describe('PresenceService', () => {
   let devices: InMemoryDeviceRepository;
   let store: MemoryPresenceStore;
   let device: DeviceRecord;
-  const running: PresenceService[] = [];
+  const running: { presence: PresenceService; heartbeats: HeartbeatFlusher }[] = [];
 
   /** One gateway instance's presence service on the shared store and database, with what it announced. */
   function instance(): { presence: PresenceService; announced: PresenceTransition[] } {
     const events = new PresenceEvents();
     const announced: PresenceTransition[] = [];
     events.subscribe((transition) => announced.push(transition));
-    const presence = new PresenceService(config, store, devices, events, new MetricsService());
-    running.push(presence);
+    const metrics = new MetricsService();
+    const heartbeats = new HeartbeatFlusher(config, devices, metrics);
+    const presence = new PresenceService(config, store, devices, events, metrics, heartbeats);
+    running.push({ presence, heartbeats });
     return { presence, announced };
   }
 
   const ref = () => ({ id: device.id, customerId: device.customerId });
   const recorded = () => devices.peek(device.id);
+  /** What the database holds once every instance wrote the heartbeat payloads it queued. */
+  const recordedAfterFlush = async () => {
+    for (const { heartbeats } of running) await heartbeats.flush();
+    return recorded();
+  };
 
   beforeEach(async () => {
     jest.useFakeTimers({ now: T0 });
@@ -54,7 +62,10 @@ describe('PresenceService', () => {
   });
 
   afterEach(async () => {
-    for (const presence of running.splice(0)) await presence.onApplicationShutdown();
+    for (const { presence, heartbeats } of running.splice(0)) {
+      await presence.onApplicationShutdown();
+      await heartbeats.onApplicationShutdown();
+    }
     jest.useRealTimers();
     jest.restoreAllMocks();
   });
@@ -199,8 +210,9 @@ describe('PresenceService', () => {
   it('writes the heartbeat payload and agent version at most once per HEARTBEAT_PERSIST_INTERVAL_SEC', async () => {
     const { presence } = instance();
     const epoch = await presence.connect(ref());
+    // The clock runs, and with it the flushes that write what each persisted heartbeat queued.
     const beatAt = async (offset: number, n: number) => {
-      jest.setSystemTime(T0 + offset);
+      await jest.advanceTimersByTimeAsync(T0 + offset - Date.now());
       await presence.recordSign(ref(), { epoch, heartbeat: { n }, agentVersion: `1.0.${n}` });
     };
 
@@ -212,14 +224,15 @@ describe('PresenceService', () => {
     await beatAt(PERSIST_INTERVAL_MS, 4);
     await beatAt(PERSIST_INTERVAL_MS + 1, 5);
 
-    const written = devices.updates
-      .filter((update) => update.changes.lastHeartbeat !== undefined)
-      .map(({ changes }) => [changes.lastHeartbeat, changes.agentVersion, changes.lastSeenAt?.getTime()]);
+    const stored = await recordedAfterFlush();
+    const written = devices.signBatches
+      .flat()
+      .map((sign) => [sign.heartbeat, sign.agentVersion, sign.seenAt.getTime()]);
     expect(written).toEqual([
       [{ n: 1 }, '1.0.1', T0],
       [{ n: 4 }, '1.0.4', T0 + PERSIST_INTERVAL_MS],
     ]);
-    expect(recorded()).toMatchObject({ lastHeartbeat: { n: 4 }, agentVersion: '1.0.4' });
+    expect(stored).toMatchObject({ lastHeartbeat: { n: 4 }, agentVersion: '1.0.4' });
   });
 
   it('records a heartbeat that brings a stale device back online, but not its payload before it is due', async () => {
@@ -235,10 +248,37 @@ describe('PresenceService', () => {
       presenceState: 'online',
       lastSeenAt: new Date(T0 + STALE_AFTER_MS + 1_000),
     });
-    expect(recorded()).toMatchObject({
+    expect(await recordedAfterFlush()).toMatchObject({
       presenceState: 'online',
       lastHeartbeat: { n: 1 },
       agentVersion: null,
+    });
+  });
+
+  it('writes transitions at once and queued payloads with the next flush, which never undoes a transition', async () => {
+    const { presence } = instance();
+    const first = await presence.connect(ref());
+    jest.setSystemTime(T0 + 1_000);
+    await presence.recordSign(ref(), { epoch: first, heartbeat: { n: 1 }, agentVersion: '1.0.0' });
+    // Off the heartbeat's path: nothing of the payload is written yet.
+    expect(recorded()).toMatchObject({
+      presenceState: 'online',
+      lastSeenAt: new Date(T0),
+      lastHeartbeat: null,
+    });
+
+    jest.setSystemTime(T0 + 2_000);
+    await presence.disconnect(ref(), first);
+    expect(recorded()?.presenceState).toBe('offline');
+    jest.setSystemTime(T0 + 3_000);
+    await presence.connect(ref());
+    expect(recorded()).toMatchObject({ presenceState: 'online', lastSeenAt: new Date(T0 + 3_000) });
+
+    expect(await recordedAfterFlush()).toMatchObject({
+      presenceState: 'online',
+      lastSeenAt: new Date(T0 + 3_000),
+      lastHeartbeat: { n: 1 },
+      agentVersion: '1.0.0',
     });
   });
 

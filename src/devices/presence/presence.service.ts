@@ -14,6 +14,7 @@ import {
   stateAt,
   timingFor,
 } from './presence';
+import { HeartbeatFlusher } from './heartbeat-flusher';
 import { PresenceEvents } from './presence-events';
 import { PresenceStore } from './presence.store';
 
@@ -37,8 +38,9 @@ const RECOVERY_BATCH = 500;
 /**
  * Presence (PRODUCT §5): signs go to the hot store in one atomic step; every instance sweeps the shared
  * deadline set and moves silent devices online → stale → offline. A transition is made by exactly one
- * caller, published once on the internal bus and written to the database. Heartbeat payloads reach the
- * database at most once per HEARTBEAT_PERSIST_INTERVAL_SEC per device.
+ * caller, published once on the internal bus and written to the database at once. Heartbeat payloads
+ * reach the database at most once per HEARTBEAT_PERSIST_INTERVAL_SEC per device, written in batches off
+ * the heartbeat's path (HeartbeatFlusher), which never touch the presence state a transition wrote.
  *
  * The hot state can be lost: the memory store with every restart, Redis with a restart, a flush, an
  * eviction or an expiry. Every sweep asks the store whether it is still whole (PresenceStore.
@@ -71,6 +73,7 @@ export class PresenceService implements OnApplicationBootstrap, OnApplicationShu
     private readonly devices: DeviceRepository,
     private readonly events: PresenceEvents,
     private readonly metrics: MetricsService,
+    private readonly heartbeats: HeartbeatFlusher,
   ) {
     this.timing = timingFor(config.HEARTBEAT_INTERVAL_SEC);
   }
@@ -121,16 +124,18 @@ export class PresenceService implements OnApplicationBootstrap, OnApplicationShu
       this.timing.staleAfterMs,
     );
     if (!outcome.applied) return;
-    const previousState = await this.previousOf(device.id, outcome.previousState);
-    const transitioned = previousState !== 'online';
-    if (transitioned) this.announce(device, previousState, 'online', at);
-    if (transitioned || outcome.persistDue) {
-      await this.persist(device.id, {
-        ...(transitioned ? { presenceState: 'online' as const } : {}),
-        lastSeenAt: new Date(at),
-        ...(outcome.persistDue && sign.heartbeat ? { lastHeartbeat: sign.heartbeat } : {}),
-        ...(outcome.persistDue && sign.agentVersion ? { agentVersion: sign.agentVersion } : {}),
+    if (outcome.persistDue && sign.heartbeat) {
+      this.heartbeats.add({
+        deviceId: device.id,
+        seenAt: new Date(at),
+        heartbeat: sign.heartbeat,
+        agentVersion: sign.agentVersion ?? null,
       });
+    }
+    const previousState = await this.previousOf(device.id, outcome.previousState);
+    if (previousState !== 'online') {
+      this.announce(device, previousState, 'online', at);
+      await this.persist(device.id, { presenceState: 'online', lastSeenAt: new Date(at) });
     }
   }
 

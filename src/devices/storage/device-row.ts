@@ -1,8 +1,10 @@
+import { isUuid } from '../../common/uuid';
 import {
   type DeviceChanges,
   type DeviceHardware,
   type DeviceRecord,
   type DeviceStatus,
+  type HeartbeatSign,
   type PresenceState,
 } from '../device';
 
@@ -72,4 +74,19 @@ export function deviceChangesToColumns(changes: DeviceChanges): [keyof DeviceRow
       const value = changes[field];
       return [DEVICE_CHANGE_COLUMNS[field], value instanceof Date ? value.toISOString() : value];
     });
+}
+
+/**
+ * The signs a batch writes: one per well-formed id, the newest (the later in the batch on a tie), so that
+ * the statement never meets two rows for one device, and a malformed id cannot fail the whole batch.
+ */
+export function newestSignPerDevice(signs: readonly HeartbeatSign[]): HeartbeatSign[] {
+  const newest = new Map<string, HeartbeatSign>();
+  for (const sign of signs) {
+    if (!isUuid(sign.deviceId)) continue;
+    const key = sign.deviceId.toLowerCase();
+    const kept = newest.get(key);
+    if (!kept || sign.seenAt.getTime() >= kept.seenAt.getTime()) newest.set(key, sign);
+  }
+  return [...newest.values()];
 }

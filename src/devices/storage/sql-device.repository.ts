@@ -3,13 +3,14 @@ import {
   type DeviceChanges,
   type DeviceListQuery,
   type DeviceRecord,
+  type HeartbeatSign,
   type NewDevice,
   type PresenceState,
 } from '../device';
 import { DeviceRepository } from '../device.repository';
 import { DeviceSerialTakenError } from '../devices.errors';
 import { isUuid } from '../../common/uuid';
-import { deviceChangesToColumns, type DeviceRow, toDeviceRecord } from './device-row';
+import { deviceChangesToColumns, type DeviceRow, newestSignPerDevice, toDeviceRecord } from './device-row';
 import { decodeCursor, toPage, type Page } from '../../infra/database/keyset-cursor';
 import { SqlExecutor, sqlStateOf, UNIQUE_VIOLATION } from '../../infra/database/sql/sql-executor';
 
@@ -88,6 +89,29 @@ export class SqlDeviceRepository extends DeviceRepository {
       [id, ...columns.map(([, value]) => value)],
     );
     return row ? toDeviceRecord(row) : null;
+  }
+
+  async recordSigns(signs: readonly HeartbeatSign[]): Promise<void> {
+    const newest = newestSignPerDevice(signs);
+    if (newest.length === 0) return;
+    // One array per column: four parameters whatever the batch's size. Payloads travel as JSON text,
+    // which pg and PGlite pass the same way inside an array.
+    await this.sql.query(
+      `update public.devices as device
+       set last_seen_at = greatest(device.last_seen_at, sign.seen_at),
+           last_heartbeat = sign.heartbeat::jsonb,
+           agent_version = coalesce(sign.agent_version, device.agent_version),
+           updated_at = now()
+       from unnest($1::uuid[], $2::timestamptz[], $3::text[], $4::text[])
+         as sign (id, seen_at, heartbeat, agent_version)
+       where device.id = sign.id and device.status <> 'revoked'`,
+      [
+        newest.map((sign) => sign.deviceId),
+        newest.map((sign) => sign.seenAt.toISOString()),
+        newest.map((sign) => JSON.stringify(sign.heartbeat)),
+        newest.map((sign) => sign.agentVersion),
+      ],
+    );
   }
 
   async revoke(id: string): Promise<DeviceRecord | null> {

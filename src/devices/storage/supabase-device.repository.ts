@@ -4,6 +4,7 @@ import {
   type DeviceChanges,
   type DeviceListQuery,
   type DeviceRecord,
+  type HeartbeatSign,
   type NewDevice,
   type PresenceState,
 } from '../device';
@@ -11,7 +12,7 @@ import { DeviceRepository } from '../device.repository';
 import { DeviceSerialTakenError } from '../devices.errors';
 import { InjectSupabase } from '../../infra/supabase/supabase-client.provider';
 import { isUuid } from '../../common/uuid';
-import { deviceChangesToColumns, type DeviceRow, toDeviceRecord } from './device-row';
+import { deviceChangesToColumns, type DeviceRow, newestSignPerDevice, toDeviceRecord } from './device-row';
 import { decodeCursor, toPage, type Page } from '../../infra/database/keyset-cursor';
 import { UNIQUE_VIOLATION } from '../../infra/database/sql/sql-executor';
 import { failureFrom } from '../../infra/database/supabase/postgrest-error';
@@ -104,6 +105,21 @@ export class SupabaseDeviceRepository extends DeviceRepository {
       .maybeSingle<DeviceRow>();
     if (error) throw failureFrom(error);
     return data ? toDeviceRecord(data) : null;
+  }
+
+  /** One call of the record_device_signs function (migration 20261202000000), whatever the batch's size. */
+  async recordSigns(signs: readonly HeartbeatSign[]): Promise<void> {
+    const newest = newestSignPerDevice(signs);
+    if (newest.length === 0) return;
+    const { error } = await this.supabase.rpc('record_device_signs', {
+      signs: newest.map((sign) => ({
+        id: sign.deviceId,
+        seen_at: sign.seenAt.toISOString(),
+        heartbeat: sign.heartbeat,
+        agent_version: sign.agentVersion,
+      })),
+    });
+    if (error) throw failureFrom(error);
   }
 
   async revoke(id: string): Promise<DeviceRecord | null> {

@@ -45,6 +45,12 @@ export class MetricsService {
     registers: [this.registry],
   });
 
+  private readonly presenceWriteFailures = new Counter({
+    name: 'presence_write_failures_total',
+    help: 'Batched writes of heartbeat payloads that failed; their payloads stay queued, the newest per device, and are tried again',
+    registers: [this.registry],
+  });
+
   constructor() {
     collectDefaultMetrics({ register: this.registry });
     // Every series exists from the start, so that a rate over the first outage is not empty.
@@ -78,6 +84,10 @@ export class MetricsService {
 
   countPresenceRecovered(devices: number): void {
     this.presenceRecovered.inc(devices);
+  }
+
+  countPresenceWriteFailure(): void {
+    this.presenceWriteFailures.inc();
   }
 
   get contentType(): string {
