@@ -3,13 +3,13 @@ import { AuditModule } from '../audit/audit.module';
 import { AuthModule } from '../auth/auth.module';
 import { RealtimeModule } from '../realtime/realtime.module';
 import { cacheAdapter, storageAdapter } from '../infra/adapters';
-import { AgentSockets } from './agent/agent-sockets';
+import { AgentSocketHandlers } from './agent/agent-socket.handlers';
 import { AgentController } from './agent/agent.controller';
 import { AgentService } from './agent/agent.service';
 import { HeartbeatRoute } from './agent/heartbeat.route';
 import { DeviceRepository } from './device.repository';
 import { DevicesController } from './devices.controller';
-import { DeviceSubscriptions } from './device-subscriptions';
+import { DeviceSubscriptionHandlers } from './device-subscription.handlers';
 import { DevicesService } from './devices.service';
 import { HeartbeatFlusher } from './presence/heartbeat-flusher';
 import { MemoryPresenceStore } from './presence/memory-presence.store';
@@ -31,9 +31,9 @@ import { SupabaseDeviceRepository } from './storage/supabase-device.repository';
   providers: [
     DevicesService,
     AgentService,
-    AgentSockets,
+    AgentSocketHandlers,
     HeartbeatRoute,
-    DeviceSubscriptions,
+    DeviceSubscriptionHandlers,
     PresenceService,
     PresenceEvents,
     PresenceRelay,

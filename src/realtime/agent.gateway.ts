@@ -82,7 +82,10 @@ export class AgentGateway
     this.connections.set(socket, connection);
     void socket.join(rooms.device(connection.device.deviceId));
     // Listeners first: an agent may send its first event at once, and its handler expects them to know.
-    this.handlers.agent.announceConnected(connection);
+    if (!this.handlers.agent.announceConnected(connection)) {
+      socket.disconnect(true);
+      return;
+    }
     dispatchEvents(socket, this.handlers.agent.events(), connection, (problem) => ({ error: problem }));
   }
 

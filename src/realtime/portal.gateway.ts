@@ -77,7 +77,7 @@ export class PortalGateway
         if (result.userId !== connection.customer.userId) {
           throw new ForbiddenError('A socket cannot change the customer it belongs to; reconnect instead.');
         }
-        if (socket) {
+        if (socket?.connected) {
           socket.data.customer = result;
           this.armExpiry(socket);
         }
@@ -115,8 +115,9 @@ export class PortalGateway
       },
       recovered: socket.recovered,
       rooms: () => socket.rooms,
+      // A join that lands after the socket closed would leave its id in the room for good.
       join: async (room) => {
-        await socket.join(room);
+        if (socket.connected) await socket.join(room);
       },
       leave: async (room) => {
         await socket.leave(room);
@@ -132,7 +133,10 @@ export class PortalGateway
     }
     void socket.join(own);
     this.armExpiry(socket);
-    this.handlers.portal.announceConnected(connection);
+    if (!this.handlers.portal.announceConnected(connection)) {
+      socket.disconnect(true);
+      return;
+    }
     dispatchEvents(socket, this.handlers.portal.events(), connection, (problem) => ({
       ok: false,
       error: problem,

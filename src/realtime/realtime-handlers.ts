@@ -1,4 +1,4 @@
-import { Injectable } from '@nestjs/common';
+import { Injectable, Logger } from '@nestjs/common';
 import { SchemaValidator } from '../common/validation/schema-validator';
 import { type AgentConnection, type ClientEventHandler, type PortalConnection } from './realtime-connections';
 
@@ -15,6 +15,7 @@ export class NamespaceHandlers<Connection> {
   private readonly handlers = new Map<string, RegisteredHandler<Connection>>();
   private readonly connected = new Set<Listener<Connection>>();
   private readonly disconnected = new Set<Listener<Connection>>();
+  private readonly logger = new Logger('RealtimeHandlers');
 
   constructor(private readonly namespace: string) {}
 
@@ -43,12 +44,27 @@ export class NamespaceHandlers<Connection> {
     return this.handlers;
   }
 
-  announceConnected(connection: Connection): void {
-    for (const listener of this.connected) listener(connection);
+  /** False when a listener failed: the connection is not fully set up, and should be closed. */
+  announceConnected(connection: Connection): boolean {
+    return this.announce(this.connected, connection, 'connection');
   }
 
   announceDisconnected(connection: Connection): void {
-    for (const listener of this.disconnected) listener(connection);
+    this.announce(this.disconnected, connection, 'disconnection');
+  }
+
+  /** Every listener hears of it, whichever of them fails. */
+  private announce(listeners: Set<Listener<Connection>>, connection: Connection, what: string): boolean {
+    let allHeard = true;
+    for (const listener of listeners) {
+      try {
+        listener(connection);
+      } catch (error) {
+        allHeard = false;
+        this.logger.error(`A ${what} listener on ${this.namespace} failed: ${String(error)}`);
+      }
+    }
+    return allHeard;
   }
 }
 

@@ -1,5 +1,5 @@
 import fc from 'fast-check';
-import { type JsonSchema } from '../../src/common/validation/dto-schema';
+import { type JsonSchema, PATTERN_MESSAGE } from '../../src/common/validation/dto-schema';
 import {
   CANDIDATE_CHARACTERS,
   deepNesting,
@@ -54,6 +54,8 @@ const KNOWN_KEYWORDS = new Set([
   'maxItems',
   '$ref',
   'definitions',
+  // The DTO's message for a broken pattern: no constraint of its own.
+  PATTERN_MESSAGE,
 ]);
 
 /** Upper bounds for generation where a schema sets none; the hostile side goes past them. */

@@ -1,5 +1,5 @@
 import { type Type } from '@nestjs/common';
-import { IS_IP } from 'class-validator';
+import { IS_IP, MATCHES } from 'class-validator';
 import { validationMetadatasToSchemas } from 'class-validator-jsonschema';
 
 export type JsonSchema = Record<string, unknown>;
@@ -7,12 +7,28 @@ export type JsonSchema = Record<string, unknown>;
 type SchemaOptions = NonNullable<Parameters<typeof validationMetadatasToSchemas>[0]>;
 
 let definitions: Record<string, JsonSchema> | undefined;
+/**
+ * One schema object per DTO for the life of the process: the app's ajv caches what it compiled by the
+ * schema object, so a fresh object per call would compile, and keep, the same validator again.
+ */
+const schemas = new Map<Type, JsonSchema>();
+
+/**
+ * Where the DTO's own message for a @Matches() rule goes, so that a client reads it rather than the
+ * pattern (toFieldError); ajv ignores keywords it does not know.
+ */
+export const PATTERN_MESSAGE = 'x-pattern-message';
 
 /**
  * Where the library's translation differs from class-validator's own rule: @IsIP() without a version
- * accepts IPv4 and IPv6, but the default converter emits IPv4 only.
+ * accepts IPv4 and IPv6, but the default converter emits IPv4 only; @Matches() loses its message.
  */
 const CONVERTERS: SchemaOptions['additionalConverters'] = {
+  [MATCHES]: (meta) => {
+    const pattern = meta.constraints[0] as RegExp;
+    const message = typeof meta.message === 'string' ? { [PATTERN_MESSAGE]: meta.message } : {};
+    return { type: 'string', pattern: pattern.source, ...message };
+  },
   [IS_IP]: (meta) => {
     const version = String(meta.constraints[0] ?? '');
     if (version === '4' || version === '6') return { type: 'string', format: `ipv${version}` };
@@ -45,6 +61,8 @@ function closeObjects(schema: JsonSchema): JsonSchema {
  * public API.
  */
 export function jsonSchemaOf(dto: Type): JsonSchema {
+  const known = schemas.get(dto);
+  if (known) return known;
   // Regenerated when a DTO is asked for that was not yet loaded when the schemas were last generated.
   if (definitions?.[dto.name] === undefined) {
     definitions = Object.fromEntries(
@@ -58,5 +76,7 @@ export function jsonSchemaOf(dto: Type): JsonSchema {
   }
   const own = definitions[dto.name];
   if (!own) throw new Error(`${dto.name} has no class-validator rules`);
-  return { ...own, definitions };
+  const schema = { ...own, definitions };
+  schemas.set(dto, schema);
+  return schema;
 }

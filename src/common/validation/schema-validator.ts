@@ -2,7 +2,7 @@ import { type Type } from '@nestjs/common';
 import Ajv, { type ErrorObject, type ValidateFunction } from 'ajv';
 import addFormats from 'ajv-formats';
 import { type FieldError } from '../errors/domain-error';
-import { jsonSchemaOf } from './dto-schema';
+import { jsonSchemaOf, PATTERN_MESSAGE } from './dto-schema';
 
 /**
  * The app's one JSON Schema validator, for HTTP bodies (Fastify's validator compiler, set in
@@ -20,6 +20,8 @@ const ajv = addFormats(
     // `strict: false` turns this off too, and a socket payload parsed from `1e999` holds Infinity: it
     // would pass as an integer and be stored as null (JSON has no Infinity).
     strictNumbers: true,
+    // Errors carry the schema they broke, where a DTO's own message for a pattern is kept.
+    verbose: true,
   }),
 );
 
@@ -43,18 +45,22 @@ export class SchemaValidator<T> {
 }
 
 export function toFieldError(
-  violation: Pick<ErrorObject, 'instancePath' | 'keyword' | 'params' | 'message'>,
+  violation: Pick<ErrorObject, 'instancePath' | 'keyword' | 'params' | 'message' | 'parentSchema'>,
 ): FieldError {
   const path = violation.instancePath.split('/').filter(Boolean);
   const params = violation.params as Record<string, unknown>;
   const extra = params.additionalProperty ?? params.missingProperty;
   if (typeof extra === 'string') path.push(extra);
   const field = path.join('.') || 'payload';
+  const patternMessage: unknown =
+    violation.keyword === 'pattern' ? violation.parentSchema?.[PATTERN_MESSAGE] : undefined;
   const message =
-    violation.keyword === 'additionalProperties'
-      ? `property ${field} should not exist`
-      : violation.keyword === 'required'
-        ? `${field} is required`
-        : `${field} ${violation.message ?? 'is not valid'}`;
+    typeof patternMessage === 'string'
+      ? patternMessage
+      : violation.keyword === 'additionalProperties'
+        ? `property ${field} should not exist`
+        : violation.keyword === 'required'
+          ? `${field} is required`
+          : `${field} ${violation.message ?? 'is not valid'}`;
   return { field, message };
 }

@@ -175,13 +175,38 @@ describe('HeartbeatFlusher', () => {
 
     await jest.advanceTimersByTimeAsync(INTERVAL_MS);
     expect(flusher.queuedDevices).toBe(0);
-    expect(warned()).toEqual([expect.stringContaining('Dropped the heartbeat payloads of 1 devices')]);
+    expect(warned()).toEqual([expect.stringContaining(`Dropped the heartbeat payload of ${refused.id}`)]);
     expect(await failedWrites()).toBe('1');
 
     flusher.add(beat(later, 1));
     await jest.advanceTimersByTimeAsync(INTERVAL_MS);
     expect(devices.peek(later.id)?.lastHeartbeat).toEqual({ n: 1 });
     expect(devices.peek(refused.id)?.lastHeartbeat).toBeNull();
+  });
+
+  it('writes the rest of a batch one by one when the database refuses a row in it', async () => {
+    const [good, refused, alsoGood] = [devices.put(), devices.put(), devices.put()] as [
+      DeviceRecord,
+      DeviceRecord,
+      DeviceRecord,
+    ];
+    const write = devices.recordSigns.bind(devices);
+    jest
+      .spyOn(devices, 'recordSigns')
+      .mockImplementation((signs) =>
+        signs.some((sign) => sign.deviceId === refused.id)
+          ? Promise.reject(new Error('invalid input syntax for type json'))
+          : write(signs),
+      );
+    for (const device of [good, refused, alsoGood]) flusher.add(beat(device, 1));
+
+    await jest.advanceTimersByTimeAsync(INTERVAL_MS);
+
+    expect(flusher.queuedDevices).toBe(0);
+    expect(devices.peek(good.id)?.lastHeartbeat).toEqual({ n: 1 });
+    expect(devices.peek(alsoGood.id)?.lastHeartbeat).toEqual({ n: 1 });
+    expect(devices.peek(refused.id)?.lastHeartbeat).toBeNull();
+    expect(warned()).toEqual([expect.stringContaining(`Dropped the heartbeat payload of ${refused.id}`)]);
   });
 
   it('writes what waits at shutdown without waiting for the interval, and says what it could not write', async () => {

@@ -16,8 +16,8 @@ import { MetricsService } from '../../infra/metrics/metrics.service';
  * puts its payloads back (unless a newer one of the device arrived meanwhile) and is tried again one
  * interval later.
  *
- * The last flush runs in onApplicationShutdown: by then Nest has closed the listener and the sockets, so
- * no heartbeat can arrive after it, and Nest shuts the global infrastructure modules (the database
+ * The last flush runs in onApplicationShutdown: by then Nest has closed the listener and the sockets (a
+ * handler still running may queue one more payload, which the last flush takes too), and Nest shuts the global infrastructure modules (the database
  * connection) down after the feature modules. A crash loses what is queued: at most one interval of
  * payloads.
  */
@@ -73,7 +73,9 @@ export class HeartbeatFlusher implements OnApplicationShutdown {
   async onApplicationShutdown(): Promise<void> {
     this.stopped = true;
     clearTimeout(this.timer);
-    await this.flush();
+    // A heartbeat whose handler was still running when the sockets closed may queue during a flush.
+    do await this.flush();
+    while (this.queued.size > 0 && !this.failing);
     if (this.queued.size > 0) {
       this.logger.warn(
         `Stopping with the heartbeat payloads of ${this.queued.size} devices unwritten: the database is unavailable`,
@@ -101,10 +103,9 @@ export class HeartbeatFlusher implements OnApplicationShutdown {
     } catch (error) {
       this.metrics.countPresenceWriteFailure();
       if (!(error instanceof DependencyUnavailableError)) {
-        // The database refused these rows themselves, which no retry changes; the hot state still shows
-        // the payloads, and each device's next persisted heartbeat writes its own again.
-        this.logger.warn(`Dropped the heartbeat payloads of ${batch.length} devices: ${String(error)}`);
-        return true;
+        // The database refused something in these rows, which no retry changes: write them one by one
+        // so that only the refused ones are lost.
+        return batch.length === 1 ? this.drop(batch, error) : this.writeEach(batch);
       }
       for (const sign of batch) this.keepNewest(sign);
       if (!this.failing) {
@@ -120,6 +121,21 @@ export class HeartbeatFlusher implements OnApplicationShutdown {
       this.failing = false;
       this.logger.log('Writing heartbeat payloads again: the database is back');
     }
+    return true;
+  }
+
+  private async writeEach(batch: HeartbeatSign[]): Promise<boolean> {
+    for (const sign of batch) {
+      if (!(await this.write([sign]))) return false;
+    }
+    return true;
+  }
+
+  /** The hot state still shows the payload, and the device's next persisted heartbeat writes its own. */
+  private drop(batch: HeartbeatSign[], error: unknown): boolean {
+    this.logger.warn(
+      `Dropped the heartbeat payload of ${batch[0]?.deviceId ?? 'a device'}: ${String(error)}`,
+    );
     return true;
   }
 

@@ -111,14 +111,16 @@ export class SupabaseDeviceRepository extends DeviceRepository {
   async recordSigns(signs: readonly HeartbeatSign[]): Promise<void> {
     const newest = newestSignPerDevice(signs);
     if (newest.length === 0) return;
-    const { error } = await this.supabase.rpc('record_device_signs', {
-      signs: newest.map((sign) => ({
-        id: sign.deviceId,
-        seen_at: sign.seenAt.toISOString(),
-        heartbeat: sign.heartbeat,
-        agent_version: sign.agentVersion,
-      })),
-    });
+    const { error } = await this.supabase
+      .rpc('record_device_signs', {
+        signs: newest.map((sign) => ({
+          id: sign.deviceId,
+          seen_at: sign.seenAt.toISOString(),
+          heartbeat: sign.heartbeat,
+          agent_version: sign.agentVersion,
+        })),
+      })
+      .retry(false);
     if (error) throw failureFrom(error);
   }
 

@@ -47,7 +47,7 @@ export class MetricsService {
 
   private readonly presenceWriteFailures = new Counter({
     name: 'presence_write_failures_total',
-    help: 'Batched writes of heartbeat payloads that failed; their payloads stay queued, the newest per device, and are tried again',
+    help: 'Writes of heartbeat payloads that failed: for an outage their payloads stay queued (the newest per device) and are tried again; rows the database refused are written one by one and the refused ones dropped',
     registers: [this.registry],
   });
 

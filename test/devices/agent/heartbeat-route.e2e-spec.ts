@@ -77,7 +77,7 @@ describe('POST /v1/agent/heartbeat, registered with Fastify directly', () => {
     expect(metrics.body).toMatch(/auth_failures_total\{principal="device",reason="wrong_secret"\} [1-9]/);
   });
 
-  it('refuses a valid customer token: the route accepts only the principals its controller declares', async () => {
+  it('refuses a valid customer token: the route accepts only the principals it declares', async () => {
     const token = await createDevToken(gateway.dataDir, { sub: customer.userId });
     const devices = await gateway.app.inject({
       method: 'GET',

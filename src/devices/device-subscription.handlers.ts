@@ -15,8 +15,8 @@ const DEVICE_ROOM = rooms.device('');
  * devices, its customer's own or (admins) any, at most SOCKET_MAX_SUBSCRIPTIONS of them.
  */
 @Injectable()
-export class DeviceSubscriptions implements OnModuleInit {
-  private readonly logger = new Logger(DeviceSubscriptions.name);
+export class DeviceSubscriptionHandlers implements OnModuleInit {
+  private readonly logger = new Logger(DeviceSubscriptionHandlers.name);
   /** Each connection's devices, counted before their access check so a burst cannot pass the limit. */
   private readonly subscriptions = new WeakMap<PortalConnection, Set<string>>();
 

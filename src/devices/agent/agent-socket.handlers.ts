@@ -1,5 +1,5 @@
 import { setTimeout as sleep } from 'node:timers/promises';
-import { Injectable, Logger, type OnModuleDestroy, type OnModuleInit } from '@nestjs/common';
+import { Injectable, Logger, type OnApplicationShutdown, type OnModuleInit } from '@nestjs/common';
 import { DeviceCredentialsService } from '../../auth/device-credentials.service';
 import { ShutdownState } from '../../common/lifecycle/shutdown-state';
 import { AppConfig } from '../../config/app-config';
@@ -30,8 +30,8 @@ interface SocketPresence {
  * closed on every instance. The socket `heartbeat` event is the HTTP heartbeat's use case.
  */
 @Injectable()
-export class AgentSockets implements OnModuleInit, OnModuleDestroy {
-  private readonly logger = new Logger(AgentSockets.name);
+export class AgentSocketHandlers implements OnModuleInit, OnApplicationShutdown {
+  private readonly logger = new Logger(AgentSocketHandlers.name);
   private readonly presenceOf = new Map<AgentConnection, SocketPresence>();
   /** This instance's connections by device; usually one each, briefly two during a takeover. */
   private readonly byDevice = new Map<string, Set<AgentConnection>>();
@@ -91,7 +91,8 @@ export class AgentSockets implements OnModuleInit, OnModuleDestroy {
     this.livenessTimer.unref();
   }
 
-  onModuleDestroy(): void {
+  /** After the sockets closed: a connection accepted while the app was stopping is tracked all the same. */
+  onApplicationShutdown(): void {
     clearInterval(this.livenessTimer);
     for (const cleanup of this.cleanups) void cleanup();
   }
@@ -101,9 +102,13 @@ export class AgentSockets implements OnModuleInit, OnModuleDestroy {
     payload: HeartbeatDto,
   ): Promise<{ serverTime: string; nextHeartbeatSec: number }> {
     const socket = this.presenceOf.get(connection);
-    const epoch = await socket?.epoch;
+    // Every connection is tracked before its events are dispatched; without its epoch a sign could
+    // revive a replaced connection.
+    if (!socket)
+      throw new Error(`No presence for the socket ${connection.id} of ${connection.device.deviceId}`);
+    const epoch = await socket.epoch;
     const { serverTime, nextHeartbeatSec } = await this.agent.heartbeat(connection.device, payload, epoch);
-    if (socket) socket.lastSignAt = Date.now();
+    socket.lastSignAt = Date.now();
     return { serverTime, nextHeartbeatSec };
   }
 
