@@ -57,8 +57,20 @@ export class MetricsService {
     for (const dependency of DEPENDENCIES) this.dependencyUnavailable.inc({ dependency }, 0);
   }
 
+  /**
+   * Each series' child, found by one string key: observe() with a labels object hashes its sorted keys on
+   * every request. Bounded as the series are: route templates, methods, status codes.
+   */
+  private readonly httpSeries = new Map<string, { observe(seconds: number): void }>();
+
   observeHttpRequest(route: string, method: string, statusCode: number, seconds: number): void {
-    this.httpDuration.observe({ route, method, status_code: statusCode }, seconds);
+    const key = `${route} ${method} ${statusCode}`;
+    let series = this.httpSeries.get(key);
+    if (!series) {
+      series = this.httpDuration.labels({ route, method, status_code: statusCode });
+      this.httpSeries.set(key, series);
+    }
+    series.observe(seconds);
   }
 
   /**
