@@ -96,13 +96,13 @@ export class InMemoryDeviceRepository extends DeviceRepository {
   private readonly records = new Map<string, DeviceRecord>();
   private readonly readCounts = new Map<string, number>();
   private readonly held = new Map<string, { answered: () => void; released: Promise<void> }>();
-  private lastStamp = 0;
+  private readonly clock = new StoreClock();
   /** Every successful update, in order: what reached "the database" and when. */
   readonly updates: { id: string; changes: DeviceChanges }[] = [];
 
   /** Stores a device as given, with defaults for the rest: a row no client could have made (a past sign). */
   put(overrides: Partial<DeviceRecord> = {}): DeviceRecord {
-    const now = this.tick();
+    const now = this.clock.now();
     const record: DeviceRecord = {
       id: randomUUID(),
       customerId: randomUUID(),
@@ -124,15 +124,6 @@ export class InMemoryDeviceRepository extends DeviceRepository {
     };
     this.records.set(record.id, copyOf(record));
     return copyOf(record);
-  }
-
-  /**
-   * The store's clock: strictly increasing, as the database's microsecond clock stamps rows, so listings
-   * keep creation order and a change is never stamped before the row it changes.
-   */
-  private tick(): Date {
-    this.lastStamp = Math.max(Date.now(), this.lastStamp + 1);
-    return new Date(this.lastStamp);
   }
 
   /** What is stored now, read without counting as a read. */
@@ -228,7 +219,7 @@ export class InMemoryDeviceRepository extends DeviceRepository {
   update(id: string, changes: DeviceChanges): Promise<DeviceRecord | null> {
     const record = this.records.get(id.toLowerCase());
     if (!record || record.status === 'revoked') return Promise.resolve(null);
-    const updated: DeviceRecord = { ...record, ...copyOf(changes), updatedAt: this.tick() };
+    const updated: DeviceRecord = { ...record, ...copyOf(changes), updatedAt: this.clock.now() };
     this.records.set(record.id, updated);
     this.updates.push({ id: record.id, changes: copyOf(changes) });
     return Promise.resolve(copyOf(updated));
@@ -247,7 +238,7 @@ export class InMemoryDeviceRepository extends DeviceRepository {
   revoke(id: string): Promise<DeviceRecord | null> {
     const record = this.records.get(id.toLowerCase());
     if (!record || record.status === 'revoked') return Promise.resolve(null);
-    const now = this.tick();
+    const now = this.clock.now();
     const revoked: DeviceRecord = { ...record, status: 'revoked', revokedAt: now, updatedAt: now };
     this.records.set(record.id, revoked);
     return Promise.resolve(copyOf(revoked));
