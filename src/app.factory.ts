@@ -19,6 +19,7 @@ import {
   effectiveConnectionLimit,
   isRefusedConnection,
 } from './common/http/connection-limits';
+import { isBodyOptional } from './common/http/body-schema';
 import { ProblemFilter } from './common/http/problem.filter';
 import { REQUEST_ID_HEADER, requestIdFor } from './common/http/request-id';
 import { createValidationPipe } from './common/http/validation';
@@ -123,6 +124,7 @@ export async function createApp({
   // Before any validator or handler: text the database cannot store, and nesting deep enough to
   // overflow a recursive validator, are field errors, whatever the route.
   fastify.addHook('preValidation', (request, _reply, done) => {
+    if (request.body === undefined && isBodyOptional(request.routeOptions.config)) request.body = {};
     const errors = [
       ...unstorableInput(request.params),
       ...unstorableInput(request.query),

@@ -1,6 +1,7 @@
 import { authProblems, type AuthErrorCode } from './auth/auth.errors';
 import { deviceProblems, type DeviceErrorCode } from './devices/devices.errors';
 import { realtimeProblems, type RealtimeErrorCode } from './realtime/realtime.errors';
+import { sessionProblems, type SessionErrorCode } from './sessions/sessions.errors';
 import { commonProblems, type CommonErrorCode } from './common/errors/common.errors';
 import { type ProblemCatalog } from './common/errors/problem-catalog';
 
@@ -8,7 +9,8 @@ import { type ProblemCatalog } from './common/errors/problem-catalog';
  * Every error code the gateway can raise. A feature adds its enum here and its catalog below; the spec
  * beside this file fails for a feature enum left out.
  */
-export type ErrorCode = CommonErrorCode | AuthErrorCode | DeviceErrorCode | RealtimeErrorCode;
+export type ErrorCode =
+  CommonErrorCode | AuthErrorCode | DeviceErrorCode | RealtimeErrorCode | SessionErrorCode;
 
 /** Typed as a complete Record: an enum member without an HTTP mapping fails to compile. */
 export const ERROR_CATALOG: ProblemCatalog<ErrorCode> = {
@@ -16,4 +18,5 @@ export const ERROR_CATALOG: ProblemCatalog<ErrorCode> = {
   ...authProblems,
   ...deviceProblems,
   ...realtimeProblems,
+  ...sessionProblems,
 };

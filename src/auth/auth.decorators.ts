@@ -4,6 +4,7 @@ import {
   type DevicePrincipal,
   type Principal,
   type PrincipalKind,
+  type ServicePrincipal,
 } from './principal';
 
 export { Public } from './public.decorator';
@@ -28,13 +29,19 @@ function principalOf(context: ExecutionContext): Principal {
   return principal;
 }
 
-function principalOfKind<K extends PrincipalKind>(kind: K) {
+function principalOfKind<K extends PrincipalKind>(...kinds: K[]) {
   return (_: unknown, context: ExecutionContext): Extract<Principal, { kind: K }> => {
     const principal = principalOf(context);
-    if (principal.kind !== kind) throw new Error(`Expected a ${kind} principal, got ${principal.kind}`);
+    if (!(kinds as PrincipalKind[]).includes(principal.kind)) {
+      throw new Error(`Expected a ${kinds.join(' or ')} principal, got ${principal.kind}`);
+    }
     return principal as Extract<Principal, { kind: K }>;
   };
 }
 
 export const CurrentDevice = createParamDecorator<unknown, DevicePrincipal>(principalOfKind('device'));
 export const CurrentCustomer = createParamDecorator<unknown, CustomerPrincipal>(principalOfKind('customer'));
+/** The principal of a route declared `@Auth('customer', 'service')`. */
+export const CurrentCustomerOrService = createParamDecorator<unknown, CustomerPrincipal | ServicePrincipal>(
+  principalOfKind('customer', 'service'),
+);

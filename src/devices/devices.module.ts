@@ -8,6 +8,7 @@ import { AgentController } from './agent/agent.controller';
 import { AgentService } from './agent/agent.service';
 import { HeartbeatRoute } from './agent/heartbeat.route';
 import { DeviceRepository } from './device.repository';
+import { DeviceRevocations } from './device-revocations';
 import { DevicesController } from './devices.controller';
 import { DeviceSubscriptionHandlers } from './device-subscription.handlers';
 import { DevicesService } from './devices.service';
@@ -24,6 +25,7 @@ import { SupabaseDeviceRepository } from './storage/supabase-device.repository';
 /**
  * Devices (PRODUCT §3–§6): the customers' devices API and their live status on /portal, the agents'
  * register and heartbeat over HTTP and /agent, and presence. The only writer of the `devices` rows.
+ * Features that act on devices use DevicesService and hear of deletions through DeviceRevocations.
  */
 @Module({
   imports: [AuthModule, AuditModule, RealtimeModule],
@@ -34,6 +36,7 @@ import { SupabaseDeviceRepository } from './storage/supabase-device.repository';
     AgentSocketHandlers,
     HeartbeatRoute,
     DeviceSubscriptionHandlers,
+    DeviceRevocations,
     PresenceService,
     PresenceEvents,
     PresenceRelay,
@@ -41,6 +44,6 @@ import { SupabaseDeviceRepository } from './storage/supabase-device.repository';
     storageAdapter(DeviceRepository, { sql: SqlDeviceRepository, supabase: SupabaseDeviceRepository }),
     cacheAdapter(PresenceStore, { memory: MemoryPresenceStore, redis: RedisPresenceStore }),
   ],
-  exports: [DevicesService],
+  exports: [DevicesService, DeviceRevocations],
 })
 export class DevicesModule {}

@@ -19,6 +19,7 @@ import { PresenceEvents } from './presence/presence-events';
 import { PresenceService } from './presence/presence.service';
 import { DeviceNotFoundError, DeviceSerialTakenError } from './devices.errors';
 import { DevicesService } from './devices.service';
+import { DeviceRevocations } from './device-revocations';
 
 const customer = customerPrincipal;
 
@@ -59,8 +60,9 @@ describe('DevicesService', () => {
       metrics,
       new HeartbeatFlusher(config, devices, metrics),
     );
-    const service = new DevicesService(devices, credentials, presence, audit);
-    return { service, devices, audit, credentials, presence, presenceStore };
+    const revocations = new DeviceRevocations();
+    const service = new DevicesService(devices, credentials, presence, audit, revocations);
+    return { service, devices, audit, credentials, presence, presenceStore, revocations };
   }
 
   let warnings: jest.SpyInstance;
@@ -247,10 +249,16 @@ describe('DevicesService', () => {
     });
 
     it('revokes on delete: the secret is refused, presence forgotten, listeners told, the event audited', async () => {
-      const { service, devices, credentials, presence, presenceStore, audit } = build();
+      const { service, devices, credentials, presence, presenceStore, audit, revocations } = build();
       const owner = customer();
       const created = await service.create(owner, { name: 'pi' });
       const { id } = created.device;
+      const announced: unknown[] = [];
+      revocations.onRevoked((revocation) => {
+        // The revocation is recorded by the time features hear of it.
+        announced.push({ ...revocation, stored: devices.peek(revocation.deviceId)?.status });
+        return Promise.resolve();
+      });
       // Remembered as verified and online, as a device in use is.
       await expect(credentials.verify(id, created.credentials.secret)).resolves.toMatchObject({
         kind: 'device',
@@ -268,6 +276,9 @@ describe('DevicesService', () => {
       expect(await presenceStore.get([id])).toEqual([null]);
       // Told at once, and again when its own broadcast comes back: the listeners only need to hear it.
       expect([...new Set(revokedHere)]).toEqual([id]);
+      expect(announced).toEqual([
+        { deviceId: id, customerId: owner.userId, revokedBy: `customer:${owner.userId}`, stored: 'revoked' },
+      ]);
       expect(audit.events.map((event) => event.action)).toEqual(['device.created', 'device.revoked']);
       expect(audit.events[1]).toMatchObject({ subjectId: id, customerId: owner.userId });
       // Gone for every later call, the owner's included.
@@ -276,13 +287,19 @@ describe('DevicesService', () => {
       expect(await service.snapshot(id)).toBeNull();
     });
 
-    it('completes a delete whose broadcast and presence cleanup fail, audit included', async () => {
-      const { service, devices, audit } = build({
+    it('completes a delete whose broadcast, presence cleanup and a revocation listener fail, audit included', async () => {
+      const { service, devices, audit, revocations } = build({
         cache: new BroadcastFailingCache(),
         presenceStore: new UnwritablePresenceStore(),
       });
       const owner = customer();
       const created = await service.create(owner, { name: 'pi' });
+      const heardAfterTheFailure: string[] = [];
+      revocations.onRevoked(() => Promise.reject(new Error('Connection is closed.')));
+      revocations.onRevoked((revocation) => {
+        heardAfterTheFailure.push(revocation.deviceId);
+        return Promise.resolve();
+      });
 
       await expect(service.remove(owner, created.device.id)).resolves.toBeUndefined();
 
@@ -290,6 +307,28 @@ describe('DevicesService', () => {
       expect(audit.events.map((event) => event.action)).toEqual(['device.created', 'device.revoked']);
       expect(warnings).toHaveBeenCalledWith(expect.stringContaining('not broadcast'));
       expect(warnings).toHaveBeenCalledWith(expect.stringContaining('Could not clear presence'));
+      expect(warnings).toHaveBeenCalledWith(expect.stringContaining('listener to the revocation'));
+      expect(heardAfterTheFailure).toEqual([created.device.id]);
+    });
+
+    it('names the live devices a customer may act on to other features, as its own routes judge them', async () => {
+      const { service } = build();
+      const owner = customer();
+      const admin = customer({ isAdmin: true });
+      const created = await service.create(owner, { name: 'pi' });
+      const revoked = await service.create(owner, { name: 'old' });
+      await service.remove(owner, revoked.device.id);
+
+      await expect(service.actionable(owner, created.device.id)).resolves.toEqual({
+        id: created.device.id,
+        customerId: owner.userId,
+        capabilities: [],
+      });
+      await expect(service.actionable(customer(), created.device.id)).rejects.toBeInstanceOf(
+        DeviceNotFoundError,
+      );
+      await expect(service.actionable(owner, revoked.device.id)).rejects.toBeInstanceOf(DeviceNotFoundError);
+      await expect(service.actionable(admin, created.device.id)).rejects.toBeInstanceOf(ForbiddenError);
     });
   });
 });

@@ -6,6 +6,7 @@ import { ForbiddenError } from '../common/errors/common.errors';
 import { PresenceService } from './presence/presence.service';
 import { type DeviceRecord, type PresenceState } from './device';
 import { DeviceRepository } from './device.repository';
+import { DeviceRevocations } from './device-revocations';
 import { DeviceNotFoundError } from './devices.errors';
 import { type CreateDeviceDto } from './dto/create-device.dto';
 import { type DeviceResponse, toDeviceResponse } from './dto/device.response';
@@ -23,6 +24,9 @@ const RECORDED_STATES_FOR: Record<PresenceState, readonly PresenceState[]> = {
   offline: ['online', 'stale', 'offline'],
 };
 
+/** What another feature knows of a device it acts on. */
+export type DeviceRef = Pick<DeviceRecord, 'id' | 'customerId' | 'capabilities'>;
+
 export interface CreatedDevice {
   device: DeviceResponse;
   credentials: { deviceId: string; secret: string };
@@ -38,6 +42,7 @@ export class DevicesService {
     private readonly credentials: DeviceCredentialsService,
     private readonly presence: PresenceService,
     private readonly audit: AuditLogRepository,
+    private readonly revocations: DeviceRevocations,
   ) {}
 
   async create(customer: CustomerPrincipal, input: CreateDeviceDto): Promise<CreatedDevice> {
@@ -133,6 +138,11 @@ export class DevicesService {
     await this.presence.forget(revoked.id).catch((error: unknown) => {
       this.logger.warn(`Could not clear presence of revoked device ${revoked.id}: ${String(error)}`);
     });
+    await this.revocations.announce({
+      deviceId: revoked.id,
+      customerId: revoked.customerId,
+      revokedBy: actorOf(customer),
+    });
     await this.audit.append({
       actor: actorOf(customer),
       action: 'device.revoked',
@@ -140,6 +150,16 @@ export class DevicesService {
       subjectId: revoked.id,
       customerId: revoked.customerId,
     });
+  }
+
+  /**
+   * A live device the customer may act on, for features that act on devices (opening a session): its
+   * own, "not found" for another customer's, and forbidden to an admin for a device not its own, as the
+   * device's own routes answer.
+   */
+  async actionable(customer: CustomerPrincipal, deviceId: string): Promise<DeviceRef> {
+    const device = await this.owned(customer, deviceId);
+    return { id: device.id, customerId: device.customerId, capabilities: device.capabilities };
   }
 
   private async respond(device: DeviceRecord): Promise<DeviceResponse> {

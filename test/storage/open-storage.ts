@@ -13,6 +13,12 @@ import { SupabaseDeviceRepository } from '../../src/devices/storage/supabase-dev
 import { storageAdapter } from '../../src/infra/adapters';
 import { DatabaseModule } from '../../src/infra/database/database.module';
 import { SqlExecutor } from '../../src/infra/database/sql/sql-executor';
+import { CommandRepository } from '../../src/sessions/commands/command.repository';
+import { SqlCommandRepository } from '../../src/sessions/commands/storage/sql-command.repository';
+import { SupabaseCommandRepository } from '../../src/sessions/commands/storage/supabase-command.repository';
+import { SessionRepository } from '../../src/sessions/session.repository';
+import { SqlSessionRepository } from '../../src/sessions/storage/sql-session.repository';
+import { SupabaseSessionRepository } from '../../src/sessions/storage/supabase-session.repository';
 import { type StorageUnderTest } from './storage.contract';
 
 const quietLogger: LoggerService = {
@@ -38,6 +44,8 @@ export async function openStorage(
         sql: SqlDeviceCredentialStore,
         supabase: SupabaseDeviceCredentialStore,
       }),
+      storageAdapter(SessionRepository, { sql: SqlSessionRepository, supabase: SupabaseSessionRepository }),
+      storageAdapter(CommandRepository, { sql: SqlCommandRepository, supabase: SupabaseCommandRepository }),
     ],
   })
     .setLogger(quietLogger)
@@ -49,11 +57,26 @@ export async function openStorage(
     devices: moduleRef.get(DeviceRepository),
     audit: moduleRef.get(AuditLogRepository, { strict: false }),
     credentials: moduleRef.get(DeviceCredentialStore),
+    sessions: moduleRef.get(SessionRepository),
+    commands: moduleRef.get(CommandRepository),
     setCreatedAt: async (deviceIds, createdAt) => {
       await sql('update public.devices set created_at = $1 where id = any($2::uuid[])', [
         createdAt,
         deviceIds,
       ]);
+    },
+    setSessionCreatedAt: async (sessionIds, createdAt) => {
+      await sql('update public.diagnostic_sessions set created_at = $1 where id = any($2::uuid[])', [
+        createdAt,
+        sessionIds,
+      ]);
+    },
+    setCommandTimes: async (commandIds, times) => {
+      await sql(
+        `update public.commands set created_at = coalesce($1, created_at), expires_at = coalesce($2, expires_at)
+         where id = any($3::uuid[])`,
+        [times.createdAt ?? null, times.expiresAt ?? null, commandIds],
+      );
     },
     close: () => moduleRef.close(),
   };

@@ -11,6 +11,9 @@ import {
 } from '../../src/devices/device';
 import { type DeviceRepository } from '../../src/devices/device.repository';
 import { DeviceSerialTakenError } from '../../src/devices/devices.errors';
+import { type CommandRepository } from '../../src/sessions/commands/command.repository';
+import { type SessionRepository } from '../../src/sessions/session.repository';
+import { describeSessionStorageContract } from './sessions.contract';
 
 /** The storage ports of one adapter, opened on an empty schema and closed by the suite. */
 export interface StorageUnderTest {
@@ -18,11 +21,20 @@ export interface StorageUnderTest {
   audit: AuditLogRepository;
   /** Auth's read of the rows `devices` writes. */
   credentials: DeviceCredentialStore;
+  sessions: SessionRepository;
+  commands: CommandRepository;
   /**
    * Gives devices one creation time, straight in the database: what concurrent creations in the same
    * millisecond do, which timing alone does not reliably bring about (PGlite runs one statement at a time).
    */
   setCreatedAt(deviceIds: readonly string[], createdAt: Date): Promise<void>;
+  /** The same for sessions. */
+  setSessionCreatedAt(sessionIds: readonly string[], createdAt: Date): Promise<void>;
+  /** Moves commands' creation or expiry times, as twins in one millisecond or time passing would. */
+  setCommandTimes(
+    commandIds: readonly string[],
+    times: { createdAt?: Date; expiresAt?: Date },
+  ): Promise<void>;
   close(): Promise<void>;
 }
 
@@ -46,7 +58,8 @@ function inListOrder(records: DeviceRecord[]): string[] {
 }
 
 /**
- * The behaviour every DeviceRepository, DeviceCredentialStore and AuditLogRepository adapter must show. Each spec file runs it
+ * The behaviour every DeviceRepository, DeviceCredentialStore and AuditLogRepository adapter must show, and
+ * with sessions.contract.ts every SessionRepository and CommandRepository adapter. Each spec file runs it
  * unchanged against one adapter. Tests share one database, so each works with customers of its own.
  */
 export function describeStorageContract(adapterName: string, open: () => Promise<StorageUnderTest>): void {
@@ -625,5 +638,7 @@ export function describeStorageContract(adapterName: string, open: () => Promise
         expect(otherType).toEqual([]);
       });
     });
+
+    describeSessionStorageContract(() => storage);
   });
 }

@@ -123,4 +123,66 @@ describe('row level security through PostgREST', () => {
 
     expect(attempt.status).toBe(401);
   });
+
+  it("shows a customer only its own sessions and commands, and lets no customer call the gateway's functions", async () => {
+    const sessionOfA = await storage.sessions.open({
+      deviceId: devicesOfA[0]!.id,
+      customerId: customerA,
+      reason: null,
+      openedBy: `customer:${customerA}`,
+    });
+    const sessionOfB = await storage.sessions.open({
+      deviceId: deviceOfB.id,
+      customerId: customerB,
+      reason: null,
+      openedBy: `customer:${customerB}`,
+    });
+    const { command } = await storage.commands.create({
+      sessionId: sessionOfA.id,
+      type: 'ping',
+      params: { host: 'example.com', count: 1 },
+      timeoutSec: 10,
+      expiresInSec: 60,
+      issuedBy: `customer:${customerA}`,
+      planStep: null,
+      idempotency: null,
+    });
+    const tokenA = await stack.mintCustomerToken({ customerId: customerA });
+    const tokenB = await stack.mintCustomerToken({ customerId: customerB });
+    const read = async (table: string, accessToken?: string) => {
+      const response = await fetch(`${stack.url}/rest/v1/${table}?select=id`, {
+        headers: accessToken === undefined ? {} : { authorization: `Bearer ${accessToken}` },
+      });
+      return { status: response.status, body: await response.json() };
+    };
+
+    expect(await read('diagnostic_sessions', tokenA.accessToken)).toEqual({
+      status: 200,
+      body: [{ id: sessionOfA.id }],
+    });
+    expect(await read('diagnostic_sessions', tokenB.accessToken)).toEqual({
+      status: 200,
+      body: [{ id: sessionOfB.id }],
+    });
+    expect(await read('commands', tokenA.accessToken)).toEqual({ status: 200, body: [{ id: command.id }] });
+    expect(await read('commands', tokenB.accessToken)).toEqual({ status: 200, body: [] });
+    expect((await read('commands')).status).toBe(401);
+
+    // The functions write as the gateway; called with a customer's token (or none) they are refused.
+    for (const accessToken of [tokenB.accessToken, undefined]) {
+      const response = await fetch(`${stack.url}/rest/v1/rpc/claim_queued_commands`, {
+        method: 'POST',
+        headers: {
+          'content-type': 'application/json',
+          ...(accessToken === undefined ? {} : { authorization: `Bearer ${accessToken}` }),
+        },
+        body: JSON.stringify({ p_device_id: devicesOfA[0]!.id, p_max_in_flight: 5 }),
+      });
+      expect({ status: response.status, body: await response.json() }).toMatchObject({
+        status: accessToken === undefined ? 401 : 403,
+        body: { code: '42501' },
+      });
+    }
+    await expect(storage.commands.findById(command.id)).resolves.toMatchObject({ status: 'queued' });
+  });
 });

@@ -12,9 +12,26 @@ import {
   type PresenceState,
 } from '../../src/devices/device';
 import { DeviceRepository } from '../../src/devices/device.repository';
-import { DeviceSerialTakenError } from '../../src/devices/devices.errors';
+import { DeviceNotFoundError, DeviceSerialTakenError } from '../../src/devices/devices.errors';
 import { newestSignPerDevice } from '../../src/devices/storage/device-row';
 import { decodeCursor, toPage, type Page } from '../../src/infra/database/keyset-cursor';
+import {
+  type CommandChange,
+  type CommandCreation,
+  type CommandRecord,
+  type CommandStatus,
+  type NewCommand,
+} from '../../src/sessions/commands/command';
+import { CommandRepository } from '../../src/sessions/commands/command.repository';
+import { COMMAND_TRANSITIONS, OPEN_COMMAND_STATUSES } from '../../src/sessions/commands/command-lifecycle';
+import {
+  type NewSession,
+  type SessionClosing,
+  type SessionListQuery,
+  type SessionRecord,
+} from '../../src/sessions/session';
+import { SessionRepository } from '../../src/sessions/session.repository';
+import { SessionAlreadyOpenError, SessionClosedError } from '../../src/sessions/sessions.errors';
 
 /** A read held back after the store answered it, as a slow network would hold it. */
 export interface HeldRead {
@@ -25,6 +42,31 @@ export interface HeldRead {
 }
 
 type Keyset = Pick<DeviceRecord, 'createdAt' | 'id'>;
+
+/** The records of a keyset listing: after the cursor's position, in creation order, one more than a page. */
+function pageOf<T extends Keyset>(records: Iterable<T>, query: { cursor?: string; limit: number }): Page<T> {
+  const after = query.cursor === undefined ? undefined : decodeCursor(query.cursor);
+  const afterRecord = after && { createdAt: new Date(after.createdAt), id: after.id };
+  const matching = [...records]
+    .filter((record) => afterRecord === undefined || byCreation(record, afterRecord) > 0)
+    .sort(byCreation)
+    .slice(0, query.limit + 1)
+    .map((record) => copyOf(record));
+  return toPage(matching, query.limit);
+}
+
+/**
+ * A store's clock: strictly increasing, as the database's clock stamps rows, so listings keep creation
+ * order and a change is never stamped before the row it changes.
+ */
+class StoreClock {
+  private last = 0;
+
+  now(): Date {
+    this.last = Math.max(Date.now(), this.last + 1);
+    return new Date(this.last);
+  }
+}
 
 const byCreation = (a: Keyset, b: Keyset): number =>
   a.createdAt.getTime() - b.createdAt.getTime() || compareIds(a.id, b.id);
@@ -56,7 +98,7 @@ export class InMemoryDeviceRepository extends DeviceRepository {
   private readonly records = new Map<string, DeviceRecord>();
   private readonly readCounts = new Map<string, number>();
   private readonly held = new Map<string, { answered: () => void; released: Promise<void> }>();
-  private lastStamp = 0;
+  private readonly clock = new StoreClock();
   /** Every successful update, in order: what reached "the database" and when. */
   readonly updates: { id: string; changes: DeviceChanges }[] = [];
   /** Every batch recordSigns was given, in order. */
@@ -64,7 +106,7 @@ export class InMemoryDeviceRepository extends DeviceRepository {
 
   /** Stores a device as given, with defaults for the rest: a row no client could have made (a past sign). */
   put(overrides: Partial<DeviceRecord> = {}): DeviceRecord {
-    const now = this.tick();
+    const now = this.clock.now();
     const record: DeviceRecord = {
       id: randomUUID(),
       customerId: randomUUID(),
@@ -86,15 +128,6 @@ export class InMemoryDeviceRepository extends DeviceRepository {
     };
     this.records.set(record.id, copyOf(record));
     return copyOf(record);
-  }
-
-  /**
-   * The store's clock: strictly increasing, as the database's microsecond clock stamps rows, so listings
-   * keep creation order and a change is never stamped before the row it changes.
-   */
-  private tick(): Date {
-    this.lastStamp = Math.max(Date.now(), this.lastStamp + 1);
-    return new Date(this.lastStamp);
   }
 
   /** What is stored now, read without counting as a read. */
@@ -190,7 +223,7 @@ export class InMemoryDeviceRepository extends DeviceRepository {
   update(id: string, changes: DeviceChanges): Promise<DeviceRecord | null> {
     const record = this.records.get(id.toLowerCase());
     if (!record || record.status === 'revoked') return Promise.resolve(null);
-    const updated: DeviceRecord = { ...record, ...copyOf(changes), updatedAt: this.tick() };
+    const updated: DeviceRecord = { ...record, ...copyOf(changes), updatedAt: this.clock.now() };
     this.records.set(record.id, updated);
     this.updates.push({ id: record.id, changes: copyOf(changes) });
     return Promise.resolve(copyOf(updated));
@@ -208,7 +241,7 @@ export class InMemoryDeviceRepository extends DeviceRepository {
         lastSeenAt: new Date(lastSeenAt.getTime()),
         lastHeartbeat: copyOf(sign.heartbeat),
         agentVersion: sign.agentVersion ?? record.agentVersion,
-        updatedAt: this.tick(),
+        updatedAt: this.clock.now(),
       });
     }
     return Promise.resolve();
@@ -227,7 +260,7 @@ export class InMemoryDeviceRepository extends DeviceRepository {
   revoke(id: string): Promise<DeviceRecord | null> {
     const record = this.records.get(id.toLowerCase());
     if (!record || record.status === 'revoked') return Promise.resolve(null);
-    const now = this.tick();
+    const now = this.clock.now();
     const revoked: DeviceRecord = { ...record, status: 'revoked', revokedAt: now, updatedAt: now };
     this.records.set(record.id, revoked);
     return Promise.resolve(copyOf(revoked));
@@ -276,6 +309,255 @@ export class InMemoryAuditLogRepository extends AuditLogRepository {
         .filter((event) => event.subjectType === query.subjectType && event.subjectId === query.subjectId)
         .slice(0, query.limit)
         .map((event) => copyOf(event)),
+    );
+  }
+}
+
+/**
+ * The SessionRepository port kept in a Map, for unit specs: sessions open only on live devices of their
+ * customer in the InMemoryDeviceRepository given, one open session per device, as the SQL function has it.
+ */
+export class InMemorySessionRepository extends SessionRepository {
+  private readonly records = new Map<string, SessionRecord>();
+  private readonly clock = new StoreClock();
+
+  constructor(private readonly devices: InMemoryDeviceRepository) {
+    super();
+  }
+
+  /** What is stored now. */
+  peek(id: string): SessionRecord | undefined {
+    const record = this.records.get(id.toLowerCase());
+    return record && copyOf(record);
+  }
+
+  setCreatedAt(sessionIds: readonly string[], createdAt: Date): void {
+    for (const id of sessionIds) {
+      const record = this.records.get(id);
+      if (record) record.createdAt = new Date(createdAt.getTime());
+    }
+  }
+
+  open(session: NewSession): Promise<SessionRecord> {
+    return Promise.resolve().then(() => {
+      const device = isUuid(session.deviceId) ? this.devices.peek(session.deviceId) : undefined;
+      if (!device || device.customerId !== session.customerId || device.status === 'revoked') {
+        throw new DeviceNotFoundError(session.deviceId);
+      }
+      const open = [...this.records.values()].find(
+        (record) => record.deviceId === device.id && record.state === 'open',
+      );
+      if (open) throw new SessionAlreadyOpenError(session.deviceId, open.id);
+      const now = this.clock.now();
+      const record: SessionRecord = {
+        id: randomUUID(),
+        deviceId: device.id,
+        customerId: session.customerId,
+        state: 'open',
+        reason: session.reason,
+        openedBy: session.openedBy,
+        openedAt: now,
+        closedBy: null,
+        closedAt: null,
+        closeReason: null,
+        createdAt: now,
+        updatedAt: now,
+      };
+      this.records.set(record.id, record);
+      return copyOf(record);
+    });
+  }
+
+  findById(id: string): Promise<SessionRecord | null> {
+    return Promise.resolve(isUuid(id) ? (this.peek(id) ?? null) : null);
+  }
+
+  list(query: SessionListQuery): Promise<Page<SessionRecord>> {
+    return Promise.resolve().then(() =>
+      pageOf(
+        [...this.records.values()].filter(
+          (record) =>
+            (query.customerId === undefined || record.customerId === query.customerId) &&
+            (query.deviceId === undefined || record.deviceId === query.deviceId.toLowerCase()) &&
+            (query.state === undefined || record.state === query.state),
+        ),
+        query,
+      ),
+    );
+  }
+
+  close(id: string, closing: SessionClosing): Promise<SessionRecord | null> {
+    const record = isUuid(id) ? this.records.get(id.toLowerCase()) : undefined;
+    if (!record || record.state !== 'open') return Promise.resolve(null);
+    const now = this.clock.now();
+    const closed: SessionRecord = {
+      ...record,
+      state: 'closed',
+      closedAt: now,
+      closedBy: closing.closedBy,
+      closeReason: closing.closeReason,
+      updatedAt: now,
+    };
+    this.records.set(record.id, closed);
+    return Promise.resolve(copyOf(closed));
+  }
+}
+
+/**
+ * The CommandRepository port kept in a Map, for unit specs: commands are created in the sessions of the
+ * InMemorySessionRepository given, and transitions follow the lifecycle table as the SQL function does.
+ */
+export class InMemoryCommandRepository extends CommandRepository {
+  private readonly records = new Map<string, CommandRecord>();
+  private readonly clock = new StoreClock();
+
+  constructor(private readonly sessions: InMemorySessionRepository) {
+    super();
+  }
+
+  peek(id: string): CommandRecord | undefined {
+    const record = this.records.get(id.toLowerCase());
+    return record && copyOf(record);
+  }
+
+  /** Moves commands' creation or expiry times, as time passing or twins in one millisecond would. */
+  setTimes(commandIds: readonly string[], times: { createdAt?: Date; expiresAt?: Date }): void {
+    for (const id of commandIds) {
+      const record = this.records.get(id);
+      if (!record) continue;
+      if (times.createdAt) record.createdAt = new Date(times.createdAt.getTime());
+      if (times.expiresAt) record.expiresAt = new Date(times.expiresAt.getTime());
+    }
+  }
+
+  create(command: NewCommand): Promise<CommandCreation> {
+    return Promise.resolve().then(() => {
+      const session = isUuid(command.sessionId) ? this.sessions.peek(command.sessionId) : undefined;
+      if (!session) throw new SessionClosedError(command.sessionId);
+      const now = this.clock.now();
+      const { idempotency } = command;
+      if (idempotency) {
+        const existing = [...this.records.values()].find(
+          (record) => record.customerId === session.customerId && record.idempotencyKey === idempotency.key,
+        );
+        if (existing && existing.createdAt.getTime() > now.getTime() - idempotency.windowSec * 1000) {
+          return { command: copyOf(existing), created: false };
+        }
+        if (existing) existing.idempotencyKey = null;
+      }
+      if (session.state !== 'open') throw new SessionClosedError(command.sessionId);
+      const record: CommandRecord = {
+        id: randomUUID(),
+        sessionId: session.id,
+        deviceId: session.deviceId,
+        customerId: session.customerId,
+        planId: command.planStep?.planId ?? null,
+        stepIndex: command.planStep?.stepIndex ?? null,
+        type: command.type,
+        params: copyOf(command.params),
+        status: 'queued',
+        attempt: 1,
+        timeoutSec: command.timeoutSec,
+        expiresAt: new Date(now.getTime() + command.expiresInSec * 1000),
+        progress: null,
+        output: null,
+        error: null,
+        issuedBy: command.issuedBy,
+        idempotencyKey: idempotency?.key ?? null,
+        requestHash: idempotency?.requestHash ?? null,
+        revision: 1,
+        createdAt: now,
+        sentAt: null,
+        deliveredAt: null,
+        startedAt: null,
+        finishedAt: null,
+        updatedAt: now,
+      };
+      this.records.set(record.id, record);
+      return { command: copyOf(record), created: true };
+    });
+  }
+
+  findById(id: string): Promise<CommandRecord | null> {
+    return Promise.resolve(isUuid(id) ? (this.peek(id) ?? null) : null);
+  }
+
+  listBySession(query: { sessionId: string; cursor?: string; limit: number }): Promise<Page<CommandRecord>> {
+    return Promise.resolve().then(() =>
+      pageOf(
+        [...this.records.values()].filter((record) => record.sessionId === query.sessionId.toLowerCase()),
+        query,
+      ),
+    );
+  }
+
+  transition(
+    id: string,
+    from: readonly CommandStatus[],
+    change: CommandChange,
+  ): Promise<CommandRecord | null> {
+    const record = isUuid(id) ? this.records.get(id.toLowerCase()) : undefined;
+    if (!record || !from.includes(record.status)) return Promise.resolve(null);
+    const rule = COMMAND_TRANSITIONS[change.status];
+    const now = this.clock.now();
+    const next: CommandRecord = {
+      ...record,
+      status: change.status,
+      revision: record.revision + 1,
+      attempt: record.attempt + (rule.countsAttempt ? 1 : 0),
+      progress: change.progress === undefined ? record.progress : copyOf(change.progress),
+      output: change.output === undefined ? record.output : copyOf(change.output),
+      error: change.error === undefined ? record.error : copyOf(change.error),
+      updatedAt: now,
+    };
+    if (rule.stamps !== null && record.status !== change.status) next[rule.stamps] = now;
+    this.records.set(record.id, next);
+    return Promise.resolve(copyOf(next));
+  }
+
+  claimQueued(deviceId: string, maxInFlight: number): Promise<CommandRecord[]> {
+    const ofDevice = [...this.records.values()].filter(
+      (record) => record.deviceId === deviceId.toLowerCase(),
+    );
+    const inFlight = ofDevice.filter((record) => ['sent', 'delivered', 'running'].includes(record.status));
+    const now = this.clock.now();
+    const claimed = ofDevice
+      .filter((record) => record.status === 'queued' && record.expiresAt.getTime() > now.getTime())
+      .sort(byCreation)
+      .slice(0, Math.max(maxInFlight - inFlight.length, 0))
+      .map((record) => {
+        const sent: CommandRecord = {
+          ...record,
+          status: 'sent',
+          revision: record.revision + 1,
+          sentAt: now,
+          updatedAt: now,
+        };
+        this.records.set(record.id, sent);
+        return copyOf(sent);
+      });
+    return Promise.resolve(claimed);
+  }
+
+  countQueued(deviceId: string): Promise<number> {
+    return Promise.resolve(
+      [...this.records.values()].filter(
+        (record) => record.deviceId === deviceId.toLowerCase() && record.status === 'queued',
+      ).length,
+    );
+  }
+
+  listNotFinal(page: { afterId?: string; limit: number }): Promise<CommandRecord[]> {
+    const open: readonly CommandStatus[] = OPEN_COMMAND_STATUSES;
+    return Promise.resolve(
+      [...this.records.values()]
+        .filter(
+          (record) =>
+            open.includes(record.status) && (page.afterId === undefined || record.id > page.afterId),
+        )
+        .sort((a, b) => compareIds(a.id, b.id))
+        .slice(0, page.limit)
+        .map((record) => copyOf(record)),
     );
   }
 }

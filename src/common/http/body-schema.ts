@@ -1,5 +1,5 @@
-import { createParamDecorator, type ExecutionContext, type Type } from '@nestjs/common';
-import { RouteSchema } from '@nestjs/platform-fastify';
+import { applyDecorators, createParamDecorator, type ExecutionContext, type Type } from '@nestjs/common';
+import { RouteConfig, RouteSchema } from '@nestjs/platform-fastify';
 import { type FastifyRequest } from 'fastify';
 import { jsonSchemaOf, type JsonSchema } from '../validation/dto-schema';
 
@@ -12,6 +12,28 @@ import { jsonSchemaOf, type JsonSchema } from '../validation/dto-schema';
  */
 export const BodySchema = (dto: Type, response?: Record<number, JsonSchema>): MethodDecorator =>
   RouteSchema({ body: jsonSchemaOf(dto), ...(response ? { response } : {}) });
+
+/** The route config flag that lets a request leave its body out (see OptionalBody). */
+const BODY_OPTIONAL = 'bodyOptional';
+
+/** Whether a route's Fastify config says OptionalBody. */
+export function isBodyOptional(routeConfig: object): boolean {
+  return Reflect.get(routeConfig, BODY_OPTIONAL) === true;
+}
+
+/**
+ * A route whose body may be left out entirely (`POST` with no body and no content type): such a request
+ * is validated and handled as if its body were `{}`, by a preValidation hook in app.factory.ts. A body
+ * that is sent is validated as any other.
+ */
+export const OptionalBody = (): MethodDecorator => RouteConfig({ [BODY_OPTIONAL]: true });
+
+/** A route that takes no fields: no body at all, or an empty JSON object; anything in it is refused. */
+export const EmptyBody = (): MethodDecorator =>
+  applyDecorators(
+    RouteSchema({ body: { type: 'object', properties: {}, additionalProperties: false } }),
+    OptionalBody(),
+  );
 
 /**
  * The body as Fastify validated it against @BodySchema. A custom decorator, so the global

@@ -1,6 +1,7 @@
 import { type Type } from '@nestjs/common';
 import { IS_IP, MATCHES } from 'class-validator';
 import { validationMetadatasToSchemas } from 'class-validator-jsonschema';
+import { NETWORK_ADDRESS_FORMATS } from './network-address';
 
 export type JsonSchema = Record<string, unknown>;
 
@@ -21,7 +22,9 @@ export const PATTERN_MESSAGE = 'x-pattern-message';
 
 /**
  * Where the library's translation differs from class-validator's own rule: @IsIP() without a version
- * accepts IPv4 and IPv6, but the default converter emits IPv4 only; @Matches() loses its message.
+ * accepts IPv4 and IPv6, but the default converter emits IPv4 only; @Matches() loses its message. The
+ * network address rules (@IsNetworkHost and its kin) become formats that the app's ajv checks with the
+ * same functions.
  */
 const CONVERTERS: SchemaOptions['additionalConverters'] = {
   [MATCHES]: (meta) => {
@@ -34,6 +37,12 @@ const CONVERTERS: SchemaOptions['additionalConverters'] = {
     if (version === '4' || version === '6') return { type: 'string', format: `ipv${version}` };
     return { type: 'string', anyOf: [{ format: 'ipv4' }, { format: 'ipv6' }] };
   },
+  ...Object.fromEntries(
+    Object.entries(NETWORK_ADDRESS_FORMATS).map(([name, { format, maxLength }]) => [
+      name,
+      { type: 'string', format, maxLength },
+    ]),
+  ),
 };
 
 /** Unknown fields are refused (PRODUCT §3), so every object in a body schema is closed. */

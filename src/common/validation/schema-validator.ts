@@ -3,6 +3,7 @@ import Ajv, { type ErrorObject, type ValidateFunction } from 'ajv';
 import addFormats from 'ajv-formats';
 import { type FieldError } from '../errors/domain-error';
 import { jsonSchemaOf, PATTERN_MESSAGE } from './dto-schema';
+import { NETWORK_ADDRESS_FORMATS } from './network-address';
 
 /**
  * The app's one JSON Schema validator, for HTTP bodies (Fastify's validator compiler, set in
@@ -24,6 +25,9 @@ const ajv = addFormats(
     verbose: true,
   }),
 );
+for (const { format, validate } of Object.values(NETWORK_ADDRESS_FORMATS)) {
+  ajv.addFormat(format, { type: 'string', validate });
+}
 
 export function compileSchema(schema: Record<string, unknown>): ValidateFunction {
   return ajv.compile(schema);

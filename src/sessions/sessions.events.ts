@@ -1,0 +1,5 @@
+import { serverEvent } from '../realtime/realtime.events';
+import { type SessionResponse } from './dto/session.response';
+
+/** Server → portal (PRODUCT §6): a session's full current state, when it opens and when it closes. */
+export const SESSION_UPDATED = serverEvent<SessionResponse>('session:updated');

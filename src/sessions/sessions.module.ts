@@ -1,0 +1,31 @@
+import { Module } from '@nestjs/common';
+import { AuditModule } from '../audit/audit.module';
+import { DevicesModule } from '../devices/devices.module';
+import { storageAdapter } from '../infra/adapters';
+import { RealtimeModule } from '../realtime/realtime.module';
+import { CloseOnDeviceRevocation } from './close-on-device-revocation';
+import { CommandRepository } from './commands/command.repository';
+import { SqlCommandRepository } from './commands/storage/sql-command.repository';
+import { SupabaseCommandRepository } from './commands/storage/supabase-command.repository';
+import { SessionRepository } from './session.repository';
+import { SessionsController } from './sessions.controller';
+import { SessionsService } from './sessions.service';
+import { SqlSessionRepository } from './storage/sql-session.repository';
+import { SupabaseSessionRepository } from './storage/supabase-session.repository';
+
+/**
+ * Diagnostic sessions (PRODUCT §3.2, §3.3) and the storage of their commands: the customer API of
+ * sessions, `session:updated` on /portal, and the closing of a deleted device's session. The only writer
+ * of the `diagnostic_sessions` and `commands` rows.
+ */
+@Module({
+  imports: [AuditModule, DevicesModule, RealtimeModule],
+  controllers: [SessionsController],
+  providers: [
+    SessionsService,
+    CloseOnDeviceRevocation,
+    storageAdapter(SessionRepository, { sql: SqlSessionRepository, supabase: SupabaseSessionRepository }),
+    storageAdapter(CommandRepository, { sql: SqlCommandRepository, supabase: SupabaseCommandRepository }),
+  ],
+})
+export class SessionsModule {}
