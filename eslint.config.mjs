@@ -16,6 +16,8 @@ export default tseslint.config(
       'test/support/jest/*.cjs',
       // npm's prepare step, which runs before anything is built.
       'scripts/prepare.cjs',
+      // Preloaded by the benchmarks into the built gateway, which runs without ts-node.
+      'bench/runner/*.cjs',
     ],
   },
   eslint.configs.recommended,
