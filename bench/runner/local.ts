@@ -1,4 +1,4 @@
-/** What every scenario uses on this machine: devices and their requests, ports, a run's scratch space. */
+/** What every scenario uses on this machine (127.0.0.1 only): devices, requests, ports, a run's scratch space. */
 import { randomBytes } from 'node:crypto';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { createServer } from 'node:net';
@@ -6,7 +6,6 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import Redis from 'ioredis';
 
-/** Everything the benchmarks talk to is on this machine. */
 export const HOST = '127.0.0.1';
 export const REDIS_URL = `redis://${HOST}:6379`;
 export const STARTUP_TIMEOUT_MS = 60_000;

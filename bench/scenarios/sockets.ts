@@ -19,7 +19,7 @@ const GIB = 1024 ** 3;
 /** Sockets one client process holds per server; more sockets start more client processes (at most 8). */
 const SOCKETS_PER_CLIENT = 2_500;
 /** Both servers carry the memory probe: forced full collections before each reading, heap snapshots. */
-const PROBE = ['--expose-gc', '-r', './bench/runner/memory-probe.cjs'];
+const PROBE = ['-r', './bench/runner/memory-probe.cjs'];
 
 const kib = (bytes: number): string => `${fixed(bytes / 1024, 1)} KiB`;
 const mib = (bytes: number): string => `${fixed(bytes / 1024 ** 2, 1)} MiB`;
