@@ -1,5 +1,5 @@
 /**
- * `--data-backend postgres` (bench:heartbeat, bench:auth-timing): the gateway on the local PostgreSQL (127.0.0.1:5432, user postgres, trust
+ * `--data-backend postgres`: the gateway on the local PostgreSQL (127.0.0.1:5432, user postgres, trust
  * auth), as deployed with DATA_BACKEND=postgres, instead of the embedded PGlite in its own process. A
  * fresh database per run, its schema applied by the gateway's own migrate(), its devices inserted by the
  * gateway's own repository with the secret hash DeviceCredentialsService computes; dropped at the end.
@@ -10,11 +10,9 @@ import { Client, Pool } from 'pg';
 import { migrate } from '../../src/infra/database/migrator';
 import { PgPoolExecutor } from '../../src/infra/database/sql/pg-pool.executor';
 import { SqlDeviceRepository } from '../../src/devices/storage/sql-device.repository';
-import { type BenchDevice } from './bench-device';
-import { HOST } from './local-run';
+import { type BenchDevice, HOST } from './local';
 
-const POSTGRES_PORT = 5432;
-const SUPERUSER = 'postgres';
+const databaseUrl = (database: string): string => `postgresql://postgres@${HOST}:5432/${database}`;
 /**
  * The test suite's lock (test/support/test-database.ts) around the Supabase compatibility script, which
  * creates and grants cluster-wide roles: two sessions doing that at once fail. Taken in the `postgres`
@@ -22,16 +20,11 @@ const SUPERUSER = 'postgres';
  */
 const ROLE_BOOTSTRAP_LOCK_KEY = 0x6e6574646961;
 
-function databaseUrl(database: string): string {
-  return `postgresql://${SUPERUSER}@${HOST}:${POSTGRES_PORT}/${database}`;
-}
-
 async function withAdminClient<T>(work: (admin: Client) => Promise<T>): Promise<T> {
   const admin = new Client({ connectionString: databaseUrl('postgres'), connectionTimeoutMillis: 5_000 });
   await admin.connect().catch((error: unknown) => {
     throw new Error(
-      `PostgreSQL is not reachable at ${HOST}:${POSTGRES_PORT} as ${SUPERUSER} (${String(error)}); ` +
-        '`bash .ci/run` shows how to start it',
+      `PostgreSQL is not reachable at ${HOST}:5432 as postgres (${String(error)}); see bench/README.md`,
     );
   });
   try {
@@ -39,11 +32,6 @@ async function withAdminClient<T>(work: (admin: Client) => Promise<T>): Promise<
   } finally {
     await admin.end();
   }
-}
-
-/** The keyed hash of DeviceCredentialsService.hashSecret. */
-function hashSecret(pepper: string, secret: string): string {
-  return `hmac-sha256$${createHmac('sha256', pepper).update(secret, 'utf8').digest('base64url')}`;
 }
 
 /** A run's own database on the local PostgreSQL; `drop()` may be called at any point, any number of times. */
@@ -75,13 +63,14 @@ export class BenchDatabase {
       const repository = new SqlDeviceRepository(executor);
       const devices: BenchDevice[] = [];
       for (let index = 0; index < count; index += 1) {
-        // As DeviceCredentialsService.generateSecret makes them.
+        // As DeviceCredentialsService.generateSecret and hashSecret make them.
         const secret = randomBytes(32).toString('base64url');
+        const secretHash = `hmac-sha256$${createHmac('sha256', this.pepper).update(secret).digest('base64url')}`;
         const record = await repository.create({
           customerId,
           name: `bench-${index}`,
           serial: null,
-          secretHash: hashSecret(this.pepper, secret),
+          secretHash,
         });
         devices.push({ deviceId: record.id, secret, customerId });
       }
@@ -89,13 +78,10 @@ export class BenchDatabase {
     });
   }
 
-  /** Marks a device revoked, as `DELETE /v1/devices/:id` leaves it, before the gateway reads it. */
+  /** Marks a device revoked, as `DELETE /v1/devices/:id` leaves it. */
   async revoke(deviceId: string): Promise<void> {
-    await this.withExecutor((executor) =>
-      executor.query("update public.devices set status = 'revoked', revoked_at = now() where id = $1", [
-        deviceId,
-      ]),
-    );
+    const revoke = "update public.devices set status = 'revoked', revoked_at = now() where id = $1";
+    await this.withExecutor((executor) => executor.query(revoke, [deviceId]));
   }
 
   /** Ends every session still connected to it (WITH (FORCE)), then drops it. */
@@ -106,10 +92,8 @@ export class BenchDatabase {
   }
 
   private async withExecutor<T>(work: (executor: PgPoolExecutor) => Promise<T>): Promise<T> {
-    const executor = new PgPoolExecutor(
-      new Pool({ connectionString: this.url, max: 2, connectionTimeoutMillis: 5_000 }),
-      5_000,
-    );
+    const pool = new Pool({ connectionString: this.url, max: 2, connectionTimeoutMillis: 5_000 });
+    const executor = new PgPoolExecutor(pool, 5_000);
     try {
       return await work(executor);
     } finally {
