@@ -23,7 +23,7 @@ const HEADERS_TIMEOUT_MS = 1_000;
 const REQUEST_TIMEOUT_MS = 6_000;
 const IDLE_TIMEOUT_MS = 1_000;
 /** Node checks the timeouts periodically; what it allows past them, plus a loaded machine's delay. */
-const TIMEOUT_SLACK_MS = 1_500;
+const TIMEOUT_SLACK_MS = 2_500;
 const PER_KIND = 1_000;
 
 const partialHeaders = 'POST /v1/devices HTTP/1.1\r\nHost: gateway\r\nContent-Type: application/json\r\n';
