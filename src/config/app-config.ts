@@ -399,7 +399,6 @@ function crossFieldProblems(config: AppConfig, errors: ValidationError[]): strin
   return problems;
 }
 
-
 /**
  * Reads and validates the configuration from an environment record. Every problem is reported at once,
  * so an operator fixes a broken deployment in one round.

@@ -4,9 +4,7 @@ import { DevicesModule } from '../devices/devices.module';
 import { storageAdapter } from '../infra/adapters';
 import { RealtimeModule } from '../realtime/realtime.module';
 import { CloseOnDeviceRevocation } from './close-on-device-revocation';
-import { CommandRepository } from './commands/command.repository';
-import { SqlCommandRepository } from './commands/storage/sql-command.repository';
-import { SupabaseCommandRepository } from './commands/storage/supabase-command.repository';
+import { CommandDeliveryModule } from './commands/delivery/command-delivery.module';
 import { SessionRepository } from './session.repository';
 import { SessionsController } from './sessions.controller';
 import { SessionsService } from './sessions.service';
@@ -19,13 +17,12 @@ import { SupabaseSessionRepository } from './storage/supabase-session.repository
  * of the `diagnostic_sessions` and `commands` rows.
  */
 @Module({
-  imports: [AuditModule, DevicesModule, RealtimeModule],
+  imports: [AuditModule, DevicesModule, RealtimeModule, CommandDeliveryModule],
   controllers: [SessionsController],
   providers: [
     SessionsService,
     CloseOnDeviceRevocation,
     storageAdapter(SessionRepository, { sql: SqlSessionRepository, supabase: SupabaseSessionRepository }),
-    storageAdapter(CommandRepository, { sql: SqlCommandRepository, supabase: SupabaseCommandRepository }),
   ],
 })
 export class SessionsModule {}

@@ -1,6 +1,6 @@
 import { Injectable } from '@nestjs/common';
 import { DEPENDENCIES, type Dependency } from '../../common/errors/common.errors';
-import { collectDefaultMetrics, Counter, Histogram, Registry } from 'prom-client';
+import { collectDefaultMetrics, Counter, Gauge, Histogram, Registry } from 'prom-client';
 
 /**
  * The process's Prometheus registry. Each app instance has its own (not prom-client's global one), so
@@ -49,6 +49,40 @@ export class MetricsService {
     name: 'presence_write_failures_total',
     help: 'Writes of heartbeat payloads that failed: for an outage their payloads stay queued (the newest per device) and are tried again; rows the database refused are written one by one and the refused ones dropped',
     registers: [this.registry],
+  });
+
+  private readonly commandsFinished = new Counter({
+    name: 'commands_finished_total',
+    help: 'Commands that reached a final status through this instance, by type and final status',
+    labelNames: ['type', 'status'] as const,
+    registers: [this.registry],
+  });
+
+  private readonly commandDuration = new Histogram({
+    name: 'command_duration_seconds',
+    help: "Time from a command's creation to its final status, in seconds, by type",
+    labelNames: ['type'] as const,
+    buckets: [0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60, 300, 900, 3600],
+    registers: [this.registry],
+  });
+
+  private readonly commandRedeliveries = new Counter({
+    name: 'command_redeliveries_total',
+    help: 'Commands sent and not acknowledged in time, put back in their queue by this instance, by type',
+    labelNames: ['type'] as const,
+    registers: [this.registry],
+  });
+
+  private queueDepthSource: (() => Promise<number>) | undefined;
+
+  private readonly commandQueueDepth = new Gauge({
+    name: 'command_queue_depth',
+    help: "Commands waiting in their device's queue, across the deployment",
+    registers: [this.registry],
+    collect: async () => {
+      const source = this.queueDepthSource;
+      if (source) this.commandQueueDepth.set(await source().catch(() => Number.NaN));
+    },
   });
 
   constructor() {
@@ -100,6 +134,21 @@ export class MetricsService {
 
   countPresenceWriteFailure(): void {
     this.presenceWriteFailures.inc();
+  }
+
+  /** `type` and `status` come from the closed sets of the command catalogue and lifecycle. */
+  countCommandFinished(type: string, status: string, seconds: number): void {
+    this.commandsFinished.inc({ type, status });
+    this.commandDuration.observe({ type }, seconds);
+  }
+
+  countCommandRedelivery(type: string): void {
+    this.commandRedeliveries.inc({ type });
+  }
+
+  /** Where the queue depth is read from at each scrape (NaN while that source is unavailable). */
+  measureCommandQueueDepth(source: () => Promise<number>): void {
+    this.queueDepthSource = source;
   }
 
   get contentType(): string {
