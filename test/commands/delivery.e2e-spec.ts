@@ -1,6 +1,7 @@
 import { randomUUID } from 'node:crypto';
 import { type Socket } from 'socket.io-client';
 import { type CommandResponse } from '../../src/sessions/commands/dto/command.response';
+import { CommandDelivery } from '../../src/sessions/commands/delivery/command-delivery';
 import { eventually } from '../support/eventually';
 import { basic, type GatewayInstance, request } from '../support/gateway-instance';
 import { type RealtimeCluster, startRealtimeCluster } from '../support/realtime-cluster';
@@ -229,5 +230,106 @@ describe('command delivery across three instances', () => {
     expect(farOver.status).toBe(413);
     expect(farOver.contentType).toContain('problem+json');
     expect(await readCommand(a, command.id)).toMatchObject({ status: 'succeeded', revision: 4 });
+  });
+
+  it('runs the same lifecycle for an HTTP long-poll agent: a poll on A returns a command issued on B, then ack, progress and result', async () => {
+    const { credentials, sessionId } = await device();
+    const auth = basic(credentials.deviceId, credentials.secret);
+    const portal = await cluster.sockets.connectPortal(c.url, customer.accessToken);
+    const updates = record<CommandResponse>(portal, 'command:updated');
+
+    const empty = await request<{ items: CommandResponse[] }>(`${a.url}/v1/agent/commands?waitSec=0`, {
+      authorization: auth,
+    });
+    expect(empty).toMatchObject({ status: 200, body: { items: [] } });
+    const waitedFrom = Date.now();
+    const waited = await request<{ items: CommandResponse[] }>(`${a.url}/v1/agent/commands?waitSec=1`, {
+      authorization: auth,
+    });
+    expect(waited).toMatchObject({ status: 200, body: { items: [] } });
+    expect(Date.now() - waitedFrom).toBeGreaterThanOrEqual(950);
+
+    const started = Date.now();
+    const polling = request<{ items: CommandResponse[] }>(`${a.url}/v1/agent/commands?waitSec=20`, {
+      authorization: auth,
+    });
+    const command = await issue(b, sessionId, customer.customerId);
+    const polled = await polling;
+    expect(Date.now() - started).toBeLessThan(10_000);
+    expect(polled.status).toBe(200);
+    expect(polled.body.items).toEqual([expect.objectContaining({ id: command.id, status: 'sent' })]);
+
+    const base = `${c.url}/v1/agent/commands/${command.id}`;
+    expect((await request(`${base}/ack`, { method: 'POST', authorization: auth })).status).toBe(204);
+    expect((await request(`${base}/ack`, { method: 'POST', authorization: auth })).status).toBe(204);
+    const progress = await request(`${base}/progress`, {
+      method: 'POST',
+      authorization: auth,
+      body: { message: 'halfway', pct: 50 },
+    });
+    expect(progress.status).toBe(204);
+    const finished = await request<CommandResponse>(`${base}/result`, {
+      method: 'POST',
+      authorization: auth,
+      body: { status: 'failed', error: { code: 'no_route', message: 'no route to host' } },
+    });
+    expect(finished).toMatchObject({
+      status: 200,
+      body: { status: 'failed', error: { code: 'no_route' }, progress: { message: 'halfway', pct: 50 } },
+    });
+    await eventually(
+      'the portal sees it fail',
+      () => Promise.resolve(updates.length),
+      () => updates.some(({ payload }) => payload.id === command.id && payload.status === 'failed'),
+    );
+    expect(
+      updates.filter(({ payload }) => payload.id === command.id).map(({ payload }) => payload.status),
+    ).toEqual(['queued', 'sent', 'delivered', 'running', 'failed']);
+
+    const refused = await request<Problem>(`${a.url}/v1/agent/commands?waitSec=31`, { authorization: auth });
+    expect(refused.status).toBe(400);
+  });
+
+  it('counts a result that arrives before the ack as the ack, and cancels a command on the device', async () => {
+    const { credentials, sessionId } = await device();
+    const agent = await connect(b, credentials);
+    const cancels = record<{ commandId: string }>(agent, 'command:cancel');
+    const held: CommandResponse[] = [];
+    actAs(agent, (command) => {
+      held.push(command);
+    });
+    const early = await issue(a, sessionId, customer.customerId);
+    await eventually(
+      'the agent has it',
+      () => Promise.resolve(held.length),
+      (count) => count === 1,
+    );
+    const answer = await ask<{ ok: boolean; command: CommandResponse }>(agent, 'command:result', {
+      commandId: early.id,
+      status: 'succeeded',
+      output: {},
+    });
+    expect(answer.command).toMatchObject({ status: 'succeeded', revision: 4 });
+    expect(answer.command.deliveredAt).not.toBeNull();
+
+    const next = await issue(c, sessionId, customer.customerId);
+    await eventually(
+      'the agent has the next',
+      () => Promise.resolve(held.length),
+      (count) => count === 2,
+    );
+    const cancelled = await a.app.get(CommandDelivery).cancel(next.id);
+    expect(cancelled).toMatchObject({ status: 'cancelled' });
+    await eventually(
+      'the device is told',
+      () => Promise.resolve(cancels),
+      (seen) => seen.some(({ payload }) => payload.commandId === next.id),
+    );
+    expect(await a.app.get(CommandDelivery).cancel(next.id)).toBeNull();
+    const late = await ask<{ error: Problem }>(agent, 'command:result', {
+      commandId: next.id,
+      status: 'succeeded',
+    });
+    expect(late.error).toMatchObject({ status: 409 });
   });
 });
