@@ -12,7 +12,7 @@ import { DeviceRepository } from '../device.repository';
 import { DeviceSerialTakenError } from '../devices.errors';
 import { InjectSupabase } from '../../infra/supabase/supabase-client.provider';
 import { isUuid } from '../../common/uuid';
-import { deviceChangesToColumns, type DeviceRow, newestSignPerDevice, toDeviceRecord } from './device-row';
+import { deviceChangesToColumns, type DeviceRow, signRowsOf, toDeviceRecord } from './device-row';
 import { toPage, type Page } from '../../infra/database/keyset-cursor';
 import { keysetPage } from '../../infra/database/supabase/keyset-page';
 import { UNIQUE_VIOLATION } from '../../infra/database/sql/sql-executor';
@@ -100,18 +100,9 @@ export class SupabaseDeviceRepository extends DeviceRepository {
 
   /** One call of the record_device_signs function (migration 20261202000000), whatever the batch's size. */
   async recordSigns(signs: readonly HeartbeatSign[]): Promise<void> {
-    const newest = newestSignPerDevice(signs);
-    if (newest.length === 0) return;
-    const { error } = await this.supabase
-      .rpc('record_device_signs', {
-        signs: newest.map((sign) => ({
-          id: sign.deviceId,
-          seen_at: sign.seenAt.toISOString(),
-          heartbeat: sign.heartbeat,
-          agent_version: sign.agentVersion,
-        })),
-      })
-      .retry(false);
+    const rows = signRowsOf(signs);
+    if (rows.length === 0) return;
+    const { error } = await this.supabase.rpc('record_device_signs', { signs: rows }).retry(false);
     if (error) throw failureFrom(error);
   }
 
