@@ -364,10 +364,14 @@ function crossFieldProblems(config: AppConfig, errors: ValidationError[]): strin
  * Reads and validates the configuration from an environment record. Every problem is reported at once,
  * so an operator fixes a broken deployment in one round.
  */
+/** Every variable the gateway reads. */
+export function configVariables(): string[] {
+  return [...new Set([...Object.keys(new AppConfig()), ...OPTIONAL_VARIABLES])];
+}
+
 export function loadConfig(env: Record<string, RawValue>): AppConfig {
-  const known = Object.keys(new AppConfig());
   const relevant: Record<string, RawValue> = {};
-  for (const key of new Set([...known, ...OPTIONAL_VARIABLES])) {
+  for (const key of configVariables()) {
     const value = env[key];
     // `FOO=` in a .env file means "not set", not a malformed value.
     if (value !== undefined && value.trim() !== '') relevant[key] = value;
