@@ -174,6 +174,10 @@ export class AppConfig {
   @IntegerBetween(1, 3600)
   COMMAND_ACK_TIMEOUT_SEC = 30;
 
+  /** A command not delivered this long after it was issued expires (the device was away too long). */
+  @IntegerBetween(1, 604800)
+  COMMAND_EXPIRY_SEC = 3600;
+
   /** At most one heartbeat payload per device is written to the database per this interval. */
   @IntegerBetween(1, 86400)
   HEARTBEAT_PERSIST_INTERVAL_SEC = 60;

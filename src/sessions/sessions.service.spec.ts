@@ -24,6 +24,8 @@ import { MetricsService } from '../infra/metrics/metrics.service';
 import { type ServerEvent } from '../realtime/realtime.events';
 import { RealtimeService } from '../realtime/realtime.service';
 import { CloseOnDeviceRevocation } from './close-on-device-revocation';
+import { CommandsService } from './commands/commands.service';
+import { RepositoryOnlyDelivery } from './commands/delivery/command-delivery.module';
 import { SessionAlreadyOpenError, SessionClosedError, SessionNotFoundError } from './sessions.errors';
 import { SessionsService } from './sessions.service';
 
@@ -65,7 +67,9 @@ describe('SessionsService', () => {
       new HeartbeatFlusher(config, deviceStore, metrics),
     );
     const devices = new DevicesService(deviceStore, credentials, presence, audit, revocations);
-    const sessions = new SessionsService(sessionStore, commandStore, devices, audit, realtime);
+    const delivery = new RepositoryOnlyDelivery(commandStore);
+    const commands = new CommandsService(config, commandStore, sessionStore, devices, delivery, audit);
+    const sessions = new SessionsService(sessionStore, commandStore, devices, audit, realtime, commands);
     new CloseOnDeviceRevocation(revocations, sessions).onModuleInit();
     return { sessions, devices, sessionStore, commandStore, audit, realtime };
   }
