@@ -5,8 +5,11 @@ import { storageAdapter } from '../infra/adapters';
 import { RealtimeModule } from '../realtime/realtime.module';
 import { CloseOnDeviceRevocation } from './close-on-device-revocation';
 import { CommandRepository } from './commands/command.repository';
+import { CommandDeliveryModule } from './commands/delivery/command-delivery.module';
 import { SqlCommandRepository } from './commands/storage/sql-command.repository';
 import { SupabaseCommandRepository } from './commands/storage/supabase-command.repository';
+import { SessionClosings } from './session-closings';
+import { SessionPlans } from './session-plans';
 import { SessionRepository } from './session.repository';
 import { SessionsController } from './sessions.controller';
 import { SessionsService } from './sessions.service';
@@ -16,16 +19,22 @@ import { SupabaseSessionRepository } from './storage/supabase-session.repository
 /**
  * Diagnostic sessions (PRODUCT §3.2, §3.3) and the storage of their commands: the customer API of
  * sessions, `session:updated` on /portal, and the closing of a deleted device's session. The only writer
- * of the `diagnostic_sessions` and `commands` rows.
+ * of the `diagnostic_sessions` and `commands` rows. Remediation reads and writes them through the ports
+ * exported here, and hears of closings through SessionClosings.
  */
 @Module({
-  imports: [AuditModule, DevicesModule, RealtimeModule],
+  imports: [AuditModule, DevicesModule, RealtimeModule, CommandDeliveryModule],
   controllers: [SessionsController],
   providers: [
     SessionsService,
     CloseOnDeviceRevocation,
+    SessionClosings,
+    SessionPlans,
     storageAdapter(SessionRepository, { sql: SqlSessionRepository, supabase: SupabaseSessionRepository }),
     storageAdapter(CommandRepository, { sql: SqlCommandRepository, supabase: SupabaseCommandRepository }),
   ],
+  // For remediation, which issues its steps as commands of a session and hooks into the session's view
+  // and closing.
+  exports: [SessionRepository, CommandRepository, CommandDeliveryModule, SessionClosings, SessionPlans],
 })
 export class SessionsModule {}

@@ -26,6 +26,8 @@ import { RealtimeService } from '../realtime/realtime.service';
 import { CloseOnDeviceRevocation } from './close-on-device-revocation';
 import { SessionAlreadyOpenError, SessionClosedError, SessionNotFoundError } from './sessions.errors';
 import { SessionsService } from './sessions.service';
+import { SessionClosings } from './session-closings';
+import { SessionPlans } from './session-plans';
 
 /** The outbound transport without sockets: what features send, to which rooms. */
 class RecordingRealtime extends RealtimeService {
@@ -65,7 +67,15 @@ describe('SessionsService', () => {
       new HeartbeatFlusher(config, deviceStore, metrics),
     );
     const devices = new DevicesService(deviceStore, credentials, presence, audit, revocations);
-    const sessions = new SessionsService(sessionStore, commandStore, devices, audit, realtime);
+    const sessions = new SessionsService(
+      sessionStore,
+      commandStore,
+      devices,
+      audit,
+      realtime,
+      new SessionClosings(),
+      new SessionPlans(),
+    );
     new CloseOnDeviceRevocation(revocations, sessions).onModuleInit();
     return { sessions, devices, sessionStore, commandStore, audit, realtime };
   }
@@ -194,6 +204,8 @@ describe('SessionsService', () => {
         expect(read).toEqual({
           ...opened,
           commands: [expect.objectContaining({ id: first.id }), expect.anything()],
+          // No remediation feature registered its plans in this unit: a session then has none.
+          plans: [],
         });
         expect(read.commands.map((command) => command.id)).toEqual([first.id, second.id]);
       }

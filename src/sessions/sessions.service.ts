@@ -16,6 +16,8 @@ import {
   toSessionResponse,
 } from './dto/session.response';
 import { type SessionClosing, type SessionRecord } from './session';
+import { SessionClosings } from './session-closings';
+import { SessionPlans } from './session-plans';
 import { SessionRepository } from './session.repository';
 import { SessionClosedError, SessionNotFoundError } from './sessions.errors';
 import { SESSION_UPDATED } from './sessions.events';
@@ -37,6 +39,8 @@ export class SessionsService {
     private readonly devices: DevicesService,
     private readonly audit: AuditLogRepository,
     private readonly realtime: RealtimeService,
+    private readonly closings: SessionClosings,
+    private readonly plans: SessionPlans,
   ) {}
 
   async open(customer: CustomerPrincipal, deviceId: string, input: OpenSessionDto): Promise<SessionResponse> {
@@ -77,7 +81,11 @@ export class SessionsService {
     sessionId: string,
   ): Promise<SessionWithCommandsResponse> {
     const session = await this.readable(reader, sessionId);
-    return { ...toSessionResponse(session), commands: await this.commandsOf(session.id) };
+    return {
+      ...toSessionResponse(session),
+      commands: await this.commandsOf(session.id),
+      plans: await this.plans.of(session.id),
+    };
   }
 
   async close(customer: CustomerPrincipal, sessionId: string): Promise<SessionResponse> {
@@ -118,6 +126,7 @@ export class SessionsService {
       customerId: closed.customerId,
       details: { deviceId: closed.deviceId, closeReason: closing.closeReason },
     });
+    await this.closings.announce(closed);
     return closed;
   }
 

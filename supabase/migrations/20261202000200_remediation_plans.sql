@@ -294,8 +294,9 @@ $$;
 
 -- Plans that may need a move by the execution sweep, oldest change first, at most p_limit: approved
 -- ones (the instance that approved them stopped before issuing step 0), and executing ones whose current
--- step's command is final (nobody advanced it yet) or still queued since before p_queued_before (the
--- instance that issued it may have stopped before handing it to the delivery engine).
+-- step's command is final (nobody advanced it yet) or still queued since before p_queued_before, by at
+-- most five minutes (the instance that issued it may have stopped before handing it to the delivery
+-- engine; past that window a queued step is the engine's, waiting for its device).
 create function public.remediation_plans_to_advance(p_queued_before timestamptz, p_limit integer)
   returns setof public.remediation_plans
   language sql stable
@@ -307,7 +308,8 @@ create function public.remediation_plans_to_advance(p_queued_before timestamptz,
     where p.status = 'approved'
       or (p.status = 'executing' and (
         c.status in ('succeeded', 'failed', 'timed_out', 'expired', 'cancelled')
-        or (c.status = 'queued' and c.created_at < p_queued_before)
+        or (c.status = 'queued' and c.created_at < p_queued_before
+          and c.created_at > p_queued_before - interval '5 minutes')
       ))
     order by p.updated_at, p.id
     limit p_limit;
