@@ -50,7 +50,9 @@ export class PlanNotProposedError extends DomainError<RemediationErrorCode.NotPr
   readonly code = RemediationErrorCode.NotProposed;
 
   constructor(planId: string, status: PlanStatus) {
-    super(`Plan ${planId} is ${status}; only a proposed plan can be approved or rejected.`, { status });
+    super(`Plan ${planId} is ${status}; only a proposed plan can be approved or rejected.`, {
+      planStatus: status,
+    });
   }
 }
 
@@ -66,7 +68,9 @@ export class PlanNotCancellableError extends DomainError<RemediationErrorCode.No
   readonly code = RemediationErrorCode.NotCancellable;
 
   constructor(planId: string, status: PlanStatus) {
-    super(`Plan ${planId} is ${status}; only an approved or executing plan can be cancelled.`, { status });
+    super(`Plan ${planId} is ${status}; only an approved or executing plan can be cancelled.`, {
+      planStatus: status,
+    });
   }
 }
 
