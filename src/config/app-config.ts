@@ -198,6 +198,17 @@ export class AppConfig {
   PRESENCE_SWEEP_INTERVAL_MS = 1000;
 
   /**
+   * How often each instance expires remediation plans left undecided past their expiresAt and moves on
+   * plans whose current step ended without anyone issuing the next (its instance stopped meanwhile).
+   */
+  @IntegerBetween(50, 60000)
+  REMEDIATION_SWEEP_INTERVAL_MS = 1000;
+
+  /** A remediation step's command not delivered within this long of its issue expires, failing its plan. */
+  @IntegerBetween(10, 86400)
+  REMEDIATION_STEP_EXPIRY_SEC = 600;
+
+  /**
    * How long an instance trusts what it read of a device id: its verified credential, or that no live
    * device has it (unknown or revoked). Revocations and creations are broadcast to every instance at once;
    * this bound only matters if that broadcast is lost. 0 remembers nothing (a database read per attempt).

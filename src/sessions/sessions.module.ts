@@ -10,6 +10,8 @@ import { CommandsService } from './commands/commands.service';
 import { CommandDeliveryModule } from './commands/delivery/command-delivery.module';
 import { SqlCommandRepository } from './commands/storage/sql-command.repository';
 import { SupabaseCommandRepository } from './commands/storage/supabase-command.repository';
+import { SessionClosings } from './session-closings';
+import { SessionPlans } from './session-plans';
 import { SessionRepository } from './session.repository';
 import { SessionsController } from './sessions.controller';
 import { SessionsService } from './sessions.service';
@@ -19,8 +21,9 @@ import { SupabaseSessionRepository } from './storage/supabase-session.repository
 /**
  * Diagnostic sessions (PRODUCT §3.2, §3.3) and their commands: the customer API of sessions and of
  * commands (delivered by the engine behind CommandDelivery), `session:updated` on /portal, and the
- * closing of a deleted device's session with its commands. The only writer
- * of the `diagnostic_sessions` and `commands` rows.
+ * closing of a deleted device's session with its commands. The only writer of the
+ * `diagnostic_sessions` and `commands` rows: remediation reads and writes them through the ports
+ * exported here, and hears of closings through SessionClosings.
  */
 @Module({
   imports: [AuditModule, DevicesModule, RealtimeModule, CommandDeliveryModule],
@@ -29,8 +32,13 @@ import { SupabaseSessionRepository } from './storage/supabase-session.repository
     SessionsService,
     CommandsService,
     CloseOnDeviceRevocation,
+    SessionClosings,
+    SessionPlans,
     storageAdapter(SessionRepository, { sql: SqlSessionRepository, supabase: SupabaseSessionRepository }),
     storageAdapter(CommandRepository, { sql: SqlCommandRepository, supabase: SupabaseCommandRepository }),
   ],
+  // For remediation, which issues its steps as commands of a session and hooks into the session's view
+  // and closing.
+  exports: [SessionRepository, CommandRepository, CommandDeliveryModule, SessionClosings, SessionPlans],
 })
 export class SessionsModule {}

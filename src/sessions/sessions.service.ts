@@ -17,6 +17,8 @@ import {
   toSessionResponse,
 } from './dto/session.response';
 import { type SessionCloseReason, type SessionClosing, type SessionRecord } from './session';
+import { SessionClosings } from './session-closings';
+import { SessionPlans } from './session-plans';
 import { SessionRepository } from './session.repository';
 import { SessionClosedError, SessionNotFoundError } from './sessions.errors';
 import { SESSION_UPDATED } from './sessions.events';
@@ -45,6 +47,8 @@ export class SessionsService {
     private readonly audit: AuditLogRepository,
     private readonly realtime: RealtimeService,
     private readonly commandsApi: CommandsService,
+    private readonly closings: SessionClosings,
+    private readonly plans: SessionPlans,
   ) {}
 
   async open(customer: CustomerPrincipal, deviceId: string, input: OpenSessionDto): Promise<SessionResponse> {
@@ -85,7 +89,11 @@ export class SessionsService {
     sessionId: string,
   ): Promise<SessionWithCommandsResponse> {
     const session = await this.readable(reader, sessionId);
-    return { ...toSessionResponse(session), commands: await this.commandsOf(session.id) };
+    return {
+      ...toSessionResponse(session),
+      commands: await this.commandsOf(session.id),
+      plans: await this.plans.of(session.id),
+    };
   }
 
   async close(customer: CustomerPrincipal, sessionId: string): Promise<SessionResponse> {
@@ -132,6 +140,9 @@ export class SessionsService {
       customerId: closed.customerId,
       details: { deviceId: closed.deviceId, closeReason: closing.closeReason },
     });
+    // Plans first: a plan cancelled with its session ends `cancelled`, where its running step cancelled
+    // first would have failed it.
+    await this.closings.announce(closed);
     await this.commandsApi.cancelOpenOfSession(
       closed.id,
       closing.closedBy,

@@ -26,6 +26,8 @@ import { RealtimeService } from '../../realtime/realtime.service';
 import { CloseOnDeviceRevocation } from '../close-on-device-revocation';
 import { SessionClosedError, SessionNotFoundError } from '../sessions.errors';
 import { SessionsService } from '../sessions.service';
+import { SessionClosings } from '../session-closings';
+import { SessionPlans } from '../session-plans';
 import { COMMAND_CATALOGUE, COMMAND_TYPES, type CommandType } from './command-catalogue';
 import {
   CapabilityMissingError,
@@ -80,6 +82,8 @@ describe('CommandsService', () => {
       audit,
       new RealtimeService(),
       commands,
+      new SessionClosings(),
+      new SessionPlans(),
     );
     new CloseOnDeviceRevocation(revocations, sessions).onModuleInit();
 
