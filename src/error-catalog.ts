@@ -1,6 +1,8 @@
 import { authProblems, type AuthErrorCode } from './auth/auth.errors';
 import { deviceProblems, type DeviceErrorCode } from './devices/devices.errors';
 import { realtimeProblems, type RealtimeErrorCode } from './realtime/realtime.errors';
+import { commandProblems, type CommandErrorCode } from './sessions/commands/commands.errors';
+import { remediationProblems, type RemediationErrorCode } from './remediation/remediation.errors';
 import { sessionProblems, type SessionErrorCode } from './sessions/sessions.errors';
 import {
   agentCommandProblems,
@@ -19,6 +21,8 @@ export type ErrorCode =
   | DeviceErrorCode
   | RealtimeErrorCode
   | SessionErrorCode
+  | CommandErrorCode
+  | RemediationErrorCode
   | AgentCommandErrorCode;
 
 /** Typed as a complete Record: an enum member without an HTTP mapping fails to compile. */
@@ -28,5 +32,7 @@ export const ERROR_CATALOG: ProblemCatalog<ErrorCode> = {
   ...deviceProblems,
   ...realtimeProblems,
   ...sessionProblems,
+  ...commandProblems,
+  ...remediationProblems,
   ...agentCommandProblems,
 };

@@ -22,6 +22,7 @@ import { DeviceWorkSignal } from './device-work.signal';
 @Injectable()
 export class CommandTransitions {
   private readonly logger = new Logger(CommandTransitions.name);
+  private readonly finalListeners = new Set<(command: CommandRecord) => Promise<void>>();
   readonly clockSettings: ClockSettings;
 
   constructor(
@@ -37,6 +38,12 @@ export class CommandTransitions {
       ackTimeoutMs: config.COMMAND_ACK_TIMEOUT_SEC * 1000,
       maxAttempts: config.COMMAND_MAX_ATTEMPTS,
     };
+  }
+
+  /** See CommandDelivery.onFinal: heard on the instance whose transition made the command final. */
+  onFinal(listener: (command: CommandRecord) => Promise<void>): () => void {
+    this.finalListeners.add(listener);
+    return () => this.finalListeners.delete(listener);
   }
 
   /** A command just created: its clock, its device's queue count, its first event, and its device's work. */
@@ -104,5 +111,12 @@ export class CommandTransitions {
     }
     if (queueChanged) await this.recountQueue(command.deviceId);
     if (final || command.status === 'queued') this.work.announce(command.deviceId);
+    if (final) {
+      for (const listener of this.finalListeners) {
+        await listener(command).catch((error: unknown) => {
+          this.logger.warn(`A listener to the end of command ${command.id} failed: ${String(error)}`);
+        });
+      }
+    }
   }
 }

@@ -44,6 +44,10 @@ export class EngineCommandDelivery extends CommandDelivery {
     }
   }
 
+  onFinal(listener: (command: CommandRecord) => Promise<void>): () => void {
+    return this.transitions.onFinal(listener);
+  }
+
   async settled(commandId: string, waitMs: number): Promise<CommandRecord | null> {
     const first = await this.commands.findById(commandId);
     if (!first || isFinalStatus(first.status) || waitMs <= 0) return first;
