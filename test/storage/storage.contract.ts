@@ -464,6 +464,30 @@ export function describeStorageContract(adapterName: string, open: () => Promise
           });
         });
 
+        it('never replaces a payload with an older one from a later batch (a retry that waited out an outage)', async () => {
+          const device = await devices.create(newDevice());
+          const newer = sign(device, {
+            seenAt: new Date('2026-12-01T12:00:10.000Z'),
+            heartbeat: { n: 2 },
+            agentVersion: '2.0.0',
+          });
+          await devices.recordSigns([newer]);
+
+          await devices.recordSigns([
+            sign(device, {
+              seenAt: new Date('2026-12-01T12:00:05.000Z'),
+              heartbeat: { n: 1 },
+              agentVersion: '1.0.0',
+            }),
+          ]);
+
+          await expect(devices.findById(device.id)).resolves.toMatchObject({
+            lastHeartbeat: { n: 2 },
+            agentVersion: '2.0.0',
+            lastSeenAt: newer.seenAt,
+          });
+        });
+
         it('takes the newest of several signs of one device in a batch, wherever it stands', async () => {
           const device = await devices.create(newDevice());
           const newest = sign(device, {

@@ -13,7 +13,7 @@ import {
 } from '../../src/devices/device';
 import { DeviceRepository } from '../../src/devices/device.repository';
 import { DeviceNotFoundError, DeviceSerialTakenError } from '../../src/devices/devices.errors';
-import { newestSignPerDevice } from '../../src/devices/storage/device-row';
+import { signRowsOf } from '../../src/devices/storage/device-row';
 import { decodeCursor, toPage, type Page } from '../../src/infra/database/keyset-cursor';
 import {
   type CommandChange,
@@ -103,6 +103,8 @@ export class InMemoryDeviceRepository extends DeviceRepository {
   readonly updates: { id: string; changes: DeviceChanges }[] = [];
   /** Every batch recordSigns was given, in order. */
   readonly signBatches: HeartbeatSign[][] = [];
+  /** When the sign that carried each device's stored payload was seen, as the last_heartbeat_at column keeps it. */
+  private readonly heartbeatTimes = new Map<string, number>();
 
   /** Stores a device as given, with defaults for the rest: a row no client could have made (a past sign). */
   put(overrides: Partial<DeviceRecord> = {}): DeviceRecord {
@@ -231,16 +233,21 @@ export class InMemoryDeviceRepository extends DeviceRepository {
 
   recordSigns(signs: readonly HeartbeatSign[]): Promise<void> {
     this.signBatches.push(copyOf([...signs]));
-    for (const sign of newestSignPerDevice(signs)) {
-      const record = this.records.get(sign.deviceId.toLowerCase());
+    for (const sign of signRowsOf(signs)) {
+      const record = this.records.get(sign.id.toLowerCase());
       if (!record || record.status === 'revoked') continue;
-      const lastSeenAt =
-        record.lastSeenAt && record.lastSeenAt > sign.seenAt ? record.lastSeenAt : sign.seenAt;
+      const seenAt = new Date(sign.seen_at);
+      const lastSeenAt = record.lastSeenAt && record.lastSeenAt > seenAt ? record.lastSeenAt : seenAt;
+      const payloadAt = this.heartbeatTimes.get(record.id);
+      const newer = payloadAt === undefined || seenAt.getTime() >= payloadAt;
+      if (newer) this.heartbeatTimes.set(record.id, seenAt.getTime());
       this.records.set(record.id, {
         ...record,
         lastSeenAt: new Date(lastSeenAt.getTime()),
-        lastHeartbeat: copyOf(sign.heartbeat),
-        agentVersion: sign.agentVersion ?? record.agentVersion,
+        ...(newer && {
+          lastHeartbeat: copyOf(sign.heartbeat),
+          agentVersion: sign.agent_version ?? record.agentVersion,
+        }),
         updatedAt: this.clock.now(),
       });
     }

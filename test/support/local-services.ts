@@ -1,4 +1,4 @@
-/** Where the services every developer and CI machine runs listen (see docs/TESTING.md). */
+/** Where the services every developer and CI machine runs listen (README, "Two commands"; .ci/run starts them on a clean machine). */
 export const LOCAL_POSTGRES = { host: '127.0.0.1', port: 5432, superuser: 'postgres' } as const;
 
 export const LOCAL_REDIS_URL = 'redis://127.0.0.1:6379';

@@ -85,6 +85,28 @@ export async function createTestDatabase(options: TestDatabaseOptions = {}): Pro
   return { name, url, drop: () => dropDatabase(name) };
 }
 
+/** A database with nothing in it, as a new PostgreSQL server has, for a tool that sets it up itself. */
+export async function createEmptyTestDatabase(): Promise<TestDatabase> {
+  const name = uniqueDatabaseName();
+  await withAdminClient((admin) => admin.query(`create database "${name}"`));
+  return { name, url: localDatabaseUrl(name), drop: () => dropDatabase(name) };
+}
+
+/**
+ * Runs `work` (a tool that creates roles or grants on them) while no other test file bootstraps a
+ * database: see ROLE_BOOTSTRAP_LOCK_KEY.
+ */
+export async function whileNoOtherBootstrap<T>(work: () => Promise<T>): Promise<T> {
+  return withAdminClient(async (admin) => {
+    await admin.query('select pg_advisory_lock($1)', [ROLE_BOOTSTRAP_LOCK_KEY]);
+    try {
+      return await work();
+    } finally {
+      await admin.query('select pg_advisory_unlock($1)', [ROLE_BOOTSTRAP_LOCK_KEY]);
+    }
+  });
+}
+
 /** Reads or writes the database directly, as an operator would, to check what the gateway stored. */
 export async function queryDatabase<Row>(
   url: string,

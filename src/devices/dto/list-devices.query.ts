@@ -1,20 +1,8 @@
-import { Type } from 'class-transformer';
-import { IsIn, IsInt, IsOptional, IsString, Max, MaxLength, Min } from 'class-validator';
+import { IsIn, IsOptional } from 'class-validator';
+import { PageQuery } from '../../common/http/page.query';
 import { PRESENCE_STATES, type PresenceState } from '../device';
 
-export class ListDevicesQuery {
-  @IsOptional()
-  @IsString()
-  @MaxLength(512)
-  cursor?: string;
-
-  @IsOptional()
-  @Type(() => Number)
-  @IsInt()
-  @Min(1)
-  @Max(100)
-  limit = 50;
-
+export class ListDevicesQuery extends PageQuery {
   @IsOptional()
   @IsIn(PRESENCE_STATES)
   state?: PresenceState;

@@ -76,11 +76,19 @@ export function deviceChangesToColumns(changes: DeviceChanges): [keyof DeviceRow
     });
 }
 
+/** One sign as the record_device_signs function reads it. */
+export interface SignRow {
+  id: string;
+  seen_at: string;
+  heartbeat: Record<string, unknown>;
+  agent_version: string | null;
+}
+
 /**
- * The signs a batch writes: one per well-formed id, the newest (the later in the batch on a tie), so that
- * the statement never meets two rows for one device, and a malformed id cannot fail the whole batch.
+ * The rows a batch writes: one per well-formed id, the newest sign (the later in the batch on a tie), so
+ * that the statement never meets two rows for one device, and a malformed id cannot fail the whole batch.
  */
-export function newestSignPerDevice(signs: readonly HeartbeatSign[]): HeartbeatSign[] {
+export function signRowsOf(signs: readonly HeartbeatSign[]): SignRow[] {
   const newest = new Map<string, HeartbeatSign>();
   for (const sign of signs) {
     if (!isUuid(sign.deviceId)) continue;
@@ -88,5 +96,10 @@ export function newestSignPerDevice(signs: readonly HeartbeatSign[]): HeartbeatS
     const kept = newest.get(key);
     if (!kept || sign.seenAt.getTime() >= kept.seenAt.getTime()) newest.set(key, sign);
   }
-  return [...newest.values()];
+  return [...newest.values()].map((sign) => ({
+    id: sign.deviceId,
+    seen_at: sign.seenAt.toISOString(),
+    heartbeat: sign.heartbeat,
+    agent_version: sign.agentVersion,
+  }));
 }

@@ -10,7 +10,7 @@ import {
 import { DeviceRepository } from '../device.repository';
 import { DeviceSerialTakenError } from '../devices.errors';
 import { isUuid } from '../../common/uuid';
-import { deviceChangesToColumns, type DeviceRow, newestSignPerDevice, toDeviceRecord } from './device-row';
+import { deviceChangesToColumns, type DeviceRow, signRowsOf, toDeviceRecord } from './device-row';
 import { decodeCursor, toPage, type Page } from '../../infra/database/keyset-cursor';
 import { SqlExecutor, sqlStateOf, UNIQUE_VIOLATION } from '../../infra/database/sql/sql-executor';
 
@@ -92,26 +92,10 @@ export class SqlDeviceRepository extends DeviceRepository {
   }
 
   async recordSigns(signs: readonly HeartbeatSign[]): Promise<void> {
-    const newest = newestSignPerDevice(signs);
-    if (newest.length === 0) return;
-    // One array per column: four parameters whatever the batch's size. Payloads travel as JSON text,
-    // which pg and PGlite pass the same way inside an array.
-    await this.sql.query(
-      `update public.devices as device
-       set last_seen_at = greatest(device.last_seen_at, sign.seen_at),
-           last_heartbeat = sign.heartbeat::jsonb,
-           agent_version = coalesce(sign.agent_version, device.agent_version),
-           updated_at = now()
-       from unnest($1::uuid[], $2::timestamptz[], $3::text[], $4::text[])
-         as sign (id, seen_at, heartbeat, agent_version)
-       where device.id = sign.id and device.status <> 'revoked'`,
-      [
-        newest.map((sign) => sign.deviceId),
-        newest.map((sign) => sign.seenAt.toISOString()),
-        newest.map((sign) => JSON.stringify(sign.heartbeat)),
-        newest.map((sign) => sign.agentVersion),
-      ],
-    );
+    const rows = signRowsOf(signs);
+    if (rows.length === 0) return;
+    // The migration's function, which the Supabase adapter calls too.
+    await this.sql.query('select public.record_device_signs($1::jsonb)', [JSON.stringify(rows)]);
   }
 
   async revoke(id: string): Promise<DeviceRecord | null> {

@@ -12,8 +12,9 @@ import { DeviceRepository } from '../device.repository';
 import { DeviceSerialTakenError } from '../devices.errors';
 import { InjectSupabase } from '../../infra/supabase/supabase-client.provider';
 import { isUuid } from '../../common/uuid';
-import { deviceChangesToColumns, type DeviceRow, newestSignPerDevice, toDeviceRecord } from './device-row';
-import { decodeCursor, toPage, type Page } from '../../infra/database/keyset-cursor';
+import { deviceChangesToColumns, type DeviceRow, signRowsOf, toDeviceRecord } from './device-row';
+import { toPage, type Page } from '../../infra/database/keyset-cursor';
+import { keysetPage } from '../../infra/database/supabase/keyset-page';
 import { UNIQUE_VIOLATION } from '../../infra/database/sql/sql-executor';
 import { failureFrom } from '../../infra/database/supabase/postgrest-error';
 
@@ -57,17 +58,7 @@ export class SupabaseDeviceRepository extends DeviceRepository {
     let request = this.devices.select('*').neq('status', 'revoked');
     if (query.customerId !== undefined) request = request.eq('customer_id', query.customerId);
     if (query.presenceStates !== undefined) request = request.in('presence_state', [...query.presenceStates]);
-    if (query.cursor !== undefined) {
-      const after = decodeCursor(query.cursor);
-      // Values with ':' or '.' must be quoted inside PostgREST's or=() syntax.
-      request = request.or(
-        `created_at.gt."${after.createdAt}",and(created_at.eq."${after.createdAt}",id.gt.${after.id})`,
-      );
-    }
-    const { data, error } = await request
-      .order('created_at', { ascending: true })
-      .order('id', { ascending: true })
-      .limit(query.limit + 1)
+    const { data, error } = await keysetPage(request, query.cursor, query.limit)
       .retry(false)
       .overrideTypes<DeviceRow[], { merge: false }>();
     if (error) throw failureFrom(error);
@@ -109,18 +100,9 @@ export class SupabaseDeviceRepository extends DeviceRepository {
 
   /** One call of the record_device_signs function (migration 20261202000000), whatever the batch's size. */
   async recordSigns(signs: readonly HeartbeatSign[]): Promise<void> {
-    const newest = newestSignPerDevice(signs);
-    if (newest.length === 0) return;
-    const { error } = await this.supabase
-      .rpc('record_device_signs', {
-        signs: newest.map((sign) => ({
-          id: sign.deviceId,
-          seen_at: sign.seenAt.toISOString(),
-          heartbeat: sign.heartbeat,
-          agent_version: sign.agentVersion,
-        })),
-      })
-      .retry(false);
+    const rows = signRowsOf(signs);
+    if (rows.length === 0) return;
+    const { error } = await this.supabase.rpc('record_device_signs', { signs: rows }).retry(false);
     if (error) throw failureFrom(error);
   }
 

@@ -28,10 +28,25 @@ export function readMigrations(directory = MIGRATIONS_DIR): Migration[] {
 }
 
 /**
+ * The database records migrations this code does not have: a newer gateway migrated it. Applying the
+ * older schema's missing pieces on top would mix two versions, so nothing is applied.
+ */
+export class DatabaseAheadError extends Error {
+  constructor(readonly unknownVersions: readonly string[]) {
+    super(
+      `The database has migrations this gateway does not know (${unknownVersions.join(', ')}): a newer ` +
+        'gateway migrated it. Run the newer version, or restore a database of this version.',
+    );
+    this.name = 'DatabaseAheadError';
+  }
+}
+
+/**
  * Brings a plain PostgreSQL (embedded PGlite, or a test database) to the schema a Supabase project gets:
  * first what Supabase itself provides (roles, auth schema), then every migration not yet applied, each in
  * its own transaction, recorded where the Supabase CLI records them. A script sent as one simple query runs
- * as one implicit transaction, so a migration and its history row land together or not at all.
+ * as one implicit transaction, so a migration and its history row land together or not at all. Throws
+ * DatabaseAheadError, applying nothing, when the history names a migration `migrations` lacks.
  */
 export async function migrate(executor: SqlExecutor, migrations = readMigrations()): Promise<string[]> {
   await executor.exec(readFileSync(SUPABASE_COMPAT_SQL_PATH, 'utf8'));
@@ -41,6 +56,9 @@ export async function migrate(executor: SqlExecutor, migrations = readMigrations
   `);
   const appliedRows = await executor.query<{ version: string }>(`select version from ${HISTORY_TABLE}`);
   const applied = new Set(appliedRows.map((row) => row.version));
+  const known = new Set(migrations.map((migration) => migration.version));
+  const unknown = [...applied].filter((version) => !known.has(version)).sort();
+  if (unknown.length > 0) throw new DatabaseAheadError(unknown);
   const newlyApplied: string[] = [];
   for (const migration of migrations) {
     if (applied.has(migration.version)) continue;

@@ -1,8 +1,8 @@
-import { Type } from 'class-transformer';
-import { IsIn, IsInt, IsOptional, IsString, IsUUID, Max, MaxLength, Min } from 'class-validator';
+import { IsIn, IsOptional, IsUUID } from 'class-validator';
+import { PageQuery } from '../../common/http/page.query';
 import { SESSION_STATES, type SessionState } from '../session';
 
-export class ListSessionsQuery {
+export class ListSessionsQuery extends PageQuery {
   @IsOptional()
   @IsUUID()
   deviceId?: string;
@@ -10,16 +10,4 @@ export class ListSessionsQuery {
   @IsOptional()
   @IsIn(SESSION_STATES)
   state?: SessionState;
-
-  @IsOptional()
-  @IsString()
-  @MaxLength(512)
-  cursor?: string;
-
-  @IsOptional()
-  @Type(() => Number)
-  @IsInt()
-  @Min(1)
-  @Max(100)
-  limit = 50;
 }

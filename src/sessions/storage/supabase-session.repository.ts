@@ -2,7 +2,8 @@ import { Injectable } from '@nestjs/common';
 import { type SupabaseClient } from '@supabase/supabase-js';
 import { isUuid } from '../../common/uuid';
 import { DeviceNotFoundError } from '../../devices/devices.errors';
-import { decodeCursor, toPage, type Page } from '../../infra/database/keyset-cursor';
+import { toPage, type Page } from '../../infra/database/keyset-cursor';
+import { keysetPage } from '../../infra/database/supabase/keyset-page';
 import { callFunction } from '../../infra/database/supabase/call-function';
 import { failureFrom } from '../../infra/database/supabase/postgrest-error';
 import { InjectSupabase } from '../../infra/supabase/supabase-client.provider';
@@ -50,17 +51,7 @@ export class SupabaseSessionRepository extends SessionRepository {
       request = request.eq('device_id', query.deviceId);
     }
     if (query.state !== undefined) request = request.eq('state', query.state);
-    if (query.cursor !== undefined) {
-      const after = decodeCursor(query.cursor);
-      // Values with ':' or '.' must be quoted inside PostgREST's or=() syntax.
-      request = request.or(
-        `created_at.gt."${after.createdAt}",and(created_at.eq."${after.createdAt}",id.gt.${after.id})`,
-      );
-    }
-    const { data, error } = await request
-      .order('created_at', { ascending: true })
-      .order('id', { ascending: true })
-      .limit(query.limit + 1)
+    const { data, error } = await keysetPage(request, query.cursor, query.limit)
       .retry(false)
       .overrideTypes<SessionRow[], { merge: false }>();
     if (error) throw failureFrom(error);

@@ -1,7 +1,8 @@
 import { Injectable } from '@nestjs/common';
 import { type SupabaseClient } from '@supabase/supabase-js';
 import { isUuid } from '../../../common/uuid';
-import { decodeCursor, toPage, type Page } from '../../../infra/database/keyset-cursor';
+import { toPage, type Page } from '../../../infra/database/keyset-cursor';
+import { keysetPage } from '../../../infra/database/supabase/keyset-page';
 import { callFunction } from '../../../infra/database/supabase/call-function';
 import { failureFrom } from '../../../infra/database/supabase/postgrest-error';
 import { InjectSupabase } from '../../../infra/supabase/supabase-client.provider';
@@ -67,19 +68,12 @@ export class SupabaseCommandRepository extends CommandRepository {
     cursor?: string;
     limit: number;
   }): Promise<Page<CommandRecord>> {
-    const after = query.cursor === undefined ? undefined : decodeCursor(query.cursor);
     if (!isUuid(query.sessionId)) return { items: [], nextCursor: null };
-    let request = this.commands.select('*').eq('session_id', query.sessionId);
-    if (after !== undefined) {
-      // Values with ':' or '.' must be quoted inside PostgREST's or=() syntax.
-      request = request.or(
-        `created_at.gt."${after.createdAt}",and(created_at.eq."${after.createdAt}",id.gt.${after.id})`,
-      );
-    }
-    const { data, error } = await request
-      .order('created_at', { ascending: true })
-      .order('id', { ascending: true })
-      .limit(query.limit + 1)
+    const { data, error } = await keysetPage(
+      this.commands.select('*').eq('session_id', query.sessionId),
+      query.cursor,
+      query.limit,
+    )
       .retry(false)
       .overrideTypes<CommandRow[], { merge: false }>();
     if (error) throw failureFrom(error);
