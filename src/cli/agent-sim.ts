@@ -1,13 +1,12 @@
 /**
- * The reference device agent: `npm run agent:sim -- --devices N [--url <gateway>] [--token <customer token>]
- * [--credentials <file>] [--http] [--slow <ms>] [--fail <type>]... [--refuse <type>]... [--drop-acks]
- * [--no-answer] [--disconnect-mid-command]`. For each simulated device it creates (or reuses) credentials,
- * registers over HTTP with every catalogue type as its capabilities, then either connects to /agent
- * (heartbeats on the interval the gateway returns, reconnects with exponential backoff, stops for good on
- * `replaced` or `revoked`) or, with --http, heartbeats and long-polls over HTTP. It executes every command
- * type with synthetic output of the documented shape (agent-sim/diagnostics.ts); the other flags make it
- * misbehave for tests and demos. Against an embedded gateway with no --token, a development token is minted
- * from the same DATA_DIR. SIGTERM or SIGINT closes every socket, and the process exits once they are closed.
+ * The reference device agent, `npm run agent:sim` (see USAGE). For each simulated device it creates (or
+ * reuses) credentials, registers over HTTP with every catalogue type as its capabilities, then either
+ * connects to /agent (heartbeats on the interval the gateway returns, reconnects with exponential backoff,
+ * stops for good on `replaced` or `revoked`) or, with --http, heartbeats and long-polls over HTTP. It
+ * executes every command type with synthetic output of the documented shape (agent-sim/diagnostics.ts);
+ * the other flags make it misbehave for tests and demos. With no --token, a customer token is minted from
+ * the same environment as `dev:token` (an embedded gateway's DATA_DIR, or SUPABASE_JWT_SECRET). SIGTERM or
+ * SIGINT closes every socket, and the process exits once they are closed.
  */
 import 'reflect-metadata';
 import { parseArgs } from 'node:util';
@@ -23,6 +22,29 @@ import {
 } from './agent-sim/gateway-client';
 import { HttpAgent } from './agent-sim/http-agent';
 import { SocketAgent } from './agent-sim/socket-agent';
+import { runCli } from './run-cli';
+
+const USAGE = `Usage: npm run agent:sim -- [--devices <n>] [--url <gateway>] [--token <customer token>]
+       [--credentials <file>] [--http] [--slow <ms>] [--fail <type>]... [--refuse <type>]...
+       [--drop-acks] [--no-answer] [--disconnect-mid-command]
+
+Simulated device agents: each registers with every command type as a capability, stays connected
+(socket, or --http long poll), heartbeats, and executes the commands it is sent with synthetic output.
+
+  --devices <n>            how many devices, 1..10000 (1); created on first run, their credentials
+                           kept in --credentials (agent-sim.credentials.json) and reused
+  --url <gateway>          http://127.0.0.1:3000
+  --token <token>          a customer token to create the devices with; without it one is minted as
+                           dev:token does, for customer ${SIM_CUSTOMER_SUB}
+  --http                   no socket: long-poll GET /v1/agent/commands and report over HTTP
+  --slow <ms>              every execution takes that long, with a progress report halfway
+  --fail <type>            commands of that type fail with simulated_failure (repeatable)
+  --refuse <type>          commands of that type are acked { accepted: false } (repeatable)
+  --drop-acks              never ack a command (the gateway redelivers, then gives up)
+  --no-answer              ack commands and never report a result (they time out)
+  --disconnect-mid-command drop the socket after acking the first command, reconnect a moment later,
+                           then finish it
+  -h, --help               this text`;
 
 function commandTypes(flag: string, values: string[] | undefined): Set<CommandType> {
   const types = new Set<CommandType>();
@@ -71,8 +93,13 @@ async function main(): Promise<void> {
       'drop-acks': { type: 'boolean' },
       'no-answer': { type: 'boolean' },
       'disconnect-mid-command': { type: 'boolean' },
+      help: { type: 'boolean', short: 'h', default: false },
     },
   });
+  if (values.help) {
+    process.stdout.write(`${USAGE}\n`);
+    return;
+  }
   const behaviour = behaviourOf(values);
   const disconnectMidCommand = values['disconnect-mid-command'] ?? false;
   if (values.http && disconnectMidCommand)
@@ -148,7 +175,4 @@ async function main(): Promise<void> {
     log(`their devices belong to customer ${SIM_CUSTOMER_SUB} (dev:token --sub)`);
 }
 
-main().catch((error: unknown) => {
-  process.stderr.write(`${error instanceof Error ? error.message : String(error)}\n`);
-  process.exit(1);
-});
+runCli(USAGE, main);

@@ -1,7 +1,7 @@
 import { existsSync, readFileSync, writeFileSync } from 'node:fs';
 import { randomUUID } from 'node:crypto';
 import { hostname, uptime } from 'node:os';
-import { createDevToken } from '../../auth/dev-token';
+import { createDevToken, createSecretSignedToken } from '../../auth/dev-token';
 import { DataBackend } from '../../config/app-config';
 import { loadConfigFromEnvironment } from '../../config/environment';
 import { type SimBehaviour } from './command-runner';
@@ -73,17 +73,21 @@ export async function call<T>(
 export const basic = ({ deviceId, secret }: Credentials): string =>
   `Basic ${Buffer.from(`${deviceId}:${secret}`).toString('base64')}`;
 
+/** The token the simulator creates its devices with: the one given, or one minted as `dev:token` does. */
 export async function customerToken(given: string | undefined): Promise<string> {
   if (given) return given;
   const config = loadConfigFromEnvironment();
-  if (config.DATA_BACKEND !== DataBackend.Embedded) {
-    throw new Error('Pass --token <customer access token>: only an embedded gateway can mint one locally');
+  const options = { sub: SIM_CUSTOMER_SUB, ttlSec: 24 * 3600, email: 'agent-sim@example.test' };
+  if (config.DATA_BACKEND === DataBackend.Embedded) return createDevToken(config.DATA_DIR, options);
+  if (config.SUPABASE_URL !== undefined && config.SUPABASE_JWT_SECRET !== undefined) {
+    return createSecretSignedToken(
+      { supabaseUrl: config.SUPABASE_URL, jwtSecret: config.SUPABASE_JWT_SECRET },
+      options,
+    );
   }
-  return createDevToken(config.DATA_DIR, {
-    sub: SIM_CUSTOMER_SUB,
-    ttlSec: 24 * 3600,
-    email: 'agent-sim@example.test',
-  });
+  throw new Error(
+    'Pass --token <customer access token>: only an embedded gateway, or one with SUPABASE_JWT_SECRET set as here, lets the simulator mint one',
+  );
 }
 
 export async function ensureCredentials(
