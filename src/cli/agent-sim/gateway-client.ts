@@ -125,6 +125,8 @@ export interface AgentOptions {
   behaviour: SimBehaviour;
   /** `--disconnect-mid-command` (socket only). */
   disconnectMidCommand?: boolean;
+  /** Where the agent's lines go; stdout, timestamped, unless given. */
+  log?: (line: string) => void;
 }
 
 /** The heartbeat both transports send (PRODUCT §3.1). */

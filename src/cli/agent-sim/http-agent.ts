@@ -18,14 +18,17 @@ export class HttpAgent {
   ended: string | undefined;
   private readonly stopping = new AbortController();
   private readonly runner: CommandRunner;
+  private readonly log: (message: string) => void;
   private readonly channel: HttpChannel;
   private timer: NodeJS.Timeout | undefined;
 
   constructor(private readonly options: AgentOptions) {
     const deviceId = options.credentials.deviceId;
-    const prefixed = (message: string) => {
-      log(`${deviceId}: ${message}`);
+    const write = options.log ?? log;
+    this.log = (message: string) => {
+      write(`${deviceId}: ${message}`);
     };
+    const prefixed = this.log;
     this.channel = new HttpChannel(options.url, options.credentials, this.stopping.signal, prefixed);
     this.runner = new CommandRunner(deviceId, this.channel, options.behaviour, prefixed);
   }
@@ -78,7 +81,7 @@ export class HttpAgent {
         if (answer.status === 401 || answer.status === 403) {
           this.ended = 'invalid_credentials';
           this.connected = false;
-          log(`${credentials.deviceId}: credentials refused (${answer.status}); stopping`);
+          this.log(`credentials refused (${answer.status}); stopping`);
           this.stop();
           return;
         }
@@ -88,7 +91,7 @@ export class HttpAgent {
         failure = error instanceof Error ? error.message : String(error);
       }
       this.connected = false;
-      log(`${credentials.deviceId}: long poll failed (${failure}); again in ${backoff} ms`);
+      this.log(`long poll failed (${failure}); again in ${backoff} ms`);
       try {
         await delay(backoff, undefined, { signal: this.stopping.signal });
       } catch (error) {
@@ -107,9 +110,9 @@ export class HttpAgent {
         body: heartbeatBody(),
         signal: AbortSignal.any([this.stopping.signal, AbortSignal.timeout(10_000)]),
       });
-      if (answer.status !== 200) log(`${credentials.deviceId}: heartbeat answered ${answer.status}`);
+      if (answer.status !== 200) this.log(`heartbeat answered ${answer.status}`);
     } catch (error) {
-      if (!this.stopping.signal.aborted) log(`${credentials.deviceId}: heartbeat failed (${String(error)})`);
+      if (!this.stopping.signal.aborted) this.log(`heartbeat failed (${String(error)})`);
     }
   }
 }

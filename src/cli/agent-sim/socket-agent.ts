@@ -38,6 +38,7 @@ export class SocketAgent implements CommandChannel {
   private stopped = false;
   private readonly stopping = new AbortController();
   private readonly runner: CommandRunner;
+  private readonly log: (message: string) => void;
   private readonly http: HttpChannel;
   /** Reports waiting for the socket to come back. */
   private waiters: (() => void)[] = [];
@@ -45,15 +46,13 @@ export class SocketAgent implements CommandChannel {
 
   constructor(private readonly options: AgentOptions) {
     const deviceId = options.credentials.deviceId;
-    const prefixed = (message: string) => {
-      log(`${deviceId}: ${message}`);
+    const write = options.log ?? log;
+    this.log = (message: string) => {
+      write(`${deviceId}: ${message}`);
     };
+    const prefixed = this.log;
     this.runner = new CommandRunner(deviceId, this, options.behaviour, prefixed);
     this.http = new HttpChannel(options.url, options.credentials, this.stopping.signal, prefixed);
-  }
-
-  private get deviceId(): string {
-    return this.options.credentials.deviceId;
   }
 
   async start(): Promise<void> {
@@ -91,17 +90,17 @@ export class SocketAgent implements CommandChannel {
     socket.on('connection:closing', ({ reason }: { reason: string }) => {
       if (reason === 'shutdown') {
         // That instance is stopping and closes the transport: socket.io-client reconnects by itself.
-        log(`${this.deviceId}: the gateway instance is shutting down; reconnecting`);
+        this.log(`the gateway instance is shutting down; reconnecting`);
         return;
       }
       this.ended = reason;
-      log(`${this.deviceId}: connection closed by the gateway (${reason}); not reconnecting`);
+      this.log(`connection closed by the gateway (${reason}); not reconnecting`);
     });
     socket.on('connect_error', (error: Error & { data?: { code?: string } }) => {
       if (error.data?.code === 'invalid_credentials') {
         this.ended = 'invalid_credentials';
         socket.disconnect();
-        log(`${this.deviceId}: credentials refused; stopping`);
+        this.log(`credentials refused; stopping`);
         this.wake();
       }
     });
@@ -123,29 +122,36 @@ export class SocketAgent implements CommandChannel {
   /** `--disconnect-mid-command`: the ack goes out first, then the socket closes and comes back later. */
   private dropForAMoment(socket: Socket): void {
     setImmediate(() => {
-      log(`${this.deviceId}: disconnecting mid-command (--disconnect-mid-command)`);
+      this.log(`disconnecting mid-command (--disconnect-mid-command)`);
       socket.disconnect();
       setTimeout(() => {
         if (this.stopped || this.ended !== undefined) return;
-        log(`${this.deviceId}: reconnecting`);
+        this.log(`reconnecting`);
         socket.connect();
       }, DISCONNECTED_FOR_MS);
     });
   }
 
+  /**
+   * Waits for the gateway's ack, so that the result that follows cannot overtake it, and so that a
+   * command the gateway already ended stops here. Progress is worth one try: a lost report is superseded
+   * by the next one.
+   */
   async progress(commandId: string, report: ProgressReport): Promise<ReportOutcome> {
     const socket = await this.whenConnected();
     if (socket === undefined)
       return this.ended === undefined ? 'taken' : this.http.progress(commandId, report);
-    // Not waited for: a lost progress report is superseded by the next one, and a cancel arrives as
-    // `command:cancel` on the socket.
-    socket
-      .timeout(REPORT_ACK_TIMEOUT_MS)
-      .emit('command:progress', { commandId, ...report }, (error: Error | null, reply: unknown) => {
-        if (error === null && outcomeOfReply(reply) !== 'taken') {
-          log(`${this.deviceId}: command ${commandId}: progress not taken (${JSON.stringify(reply)})`);
-        }
-      });
+    try {
+      const reply: unknown = await socket
+        .timeout(REPORT_ACK_TIMEOUT_MS)
+        .emitWithAck('command:progress', { commandId, ...report });
+      const outcome = outcomeOfReply(reply);
+      if (outcome === 'gone') return 'gone';
+      if (outcome !== 'taken')
+        this.log(`command ${commandId}: progress not taken (${JSON.stringify(reply)})`);
+    } catch {
+      this.log(`command ${commandId}: progress not acknowledged; going on`);
+    }
     return 'taken';
   }
 
@@ -154,7 +160,7 @@ export class SocketAgent implements CommandChannel {
       const socket = await this.whenConnected();
       if (socket === undefined) {
         if (this.ended !== undefined) return this.http.result(commandId, report);
-        log(`${this.deviceId}: command ${commandId}: stopping with its result undelivered`);
+        this.log(`command ${commandId}: stopping with its result undelivered`);
         return 'refused';
       }
       try {
@@ -163,13 +169,13 @@ export class SocketAgent implements CommandChannel {
           .emitWithAck('command:result', { commandId, ...report });
         const outcome = outcomeOfReply(reply);
         if (outcome === 'refused') {
-          log(`${this.deviceId}: command ${commandId}: result refused (${JSON.stringify(reply)})`);
+          this.log(`command ${commandId}: result refused (${JSON.stringify(reply)})`);
         }
         if (outcome !== 'retry') return outcome;
       } catch {
         // No ack within the timeout (or the socket dropped meanwhile): the next try tells.
       }
-      log(`${this.deviceId}: command ${commandId}: result not acknowledged; again in ${wait} ms`);
+      this.log(`command ${commandId}: result not acknowledged; again in ${wait} ms`);
       try {
         await delay(wait, undefined, { signal: this.stopping.signal });
       } catch (error) {
@@ -200,7 +206,7 @@ export class SocketAgent implements CommandChannel {
       .timeout(10_000)
       .emitWithAck('heartbeat', heartbeatBody())
       .catch((error: unknown) => {
-        log(`${this.deviceId}: heartbeat not acknowledged (${String(error)})`);
+        this.log(`heartbeat not acknowledged (${String(error)})`);
       });
   }
 
