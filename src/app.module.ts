@@ -9,6 +9,7 @@ import { CacheModule } from './infra/cache/cache.module';
 import { DatabaseModule } from './infra/database/database.module';
 import { MetricsModule } from './infra/metrics/metrics.module';
 import { RealtimeModule } from './realtime/realtime.module';
+import { RemediationModule } from './remediation/remediation.module';
 import { SessionsModule } from './sessions/sessions.module';
 
 @Module({})
@@ -26,6 +27,7 @@ export class AppModule {
         HealthModule,
         DevicesModule,
         SessionsModule,
+        RemediationModule,
         RealtimeModule,
         ...extraModules,
       ],

@@ -1,6 +1,8 @@
 import { authProblems, type AuthErrorCode } from './auth/auth.errors';
 import { deviceProblems, type DeviceErrorCode } from './devices/devices.errors';
 import { realtimeProblems, type RealtimeErrorCode } from './realtime/realtime.errors';
+import { commandProblems, type CommandErrorCode } from './sessions/commands/commands.errors';
+import { remediationProblems, type RemediationErrorCode } from './remediation/remediation.errors';
 import { sessionProblems, type SessionErrorCode } from './sessions/sessions.errors';
 import { commonProblems, type CommonErrorCode } from './common/errors/common.errors';
 import { type ProblemCatalog } from './common/errors/problem-catalog';
@@ -10,7 +12,13 @@ import { type ProblemCatalog } from './common/errors/problem-catalog';
  * beside this file fails for a feature enum left out.
  */
 export type ErrorCode =
-  CommonErrorCode | AuthErrorCode | DeviceErrorCode | RealtimeErrorCode | SessionErrorCode;
+  | CommonErrorCode
+  | AuthErrorCode
+  | DeviceErrorCode
+  | RealtimeErrorCode
+  | SessionErrorCode
+  | CommandErrorCode
+  | RemediationErrorCode;
 
 /** Typed as a complete Record: an enum member without an HTTP mapping fails to compile. */
 export const ERROR_CATALOG: ProblemCatalog<ErrorCode> = {
@@ -19,4 +27,6 @@ export const ERROR_CATALOG: ProblemCatalog<ErrorCode> = {
   ...deviceProblems,
   ...realtimeProblems,
   ...sessionProblems,
+  ...commandProblems,
+  ...remediationProblems,
 };

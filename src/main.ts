@@ -2,7 +2,7 @@ import 'reflect-metadata';
 import { Logger } from '@nestjs/common';
 import { createApp } from './app.factory';
 import { type AppConfig, ConfigValidationError, DataBackend } from './config/app-config';
-import { loadConfigFromEnvironment } from './config/environment';
+import { loadConfigFromEnvironment, unknownVariablesInEnvironment } from './config/environment';
 import { installGracefulShutdown } from './common/lifecycle/graceful-shutdown';
 import { describeRunningMode } from './config/running-mode';
 import { DataDirLock, DataDirLockError } from './infra/database/data-dir-lock';
@@ -57,6 +57,12 @@ async function bootstrap(): Promise<void> {
   lockDataDir(config);
   reportUnhandledFailures();
   const app = await createApp({ config });
+  const configLogger = new Logger('Config');
+  for (const { name, nearest } of unknownVariablesInEnvironment()) {
+    configLogger.warn(
+      `${name} is not a variable the gateway reads, so it is ignored; did you mean ${nearest}?`,
+    );
+  }
   installGracefulShutdown(app, config);
   await app.listen({ port: config.PORT, host: config.HOST });
   new Logger('Gateway').log(

@@ -41,6 +41,7 @@ function principalOfKind<K extends PrincipalKind>(...kinds: K[]) {
 
 export const CurrentDevice = createParamDecorator<unknown, DevicePrincipal>(principalOfKind('device'));
 export const CurrentCustomer = createParamDecorator<unknown, CustomerPrincipal>(principalOfKind('customer'));
+export const CurrentService = createParamDecorator<unknown, ServicePrincipal>(principalOfKind('service'));
 /** The principal of a route declared `@Auth('customer', 'service')`. */
 export const CurrentCustomerOrService = createParamDecorator<unknown, CustomerPrincipal | ServicePrincipal>(
   principalOfKind('customer', 'service'),

@@ -174,6 +174,10 @@ export class AppConfig {
   @IntegerBetween(1, 3600)
   COMMAND_ACK_TIMEOUT_SEC = 30;
 
+  /** A command not delivered this long after it was issued expires (the device was away too long). */
+  @IntegerBetween(1, 604800)
+  COMMAND_EXPIRY_SEC = 3600;
+
   /** At most one heartbeat payload per device is written to the database per this interval. */
   @IntegerBetween(1, 86400)
   HEARTBEAT_PERSIST_INTERVAL_SEC = 60;
@@ -192,6 +196,17 @@ export class AppConfig {
   /** How often each instance looks for devices whose presence deadline has passed. */
   @IntegerBetween(50, 60000)
   PRESENCE_SWEEP_INTERVAL_MS = 1000;
+
+  /**
+   * How often each instance expires remediation plans left undecided past their expiresAt and moves on
+   * plans whose current step ended without anyone issuing the next (its instance stopped meanwhile).
+   */
+  @IntegerBetween(50, 60000)
+  REMEDIATION_SWEEP_INTERVAL_MS = 1000;
+
+  /** A remediation step's command not delivered within this long of its issue expires, failing its plan. */
+  @IntegerBetween(10, 86400)
+  REMEDIATION_STEP_EXPIRY_SEC = 600;
 
   /**
    * How long an instance trusts what it read of a device id: its verified credential, or that no live
@@ -364,10 +379,14 @@ function crossFieldProblems(config: AppConfig, errors: ValidationError[]): strin
  * Reads and validates the configuration from an environment record. Every problem is reported at once,
  * so an operator fixes a broken deployment in one round.
  */
+/** Every variable the gateway reads. */
+export function configVariables(): string[] {
+  return [...new Set([...Object.keys(new AppConfig()), ...OPTIONAL_VARIABLES])];
+}
+
 export function loadConfig(env: Record<string, RawValue>): AppConfig {
-  const known = Object.keys(new AppConfig());
   const relevant: Record<string, RawValue> = {};
-  for (const key of new Set([...known, ...OPTIONAL_VARIABLES])) {
+  for (const key of configVariables()) {
     const value = env[key];
     // `FOO=` in a .env file means "not set", not a malformed value.
     if (value !== undefined && value.trim() !== '') relevant[key] = value;

@@ -24,8 +24,12 @@ import { MetricsService } from '../infra/metrics/metrics.service';
 import { type ServerEvent } from '../realtime/realtime.events';
 import { RealtimeService } from '../realtime/realtime.service';
 import { CloseOnDeviceRevocation } from './close-on-device-revocation';
+import { CommandsService } from './commands/commands.service';
+import { RepositoryOnlyDelivery } from './commands/delivery/command-delivery.module';
 import { SessionAlreadyOpenError, SessionClosedError, SessionNotFoundError } from './sessions.errors';
 import { SessionsService } from './sessions.service';
+import { SessionClosings } from './session-closings';
+import { SessionPlans } from './session-plans';
 
 /** The outbound transport without sockets: what features send, to which rooms. */
 class RecordingRealtime extends RealtimeService {
@@ -65,7 +69,18 @@ describe('SessionsService', () => {
       new HeartbeatFlusher(config, deviceStore, metrics),
     );
     const devices = new DevicesService(deviceStore, credentials, presence, audit, revocations);
-    const sessions = new SessionsService(sessionStore, commandStore, devices, audit, realtime);
+    const delivery = new RepositoryOnlyDelivery(commandStore);
+    const commands = new CommandsService(config, commandStore, sessionStore, devices, delivery, audit);
+    const sessions = new SessionsService(
+      sessionStore,
+      commandStore,
+      devices,
+      audit,
+      realtime,
+      commands,
+      new SessionClosings(),
+      new SessionPlans(),
+    );
     new CloseOnDeviceRevocation(revocations, sessions).onModuleInit();
     return { sessions, devices, sessionStore, commandStore, audit, realtime };
   }
@@ -194,6 +209,8 @@ describe('SessionsService', () => {
         expect(read).toEqual({
           ...opened,
           commands: [expect.objectContaining({ id: first.id }), expect.anything()],
+          // No remediation feature registered its plans in this unit: a session then has none.
+          plans: [],
         });
         expect(read.commands.map((command) => command.id)).toEqual([first.id, second.id]);
       }

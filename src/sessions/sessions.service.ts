@@ -7,6 +7,7 @@ import { watchersOf } from '../devices/devices.events';
 import { DevicesService } from '../devices/devices.service';
 import { RealtimeService } from '../realtime/realtime.service';
 import { CommandRepository } from './commands/command.repository';
+import { type CancelReason, CommandsService } from './commands/commands.service';
 import { type CommandResponse, toCommandResponse } from './commands/dto/command.response';
 import { type ListSessionsQuery } from './dto/list-sessions.query';
 import { type OpenSessionDto } from './dto/open-session.dto';
@@ -15,7 +16,9 @@ import {
   type SessionWithCommandsResponse,
   toSessionResponse,
 } from './dto/session.response';
-import { type SessionClosing, type SessionRecord } from './session';
+import { type SessionCloseReason, type SessionClosing, type SessionRecord } from './session';
+import { SessionClosings } from './session-closings';
+import { SessionPlans } from './session-plans';
 import { SessionRepository } from './session.repository';
 import { SessionClosedError, SessionNotFoundError } from './sessions.errors';
 import { SESSION_UPDATED } from './sessions.events';
@@ -23,11 +26,17 @@ import { SESSION_UPDATED } from './sessions.events';
 /** How many commands one read of a session's commands asks the database for. */
 const COMMANDS_PAGE = 100;
 
+/** Why a closing session's commands are cancelled, by why it closed. */
+const CANCEL_REASON: Record<SessionCloseReason, CancelReason> = {
+  requested: 'session_closed',
+  device_revoked: 'device_revoked',
+};
+
 /**
  * Diagnostic sessions (PRODUCT §3.2, §3.3): a customer opens one on its own live device, at most one open
  * per device, and closes it. A session of another customer is "not found"; admins and backend services
  * read every session; only its customer opens or closes one. Each opening and closing is audited and sent
- * to the portals watching the device as `session:updated`.
+ * to the portals watching the device as `session:updated`; closing cancels the session's open commands.
  */
 @Injectable()
 export class SessionsService {
@@ -37,6 +46,9 @@ export class SessionsService {
     private readonly devices: DevicesService,
     private readonly audit: AuditLogRepository,
     private readonly realtime: RealtimeService,
+    private readonly commandsApi: CommandsService,
+    private readonly closings: SessionClosings,
+    private readonly plans: SessionPlans,
   ) {}
 
   async open(customer: CustomerPrincipal, deviceId: string, input: OpenSessionDto): Promise<SessionResponse> {
@@ -77,7 +89,11 @@ export class SessionsService {
     sessionId: string,
   ): Promise<SessionWithCommandsResponse> {
     const session = await this.readable(reader, sessionId);
-    return { ...toSessionResponse(session), commands: await this.commandsOf(session.id) };
+    return {
+      ...toSessionResponse(session),
+      commands: await this.commandsOf(session.id),
+      plans: await this.plans.of(session.id),
+    };
   }
 
   async close(customer: CustomerPrincipal, sessionId: string): Promise<SessionResponse> {
@@ -85,11 +101,13 @@ export class SessionsService {
     if (session.customerId !== customer.userId) {
       throw new ForbiddenError('Admins may read every session but close only their own.');
     }
-    const closed = await this.closeAndRecord(session.id, {
-      closedBy: actorOf(customer),
-      closeReason: 'requested',
-    });
-    if (!closed) throw new SessionClosedError(session.id);
+    const closing: SessionClosing = { closedBy: actorOf(customer), closeReason: 'requested' };
+    const closed = await this.closeAndRecord(session.id, closing);
+    if (!closed) {
+      // Closed already, perhaps by a close whose cancellations failed half way: this retry finishes them.
+      await this.commandsApi.cancelOpenOfSession(session.id, closing.closedBy, 'session_closed');
+      throw new SessionClosedError(session.id);
+    }
     return this.announce(closed);
   }
 
@@ -106,7 +124,11 @@ export class SessionsService {
     if (closed) this.announce(closed);
   }
 
-  /** Closes a session if it is still open, and audits it; null when it was not. */
+  /**
+   * Closes a session if it is still open, audits it, and then cancels its commands that are not final;
+   * null when it was not open. The commands are read once the close has committed, so one issued
+   * concurrently is among them (see CommandsService.cancelOpenOfSession).
+   */
   private async closeAndRecord(sessionId: string, closing: SessionClosing): Promise<SessionRecord | null> {
     const closed = await this.sessions.close(sessionId, closing);
     if (!closed) return null;
@@ -118,6 +140,14 @@ export class SessionsService {
       customerId: closed.customerId,
       details: { deviceId: closed.deviceId, closeReason: closing.closeReason },
     });
+    // Plans first: a plan cancelled with its session ends `cancelled`, where its running step cancelled
+    // first would have failed it.
+    await this.closings.announce(closed);
+    await this.commandsApi.cancelOpenOfSession(
+      closed.id,
+      closing.closedBy,
+      CANCEL_REASON[closing.closeReason],
+    );
     return closed;
   }
 

@@ -79,16 +79,27 @@ describe('the gateway as a process', () => {
     expect(gateway.stderr).not.toMatch(/\n\s+at /);
   });
 
-  describe('with nothing configured but where to listen and keep data', () => {
+  describe('with nothing configured but where to listen and keep data, and one misspelt variable', () => {
     let gateway: ManagedProcess;
     let base: string;
 
     beforeAll(async () => {
       const port = await findFreePort();
       base = `http://127.0.0.1:${port}`;
-      gateway = spawnGateway([BUILT_MAIN], { PORT: String(port), HOST: '127.0.0.1', DATA_DIR: dataDir() });
+      gateway = spawnGateway([BUILT_MAIN], {
+        PORT: String(port),
+        HOST: '127.0.0.1',
+        DATA_DIR: dataDir(),
+        PRESENCE_SWEEP_INTERVALMS: '100',
+      });
       await readyOrOutput(gateway, base, 'the built gateway is ready');
     }, START_DEADLINE_MS + 5_000);
+
+    it('warns about the misspelt variable, naming the one it is nearest to', () => {
+      expect(logMessages(gateway)).toContainEqual(
+        'PRESENCE_SWEEP_INTERVALMS is not a variable the gateway reads, so it is ignored; did you mean PRESENCE_SWEEP_INTERVAL_MS?',
+      );
+    });
 
     it('says in its log that it runs embedded + memory', () => {
       const messages = logMessages(gateway);

@@ -122,7 +122,7 @@ describe('diagnostic sessions across two instances', () => {
     expect(reopened.body.reason).toBeNull();
     const read = await getSession(b, opened.body.id, bearer(customerA.accessToken));
     expect(read.status).toBe(200);
-    expect(read.body).toEqual({ ...closed.body, commands: [] });
+    expect(read.body).toEqual({ ...closed.body, commands: [], plans: [] });
   });
 
   it('lets exactly one of concurrent opens on one device win across the instances', async () => {
@@ -219,7 +219,7 @@ describe('diagnostic sessions across two instances', () => {
     expect([adminClose.status, adminClose.body.code]).toEqual([403, 'forbidden']);
     expect([adminOpen.status, adminOpen.body.code]).toEqual([403, 'forbidden']);
     expect(serviceRead.status).toBe(200);
-    expect(serviceRead.body).toEqual({ ...opened, commands: [] });
+    expect(serviceRead.body).toEqual({ ...opened, commands: [], plans: [] });
     // §3.3: a backend service reads a session by its id, and calls nothing else here.
     const serviceAttempts = [
       await listSessions(a, '', service),

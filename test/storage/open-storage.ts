@@ -19,6 +19,9 @@ import { SupabaseCommandRepository } from '../../src/sessions/commands/storage/s
 import { SessionRepository } from '../../src/sessions/session.repository';
 import { SqlSessionRepository } from '../../src/sessions/storage/sql-session.repository';
 import { SupabaseSessionRepository } from '../../src/sessions/storage/supabase-session.repository';
+import { PlanRepository } from '../../src/remediation/plan.repository';
+import { SqlPlanRepository } from '../../src/remediation/storage/sql-plan.repository';
+import { SupabasePlanRepository } from '../../src/remediation/storage/supabase-plan.repository';
 import { type StorageUnderTest } from './storage.contract';
 
 const quietLogger: LoggerService = {
@@ -46,6 +49,7 @@ export async function openStorage(
       }),
       storageAdapter(SessionRepository, { sql: SqlSessionRepository, supabase: SupabaseSessionRepository }),
       storageAdapter(CommandRepository, { sql: SqlCommandRepository, supabase: SupabaseCommandRepository }),
+      storageAdapter(PlanRepository, { sql: SqlPlanRepository, supabase: SupabasePlanRepository }),
     ],
   })
     .setLogger(quietLogger)
@@ -59,6 +63,7 @@ export async function openStorage(
     credentials: moduleRef.get(DeviceCredentialStore),
     sessions: moduleRef.get(SessionRepository),
     commands: moduleRef.get(CommandRepository),
+    plans: moduleRef.get(PlanRepository),
     setCreatedAt: async (deviceIds, createdAt) => {
       await sql('update public.devices set created_at = $1 where id = any($2::uuid[])', [
         createdAt,
@@ -77,6 +82,12 @@ export async function openStorage(
          where id = any($3::uuid[])`,
         [times.createdAt ?? null, times.expiresAt ?? null, commandIds],
       );
+    },
+    setPlanExpiresAt: async (planIds, expiresAt) => {
+      await sql('update public.remediation_plans set expires_at = $1 where id = any($2::uuid[])', [
+        expiresAt,
+        planIds,
+      ]);
     },
     close: () => moduleRef.close(),
   };

@@ -13,6 +13,8 @@ import { type DeviceRepository } from '../../src/devices/device.repository';
 import { DeviceSerialTakenError } from '../../src/devices/devices.errors';
 import { type CommandRepository } from '../../src/sessions/commands/command.repository';
 import { type SessionRepository } from '../../src/sessions/session.repository';
+import { type PlanRepository } from '../../src/remediation/plan.repository';
+import { describePlanStorageContract } from './plans.contract';
 import { describeSessionStorageContract } from './sessions.contract';
 
 /** The storage ports of one adapter, opened on an empty schema and closed by the suite. */
@@ -23,6 +25,8 @@ export interface StorageUnderTest {
   credentials: DeviceCredentialStore;
   sessions: SessionRepository;
   commands: CommandRepository;
+  /** Remediation plans: on the real adapters only (no unit spec stands on a fake of them). */
+  plans?: PlanRepository;
   /**
    * Gives devices one creation time, straight in the database: what concurrent creations in the same
    * millisecond do, which timing alone does not reliably bring about (PGlite runs one statement at a time).
@@ -35,6 +39,8 @@ export interface StorageUnderTest {
     commandIds: readonly string[],
     times: { createdAt?: Date; expiresAt?: Date },
   ): Promise<void>;
+  /** Moves plans' expiry, as time passing would. */
+  setPlanExpiresAt?(planIds: readonly string[], expiresAt: Date): Promise<void>;
   close(): Promise<void>;
 }
 
@@ -72,7 +78,11 @@ function inListOrder(records: DeviceRecord[]): string[] {
  * with sessions.contract.ts every SessionRepository and CommandRepository adapter. Each spec file runs it
  * unchanged against one adapter. Tests share one database, so each works with customers of its own.
  */
-export function describeStorageContract(adapterName: string, open: () => Promise<StorageUnderTest>): void {
+export function describeStorageContract(
+  adapterName: string,
+  open: () => Promise<StorageUnderTest>,
+  { plans = true }: { plans?: boolean } = {},
+): void {
   describe(`storage contract: ${adapterName}`, () => {
     let storage: StorageUnderTest;
     let devices: DeviceRepository;
@@ -673,5 +683,6 @@ export function describeStorageContract(adapterName: string, open: () => Promise
     });
 
     describeSessionStorageContract(() => storage);
+    if (plans) describePlanStorageContract(() => storage);
   });
 }

@@ -28,16 +28,18 @@ export interface JsonResponse<T = unknown> {
   status: number;
   body: T;
   contentType: string | null;
+  headers: Headers;
 }
 
 /** A real HTTP request over TCP, JSON in and out. */
 export async function request<T = Record<string, unknown>>(
   url: string,
-  init: { method?: string; authorization?: string; body?: unknown } = {},
+  init: { method?: string; authorization?: string; body?: unknown; headers?: Record<string, string> } = {},
 ): Promise<JsonResponse<T>> {
   const response = await fetch(url, {
     method: init.method ?? 'GET',
     headers: {
+      ...init.headers,
       ...(init.authorization === undefined ? {} : { authorization: init.authorization }),
       ...(init.body === undefined ? {} : { 'content-type': 'application/json' }),
     },
@@ -48,6 +50,7 @@ export async function request<T = Record<string, unknown>>(
     status: response.status,
     body: (text === '' ? null : JSON.parse(text)) as T,
     contentType: response.headers.get('content-type'),
+    headers: response.headers,
   };
 }
 

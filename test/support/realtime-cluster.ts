@@ -27,7 +27,8 @@ export interface RealtimeCluster {
 export async function startRealtimeCluster(
   suite: string,
   count: number,
-  env: Record<string, string> = {},
+  /** Added to (or overriding) the cluster's variables; a function when they name the stack's parts. */
+  env: Record<string, string> | ((stack: SupabaseStack) => Record<string, string>) = {},
 ): Promise<RealtimeCluster> {
   const stack = await startSupabaseStack();
   const sockets = new SocketClients();
@@ -47,7 +48,7 @@ export async function startRealtimeCluster(
       HEARTBEAT_INTERVAL_SEC: '1',
       HEARTBEAT_PERSIST_INTERVAL_SEC: '1',
       PRESENCE_SWEEP_INTERVAL_MS: '100',
-      ...env,
+      ...(typeof env === 'function' ? env(stack) : env),
     };
     for (let index = 0; index < count; index += 1) {
       instances.push(await startGatewayInstance(stack.appConfig(config)));

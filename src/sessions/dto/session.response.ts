@@ -1,6 +1,7 @@
 import { type Actor } from '../../audit/audit-event';
 import { type CommandResponse } from '../commands/dto/command.response';
 import { type SessionCloseReason, type SessionRecord, type SessionState } from '../session';
+import { type SessionPlanView } from '../session-plans';
 
 /** A diagnostic session as clients see it (PRODUCT §3.2), in lists and in `session:updated`. */
 export interface SessionResponse {
@@ -18,9 +19,10 @@ export interface SessionResponse {
   updatedAt: string;
 }
 
-/** `GET /v1/sessions/:id`: the session with its commands, oldest first. */
+/** `GET /v1/sessions/:id`: the session with its commands and its remediation plans, each oldest first. */
 export interface SessionWithCommandsResponse extends SessionResponse {
   commands: CommandResponse[];
+  plans: SessionPlanView[];
 }
 
 export function toSessionResponse(session: SessionRecord): SessionResponse {

@@ -25,4 +25,12 @@ export abstract class CommandDelivery {
    * the cluster its last transition happened; null when it does not exist.
    */
   abstract settled(commandId: string, waitMs: number): Promise<CommandRecord | null>;
+
+  /**
+   * Calls `listener` with each command that reaches a final status, once per command, on the instance
+   * that made that final transition (whichever made it: a result, a clock, a cancel); the remediation
+   * feature issues a plan's next step from it. A listener that fails is logged and the others still run;
+   * the transition stands. Returns the function that removes the listener.
+   */
+  abstract onFinal(listener: (command: CommandRecord) => Promise<void>): () => void;
 }
