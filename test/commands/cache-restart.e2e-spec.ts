@@ -87,9 +87,9 @@ describe('commands when Redis restarts empty', () => {
       if (command.attempt > 1) succeeding(command, ack, socket);
     });
 
-    const held = await issue(b, holder.sessionId, customer.customerId, { timeoutSec: 5 });
-    const queued = await issue(a, offline.sessionId, customer.customerId);
-    const unacked = await issue(a, forgetful.sessionId, customer.customerId);
+    const held = await issue(b, holder.sessionId, customer.accessToken, { timeoutSec: 5 });
+    const queued = await issue(a, offline.sessionId, customer.accessToken);
+    const unacked = await issue(a, forgetful.sessionId, customer.accessToken);
     await status(held.id, 'delivered');
     await status(unacked.id, 'sent');
     expect(await pending(offline.credentials)).toBe(1);
@@ -118,7 +118,7 @@ describe('commands when Redis restarts empty', () => {
     const late = await cluster.sockets.connectAgent(b.url, offline.credentials);
     actAs(late, succeeding);
     await status(queued.id, 'succeeded');
-    const after = await issue(a, offline.sessionId, customer.customerId);
+    const after = await issue(a, offline.sessionId, customer.accessToken);
     await status(after.id, 'succeeded');
     expect(await pending(offline.credentials)).toBe(0);
   });

@@ -42,24 +42,41 @@ export async function openSession(
 export interface Issue {
   type?: 'ping' | 'interface_status' | 'arp_table';
   timeoutSec?: number;
-  expiresInSec?: number;
 }
 
-/**
- * Issues a command on `instance` as the customer API does: it creates it in the session and hands it
- * to the delivery engine.
- */
+const PARAMS = { ping: { host: '192.0.2.1', count: 1 }, interface_status: {}, arp_table: {} };
+
+/** Issues a command over the customer API on `instance` (POST /v1/sessions/:id/commands). */
 export async function issue(
   instance: GatewayInstance,
   sessionId: string,
+  token: string,
+  { type = 'interface_status', timeoutSec }: Issue = {},
+): Promise<CommandResponse> {
+  const response = await request<CommandResponse>(`${instance.url}/v1/sessions/${sessionId}/commands`, {
+    method: 'POST',
+    authorization: bearer(token),
+    body: { type, params: PARAMS[type], ...(timeoutSec === undefined ? {} : { timeoutSec }) },
+  });
+  if (response.status !== 202) throw new Error(`issuing a command answered ${response.status}`);
+  return response.body;
+}
+
+/**
+ * A command with an expiry of its own, which the API does not take (COMMAND_EXPIRY_SEC applies to all):
+ * created in the session and handed to the delivery engine, as the customer API does.
+ */
+export async function issueExpiringIn(
+  instance: GatewayInstance,
+  sessionId: string,
   customerId: string,
-  { type = 'interface_status', timeoutSec = 30, expiresInSec = 3600 }: Issue = {},
+  expiresInSec: number,
 ): Promise<CommandRecord> {
   const { command } = await instance.app.get(CommandRepository).create({
     sessionId,
-    type,
-    params: type === 'ping' ? { host: '192.0.2.1', count: 1 } : {},
-    timeoutSec,
+    type: 'interface_status',
+    params: {},
+    timeoutSec: 30,
     expiresInSec,
     issuedBy: `customer:${customerId}`,
     planStep: null,

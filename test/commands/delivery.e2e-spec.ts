@@ -10,6 +10,7 @@ import {
   actAs,
   type Credentials,
   issue,
+  issueExpiringIn,
   openSession,
   readCommand,
   register,
@@ -68,7 +69,7 @@ describe('command delivery across three instances', () => {
     const agent = await connect(a, credentials);
     const received = actAs(agent, succeeding);
 
-    const command = await issue(b, sessionId, customer.customerId);
+    const command = await issue(b, sessionId, customer.accessToken);
 
     const mine = () => updates.map(({ payload }) => payload).filter(({ id }) => id === command.id);
     await eventually(
@@ -92,8 +93,8 @@ describe('command delivery across three instances', () => {
 
   it('keeps a command for an offline device queued, counts it in heartbeats, and runs it when the device connects to any instance', async () => {
     const { credentials, sessionId } = await device();
-    const first = await issue(a, sessionId, customer.customerId, { type: 'arp_table' });
-    const second = await issue(b, sessionId, customer.customerId, { type: 'ping' });
+    const first = await issue(a, sessionId, customer.accessToken, { type: 'arp_table' });
+    const second = await issue(b, sessionId, customer.accessToken, { type: 'ping' });
 
     const beat = await request<{ pendingCommands: number }>(`${b.url}/v1/agent/heartbeat`, {
       method: 'POST',
@@ -130,7 +131,7 @@ describe('command delivery across three instances', () => {
     const { credentials, sessionId } = await device();
     const agent = await connect(b, credentials);
     const received = actAs(agent, () => undefined);
-    const command = await issue(a, sessionId, customer.customerId);
+    const command = await issue(a, sessionId, customer.accessToken);
 
     await finalOf(c, command.id, 'failed');
     expect(await readCommand(c, command.id)).toMatchObject({
@@ -150,21 +151,21 @@ describe('command delivery across three instances', () => {
     actAs(agent, (_command, ack) => {
       ack({ accepted: true });
     });
-    const command = await issue(b, sessionId, customer.customerId, { timeoutSec: 1 });
+    const command = await issue(b, sessionId, customer.accessToken, { timeoutSec: 1 });
     await finalOf(c, command.id, 'timed_out');
     expect(await readCommand(c, command.id)).toMatchObject({ attempt: 1, error: null });
   });
 
   it('expires a command never delivered, and fails one the agent refuses with its reason', async () => {
     const { credentials, sessionId } = await device();
-    const never = await issue(a, sessionId, customer.customerId, { expiresInSec: 1 });
+    const never = await issueExpiringIn(a, sessionId, customer.customerId, 1);
     await finalOf(b, never.id, 'expired');
 
     const agent = await connect(c, credentials);
     actAs(agent, (_command, ack) => {
       ack({ accepted: false, reason: 'busy upgrading' });
     });
-    const refused = await issue(a, sessionId, customer.customerId);
+    const refused = await issue(a, sessionId, customer.accessToken);
     await finalOf(b, refused.id, 'failed');
     expect(await readCommand(b, refused.id)).toMatchObject({
       error: { code: 'refused', message: 'busy upgrading' },
@@ -178,7 +179,7 @@ describe('command delivery across three instances', () => {
     actAs(agent, (_command, ack) => {
       ack({ accepted: true });
     });
-    const command = await issue(b, sessionId, customer.customerId);
+    const command = await issue(b, sessionId, customer.accessToken);
     await finalOf(a, command.id, 'delivered');
 
     const over = { commandId: command.id, status: 'succeeded', output: { blob: 'x'.repeat(262_144) } };
@@ -253,7 +254,7 @@ describe('command delivery across three instances', () => {
     const polling = request<{ items: CommandResponse[] }>(`${a.url}/v1/agent/commands?waitSec=20`, {
       authorization: auth,
     });
-    const command = await issue(b, sessionId, customer.customerId);
+    const command = await issue(b, sessionId, customer.accessToken);
     const polled = await polling;
     expect(Date.now() - started).toBeLessThan(10_000);
     expect(polled.status).toBe(200);
@@ -298,7 +299,7 @@ describe('command delivery across three instances', () => {
     actAs(agent, (command) => {
       held.push(command);
     });
-    const early = await issue(a, sessionId, customer.customerId);
+    const early = await issue(a, sessionId, customer.accessToken);
     await eventually(
       'the agent has it',
       () => Promise.resolve(held.length),
@@ -312,7 +313,7 @@ describe('command delivery across three instances', () => {
     expect(answer.command).toMatchObject({ status: 'succeeded', revision: 4 });
     expect(answer.command.deliveredAt).not.toBeNull();
 
-    const next = await issue(c, sessionId, customer.customerId);
+    const next = await issue(c, sessionId, customer.accessToken);
     await eventually(
       'the agent has the next',
       () => Promise.resolve(held.length),

@@ -106,10 +106,10 @@ describe('commands when the instance holding the devices is killed', () => {
           ack({ accepted: true });
         });
       }
-      const delivered = await issue(survivor, holder.sessionId, customer.customerId);
-      const unacked = await issue(survivor, silent.sessionId, customer.customerId);
-      const running = await issue(survivor, busy.sessionId, customer.customerId);
-      const waiting = await issue(survivor, busy.sessionId, customer.customerId, { type: 'arp_table' });
+      const delivered = await issue(survivor, holder.sessionId, customer.accessToken);
+      const unacked = await issue(survivor, silent.sessionId, customer.accessToken);
+      const running = await issue(survivor, busy.sessionId, customer.accessToken);
+      const waiting = await issue(survivor, busy.sessionId, customer.accessToken, { type: 'arp_table' });
       for (const [command, status] of [
         [delivered, 'delivered'],
         [unacked, 'sent'],
