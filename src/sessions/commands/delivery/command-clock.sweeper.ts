@@ -1,5 +1,10 @@
 import { randomUUID } from 'node:crypto';
-import { Injectable, Logger, type OnApplicationBootstrap, type OnApplicationShutdown } from '@nestjs/common';
+import {
+  type BeforeApplicationShutdown,
+  Injectable,
+  Logger,
+  type OnApplicationBootstrap,
+} from '@nestjs/common';
 import { AppConfig } from '../../../config/app-config';
 import { MetricsService } from '../../../infra/metrics/metrics.service';
 import { type CommandRecord } from '../command';
@@ -27,7 +32,7 @@ const REBUILD_BATCH = 500;
  * never stuck.
  */
 @Injectable()
-export class CommandClockSweeper implements OnApplicationBootstrap, OnApplicationShutdown {
+export class CommandClockSweeper implements OnApplicationBootstrap, BeforeApplicationShutdown {
   private readonly logger = new Logger(CommandClockSweeper.name);
   private readonly instanceId = randomUUID();
   private readonly leaseMs: number;
@@ -62,7 +67,8 @@ export class CommandClockSweeper implements OnApplicationBootstrap, OnApplicatio
     this.timer.unref();
   }
 
-  async onApplicationShutdown(): Promise<void> {
+  /** Before the connections close: a sweep in flight finishes with the database and cache it started on. */
+  async beforeApplicationShutdown(): Promise<void> {
     this.stopping = true;
     clearInterval(this.timer);
     await this.sweeping;
