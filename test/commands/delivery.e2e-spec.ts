@@ -5,7 +5,7 @@ import { CommandDelivery } from '../../src/sessions/commands/delivery/command-de
 import { eventually } from '../support/eventually';
 import { basic, type GatewayInstance, request } from '../support/gateway-instance';
 import { type RealtimeCluster, startRealtimeCluster } from '../support/realtime-cluster';
-import { ask, record } from '../support/socket-clients';
+import { ask, disconnection, nextEvent, record } from '../support/socket-clients';
 import {
   actAs,
   type Credentials,
@@ -332,5 +332,22 @@ describe('command delivery across three instances', () => {
       status: 'succeeded',
     });
     expect(late.error).toMatchObject({ status: 409 });
+  });
+
+  it('delivers to the newest socket after a takeover on the same instance, whatever the old one does after', async () => {
+    const { credentials, sessionId } = await device();
+    const older = await connect(a, credentials);
+    const toOlder = actAs(older, succeeding);
+    const replaced = nextEvent<{ reason: string }>(older, 'connection:closing');
+    const closed = disconnection(older);
+    const newer = await connect(a, credentials);
+    const toNewer = actAs(newer, succeeding);
+    expect(await replaced).toEqual({ reason: 'replaced' });
+    expect(await closed).toBe('io server disconnect');
+
+    const command = await issue(b, sessionId, customer.accessToken);
+    await finalOf(c, command.id, 'succeeded');
+    expect(toNewer.map(({ id }) => id)).toEqual([command.id]);
+    expect(toOlder).toEqual([]);
   });
 });
