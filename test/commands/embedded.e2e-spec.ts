@@ -4,7 +4,13 @@ import { createDevToken } from '../../src/auth/dev-token';
 import { type AppConfig, loadConfig } from '../../src/config/app-config';
 import { type CommandResponse } from '../../src/sessions/commands/dto/command.response';
 import { eventually } from '../support/eventually';
-import { bearer, type GatewayInstance, request, startGatewayInstance } from '../support/gateway-instance';
+import {
+  basic,
+  bearer,
+  type GatewayInstance,
+  request,
+  startGatewayInstance,
+} from '../support/gateway-instance';
 import { makeDataDir } from '../support/in-process-app';
 import { record, SocketClients } from '../support/socket-clients';
 import {
@@ -105,5 +111,23 @@ describe('commands on the embedded defaults', () => {
       () => readCommand(second, queued.id),
       (read) => read?.status === 'succeeded',
     );
+  });
+
+  it('answers a waiting long poll with no commands when the gateway stops, without holding the stop', async () => {
+    const instance = gateway!;
+    const { credentials } = await device(instance);
+    const polling = request<{ items: unknown[] }>(`${instance.url}/v1/agent/commands?waitSec=30`, {
+      authorization: basic(credentials.deviceId, credentials.secret),
+    });
+    await eventually(
+      'the poll waits on the instance',
+      async () => (await fetch(`${instance.url}/metrics`)).text(),
+      (text) => /^agent_command_polls_waiting 1$/m.test(text),
+    );
+    const stopping = Date.now();
+    await instance.close();
+    gateway = undefined;
+    expect(await polling).toMatchObject({ status: 200, body: { items: [] } });
+    expect(Date.now() - stopping).toBeLessThan(10_000);
   });
 });

@@ -85,6 +85,17 @@ export class MetricsService {
     },
   });
 
+  private waitingPollsSource: (() => number) | undefined;
+
+  private readonly waitingPolls = new Gauge({
+    name: 'agent_command_polls_waiting',
+    help: 'Long polls of agents (GET /v1/agent/commands) waiting for a command on this instance',
+    registers: [this.registry],
+    collect: () => {
+      this.waitingPolls.set(this.waitingPollsSource?.() ?? 0);
+    },
+  });
+
   constructor() {
     collectDefaultMetrics({ register: this.registry });
     // Every series exists from the start, so that a rate over the first outage is not empty.
@@ -149,6 +160,10 @@ export class MetricsService {
   /** Where the queue depth is read from at each scrape (NaN while that source is unavailable). */
   measureCommandQueueDepth(source: () => Promise<number>): void {
     this.queueDepthSource = source;
+  }
+
+  measureWaitingPolls(source: () => number): void {
+    this.waitingPollsSource = source;
   }
 
   get contentType(): string {

@@ -1,5 +1,6 @@
 import { type BeforeApplicationShutdown, Injectable, Logger, type OnModuleInit } from '@nestjs/common';
 import { AppConfig } from '../../../config/app-config';
+import { MetricsService } from '../../../infra/metrics/metrics.service';
 import { type AgentConnection } from '../../../realtime/realtime-connections';
 import { RealtimeHandlers } from '../../../realtime/realtime-handlers';
 import { serverEvent } from '../../../realtime/realtime.events';
@@ -39,7 +40,14 @@ export class CommandRouter implements OnModuleInit, BeforeApplicationShutdown {
     private readonly handlers: RealtimeHandlers,
     private readonly transitions: CommandTransitions,
     private readonly work: DeviceWorkSignal,
-  ) {}
+    metrics: MetricsService,
+  ) {
+    metrics.measureWaitingPolls(() => {
+      let waiting = 0;
+      for (const waiters of this.waiters.values()) waiting += waiters.size;
+      return waiting;
+    });
+  }
 
   onModuleInit(): void {
     this.cleanups.push(
