@@ -235,12 +235,25 @@ describe('deployment files', () => {
       expect(await exitCodeWith({ PORT: '1' })).toBe(1);
     });
 
-    it('keeps local secrets, data and dependencies out of the build context', () => {
+    it('keeps local secrets, data and dependencies out of the build context, and nothing it copies', () => {
       const ignored = read('.dockerignore')
         .split('\n')
-        .map((line) => line.trim());
+        .map((line) => line.trim())
+        .filter((line) => line !== '' && !line.startsWith('#'));
+      const copied = dockerfileStages()
+        .flat()
+        .filter((instruction) => instruction.keyword === 'COPY' && !instruction.args.startsWith('--from'))
+        .flatMap((instruction) => instruction.args.split(/\s+/).slice(0, -1));
 
       expect(ignored).toEqual(expect.arrayContaining(['.env', 'node_modules', 'dist', 'data', '.git']));
+      expect(copied.length).toBeGreaterThan(0);
+      for (const source of copied) {
+        expect({ source, exists: existsSync(join(ROOT, source)) }).toEqual({ source, exists: true });
+        const excludedBy = ignored.filter(
+          (pattern) => source === pattern || source.startsWith(`${pattern}/`),
+        );
+        expect({ source, excludedBy }).toEqual({ source, excludedBy: [] });
+      }
     });
   });
 
