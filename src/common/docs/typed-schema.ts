@@ -174,6 +174,19 @@ export function anyOf<S extends AnySchema[]>(...schemas: S): Schema<SchemaType<S
   };
 }
 
+/** All of these at once (an object that extends another). */
+export function allOf<A, B>(a: Schema<A>, b: Schema<B>): Schema<A & B> {
+  return {
+    render: (resolve) => {
+      const second = b.render(resolve);
+      // The second part adds fields to the first: closing it would refuse the first part's fields.
+      delete second.additionalProperties;
+      return { allOf: [a.render(resolve), second] };
+    },
+    optional: false,
+  };
+}
+
 /**
  * A schema the documents list once under this name (`components.schemas`) and refer to elsewhere: the
  * objects a reader looks up (Device, Command, Plan, Problem).
