@@ -3,8 +3,11 @@ import { dtoNameOf, jsonSchemaOf, type JsonSchema } from '../validation/dto-sche
 
 declare const TYPE: unique symbol;
 
-/** Where a named schema goes: the renderer returns what stands in its place (a `$ref`, or the schema inline). */
-export type NamedSchemaResolver = (name: string, render: () => JsonSchema) => JsonSchema;
+/**
+ * Where a named schema goes: the renderer returns what stands in its place (a `$ref`, or the schema
+ * inline). Without `render`, the name is defined by another part of the document (namedElsewhere).
+ */
+export type NamedSchemaResolver = (name: string, render?: () => JsonSchema) => JsonSchema;
 
 /**
  * The JSON Schema of a value of type T, for the API documents (and, inlined, for Fastify's serializer).
@@ -201,10 +204,7 @@ export function named<T>(name: string, schema: Schema<T>): Schema<T> {
  */
 export function namedElsewhere<T>(name: string): Schema<T> {
   return {
-    render: (resolve) =>
-      resolve(name, () => {
-        throw new Error(`No schema is named ${name}`);
-      }),
+    render: (resolve) => resolve(name),
     optional: false,
   };
 }
@@ -230,6 +230,11 @@ export function validatedSchema(
   name = dtoNameOf(json),
 ): JsonSchema {
   return name === undefined ? withDefinitions(json, resolve) : resolve(name, () => withDefinitions(json, resolve));
+}
+
+/** A validator's schema, inline (its own fields, not a reference to its DTO), nested DTOs named. */
+export function inlineValidatedSchema(json: JsonSchema, resolve: NamedSchemaResolver): JsonSchema {
+  return withDefinitions(json, resolve);
 }
 
 function withDefinitions(json: JsonSchema, resolve: NamedSchemaResolver): JsonSchema {
@@ -264,6 +269,9 @@ export function vouch<T>(schema: AnySchema): Schema<T> {
 
 /** The schema with every named part inlined: for Fastify's response serializer, which takes no refs. */
 export function inlined(schema: AnySchema): JsonSchema {
-  const resolve: NamedSchemaResolver = (_name, render) => render();
+  const resolve: NamedSchemaResolver = (name, render) => {
+    if (!render) throw new Error(`${name} is defined elsewhere: it cannot be inlined`);
+    return render();
+  };
   return schema.render(resolve);
 }
