@@ -60,7 +60,10 @@ export class DeviceSubscriptionHandlers implements OnModuleInit {
     });
   }
 
-  private async subscribe(connection: PortalConnection, id: string): Promise<{ ok: true; device: DeviceResponse }> {
+  private async subscribe(
+    connection: PortalConnection,
+    id: string,
+  ): Promise<{ ok: true; device: DeviceResponse }> {
     const release = reserveSubscription(
       this.subscriptionsOf(connection),
       id,

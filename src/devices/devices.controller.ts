@@ -20,7 +20,10 @@ export class DevicesController {
   @Documented({
     summary: 'Create a device',
     responses: {
-      201: { description: 'The device and its credentials (the secret is shown this once)', schema: CREATED_DEVICE_SCHEMA },
+      201: {
+        description: 'The device and its credentials (the secret is shown this once)',
+        schema: CREATED_DEVICE_SCHEMA,
+      },
     },
     problems: { 409: 'Another device of the customer has this serial' },
   })
@@ -34,7 +37,7 @@ export class DevicesController {
   @Get()
   @Documented({
     summary: 'List devices',
-    description: 'Each with its live presence; an admin sees every customer\'s devices.',
+    description: "Each with its live presence; an admin sees every customer's devices.",
     responses: { 200: { description: 'A page of devices', schema: page(DEVICE_SCHEMA) } },
   })
   list(
@@ -45,7 +48,10 @@ export class DevicesController {
   }
 
   @Get(':deviceId')
-  @Documented({ summary: 'Read a device', responses: { 200: { description: 'The device', schema: DEVICE_SCHEMA } } })
+  @Documented({
+    summary: 'Read a device',
+    responses: { 200: { description: 'The device', schema: DEVICE_SCHEMA } },
+  })
   get(
     @CurrentCustomer() customer: CustomerPrincipal,
     @Param('deviceId') deviceId: string,
@@ -55,7 +61,10 @@ export class DevicesController {
 
   @Patch(':deviceId')
   @BodySchema(UpdateDeviceDto)
-  @Documented({ summary: 'Rename a device', responses: { 200: { description: 'The device', schema: DEVICE_SCHEMA } } })
+  @Documented({
+    summary: 'Rename a device',
+    responses: { 200: { description: 'The device', schema: DEVICE_SCHEMA } },
+  })
   rename(
     @CurrentCustomer() customer: CustomerPrincipal,
     @Param('deviceId') deviceId: string,
@@ -68,7 +77,8 @@ export class DevicesController {
   @HttpCode(204)
   @Documented({
     summary: 'Delete a device',
-    description: 'Its credentials are revoked on every instance, its sockets closed, its open commands cancelled.',
+    description:
+      'Its credentials are revoked on every instance, its sockets closed, its open commands cancelled.',
     responses: { 204: { description: 'Deleted' } },
   })
   remove(@CurrentCustomer() customer: CustomerPrincipal, @Param('deviceId') deviceId: string): Promise<void> {

@@ -1,5 +1,5 @@
 import { Injectable } from '@nestjs/common';
-import { type AnySchema, anyOf, dto } from '../common/docs/typed-schema';
+import { anyOf, dto } from '../common/docs/typed-schema';
 import { type JsonSchema } from '../common/validation/dto-schema';
 import { VersionService } from '../health/version.service';
 import { HANDSHAKE_ERROR_SCHEMA, NAMESPACE_DOCS } from '../realtime/realtime.docs';
@@ -11,7 +11,8 @@ import { SchemaComponents } from './schema-components';
 const SECURITY_SCHEMES: Record<RealtimeNamespace, JsonSchema> = {
   '/agent': {
     type: 'userPassword',
-    description: 'The device id and secret, in the handshake: `io("/agent", { auth: { deviceId, secret } })`.',
+    description:
+      'The device id and secret, in the handshake: `io("/agent", { auth: { deviceId, secret } })`.',
   },
   '/portal': {
     type: 'http',
@@ -70,7 +71,9 @@ export class AsyncApiDocument {
       const docs = NAMESPACE_DOCS[namespace];
       const messages: Record<string, unknown> = {};
       const channelRef = { $ref: `#/channels/${channel}` };
-      const messageRef = (key: string): { $ref: string } => ({ $ref: `#/channels/${channel}/messages/${key}` });
+      const messageRef = (key: string): { $ref: string } => ({
+        $ref: `#/channels/${channel}/messages/${key}`,
+      });
       const security = [{ $ref: `#/components/securitySchemes/${channel}` }];
       for (const [event, { docs: eventDocs }] of handlers.events()) {
         const key = keyOf(event);
@@ -89,11 +92,16 @@ export class AsyncApiDocument {
           security,
         };
       }
-      for (const event of declaredServerEvents().filter((declared) => declared.namespaces.includes(namespace))) {
+      for (const event of declaredServerEvents().filter((declared) =>
+        declared.namespaces.includes(namespace),
+      )) {
         const key = keyOf(event.name);
         messages[key] = { name: event.name, title: event.name, payload: components.use(event.payload) };
         if (event.ack) {
-          messages[`${key}.ack`] = { title: `${event.name} ack`, payload: components.use(event.ack as AnySchema) };
+          messages[`${key}.ack`] = {
+            title: `${event.name} ack`,
+            payload: components.use(event.ack),
+          };
         }
         operations[keyOf('send', namespace, event.name)] = {
           action: 'send',

@@ -44,7 +44,7 @@ const COMMON_PROBLEMS = {
   400: 'The request is not valid (`errors` names each field) or could not be read',
   401: 'Missing or invalid credentials',
   403: 'The principal may not do this',
-  404: 'Not found, or not the caller\'s',
+  404: "Not found, or not the caller's",
   503: 'A dependency (database, cache, identity provider) is unavailable: retry after `Retry-After`',
 } as const;
 
@@ -89,7 +89,9 @@ export class OpenApiDocument {
   private build(): Record<string, unknown> {
     const components = new SchemaComponents();
     components.use(PROBLEM_DEFINITION);
-    const nest = new Map(nestRoutes(this.discovery, this.scanner).map((route) => [`${route.method} ${route.url}`, route]));
+    const nest = new Map(
+      nestRoutes(this.discovery, this.scanner).map((route) => [`${route.method} ${route.url}`, route]),
+    );
     const getUrls = new Set(this.recorder.routes.filter((r) => r.method === 'GET').map((r) => r.url));
     const paths: Record<string, Record<string, unknown>> = {};
     const missing: string[] = [];
@@ -120,7 +122,13 @@ export class OpenApiDocument {
           catalogueDescription(COMMAND_TYPES),
       },
       servers: [{ url: '/' }],
-      tags: [...new Set(Object.values(paths).flatMap((ops) => Object.values(ops).flatMap((op) => (op as { tags: string[] }).tags)))]
+      tags: [
+        ...new Set(
+          Object.values(paths).flatMap((ops) =>
+            Object.values(ops).flatMap((op) => (op as { tags: string[] }).tags),
+          ),
+        ),
+      ]
         .sort()
         .map((tag) => ({ name: tag })),
       paths: Object.fromEntries(Object.entries(paths).sort(([a], [b]) => a.localeCompare(b))),
@@ -128,14 +136,20 @@ export class OpenApiDocument {
         schemas: components.all(),
         securitySchemes: SECURITY_SCHEMES,
         headers: {
-          RequestId: { description: 'The request id, echoed when the request sent one', schema: { type: 'string' } },
+          RequestId: {
+            description: 'The request id, echoed when the request sent one',
+            schema: { type: 'string' },
+          },
           RetryAfter: { description: 'Seconds to wait before retrying', schema: { type: 'integer' } },
         },
       },
     };
   }
 
-  private operation({ route, nest, docs }: DocumentedRoute, components: SchemaComponents): Record<string, unknown> {
+  private operation(
+    { route, nest, docs }: DocumentedRoute,
+    components: SchemaComponents,
+  ): Record<string, unknown> {
     const principals = nest
       ? this.reflector.getAllAndOverride<PrincipalKind[] | undefined>(ACCEPTED_PRINCIPALS, [
           nest.handler as () => unknown,
@@ -144,9 +158,14 @@ export class OpenApiDocument {
       : (route.config as { principals?: PrincipalKind[] } | undefined)?.principals;
     const isPublic =
       nest !== undefined &&
-      this.reflector.getAllAndOverride<boolean | undefined>(IS_PUBLIC, [nest.handler as () => unknown, nest.controller]) ===
-        true;
-    const parameters = [...this.pathParameters(route.url), ...(nest ? this.handlerParameters(nest, docs, components) : [])];
+      this.reflector.getAllAndOverride<boolean | undefined>(IS_PUBLIC, [
+        nest.handler as () => unknown,
+        nest.controller,
+      ]) === true;
+    const parameters = [
+      ...this.pathParameters(route.url),
+      ...(nest ? this.handlerParameters(nest, docs, components) : []),
+    ];
     const body = route.schema?.body as JsonSchema | undefined;
     const takesInput = body !== undefined || parameters.some((parameter) => parameter.in !== 'header');
     const problems: Partial<Record<number, string>> = {
@@ -171,7 +190,11 @@ export class OpenApiDocument {
           ),
         },
         ...(answer.schema
-          ? { content: { [answer.contentType ?? 'application/json']: { schema: components.use(answer.schema) } } }
+          ? {
+              content: {
+                [answer.contentType ?? 'application/json']: { schema: components.use(answer.schema) },
+              },
+            }
           : answer.contentType
             ? { content: { [answer.contentType]: { schema: { type: 'string' } } } }
             : {}),
@@ -199,7 +222,9 @@ export class OpenApiDocument {
       content: { [PROBLEM_CONTENT_TYPE]: { schema: { $ref: '#/components/schemas/Problem' } } },
     };
     return {
-      operationId: nest ? `${nest.controller.name.replace(/Controller$/, '')}.${nest.methodName}` : operationIdOf(route),
+      operationId: nest
+        ? `${nest.controller.name.replace(/Controller$/, '')}.${nest.methodName}`
+        : operationIdOf(route),
       tags: [docs?.tag ?? tagOf(route.url)],
       ...(docs ? { summary: docs.summary } : { 'x-undocumented': true }),
       ...(docs?.description ? { description: docs.description } : {}),
@@ -236,12 +261,21 @@ export class OpenApiDocument {
       string,
       { index: number; data?: unknown }
     >;
-    const types = (Reflect.getMetadata('design:paramtypes', nest.controller.prototype as object, nest.methodName) ??
-      []) as unknown[];
-    const parameters: { in: string; name: string; required: boolean; schema: JsonSchema; description?: string }[] = [];
+    const types = (Reflect.getMetadata(
+      'design:paramtypes',
+      nest.controller.prototype as object,
+      nest.methodName,
+    ) ?? []) as unknown[];
+    const parameters: {
+      in: string;
+      name: string;
+      required: boolean;
+      schema: JsonSchema;
+      description?: string;
+    }[] = [];
     for (const [key, { index, data }] of Object.entries(args)) {
       const paramtype = Number(key.split(':')[0]);
-      if (paramtype === Number(RouteParamtypes.QUERY)) {
+      if (paramtype === (RouteParamtypes.QUERY as number)) {
         if (typeof data === 'string') {
           parameters.push({ in: 'query', name: data, required: false, schema: { type: 'string' } });
           continue;
@@ -251,11 +285,14 @@ export class OpenApiDocument {
         for (const [name, schema] of Object.entries((query.properties ?? {}) as Record<string, JsonSchema>)) {
           parameters.push({ in: 'query', name, required: required.includes(name), schema });
         }
-      } else if (paramtype === Number(RouteParamtypes.HEADERS) && typeof data === 'string') {
+      } else if (paramtype === (RouteParamtypes.HEADERS as number) && typeof data === 'string') {
         const description = docs?.headers?.[data.toLowerCase()];
         parameters.push({
           in: 'header',
-          name: data.replace(/(^|-)([a-z])/g, (_match, dash: string, letter: string) => dash + letter.toUpperCase()),
+          name: data.replace(
+            /(^|-)([a-z])/g,
+            (_match, dash: string, letter: string) => dash + letter.toUpperCase(),
+          ),
           required: false,
           schema: { type: 'string' },
           ...(description ? { description } : {}),

@@ -1,8 +1,11 @@
 import { described, named } from '../common/docs/typed-schema';
 import { type Problem, problemType } from '../common/errors/problem';
-import { ERROR_CATALOG, type ErrorCode } from '../error-catalog';
+import { type ProblemSpec } from '../common/errors/problem-catalog';
+import { ERROR_CATALOG } from '../error-catalog';
 
-const CODES = Object.keys(ERROR_CATALOG).sort() as ErrorCode[];
+const SPECS = new Map<string, ProblemSpec>(Object.entries(ERROR_CATALOG));
+const CODES = [...SPECS.keys()].sort();
+const specOf = (code: string): ProblemSpec => SPECS.get(code) ?? { status: 500, title: code };
 
 /** The problem+json object (RFC 9457) with every code the gateway can answer (PROBLEM_SCHEMA names it). */
 export const PROBLEM_DEFINITION = named(
@@ -39,13 +42,14 @@ export const PROBLEM_DEFINITION = named(
 /** An example problem of each code answered with this status. */
 export function problemExamples(status: number): Record<string, { value: Problem }> {
   return Object.fromEntries(
-    CODES.filter((code) => ERROR_CATALOG[code].status === status).map((code) => {
-      const { title } = ERROR_CATALOG[code];
+    CODES.filter((code) => specOf(code).status === status).map((code) => {
+      const { title } = specOf(code);
       const value: Problem = {
         type: problemType(code),
         title,
         status,
-        detail: code === 'validation_failed' ? 'name: name must be shorter than or equal to 100 characters' : title,
+        detail:
+          code === 'validation_failed' ? 'name: name must be shorter than or equal to 100 characters' : title,
         code,
         instance: '/v1/devices',
         requestId: '7f0d3c1e-2b4a-4f7e-9c1d-5a6b7c8d9e0f',

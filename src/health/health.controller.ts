@@ -50,7 +50,9 @@ export class HealthController {
   @Documented({
     summary: 'Liveness',
     description: 'The process answers; nothing outside it is checked.',
-    responses: { 200: { description: 'Alive', schema: object<{ status: 'ok' }>({ status: constant('ok') }) } },
+    responses: {
+      200: { description: 'Alive', schema: object<{ status: 'ok' }>({ status: constant('ok') }) },
+    },
   })
   live(): { status: 'ok' } {
     return { status: 'ok' };
@@ -84,7 +86,10 @@ export class HealthController {
   }
 
   @Get('version')
-  @Documented({ summary: 'Version', responses: { 200: { description: 'The build', schema: VERSION_SCHEMA } } })
+  @Documented({
+    summary: 'Version',
+    responses: { 200: { description: 'The build', schema: VERSION_SCHEMA } },
+  })
   versionInfo(): VersionInfo {
     return this.version.info;
   }
@@ -93,7 +98,9 @@ export class HealthController {
   @Header('cache-control', 'no-store')
   @Documented({
     summary: 'Prometheus metrics',
-    responses: { 200: { description: 'The Prometheus text format', contentType: 'text/plain; version=0.0.4' } },
+    responses: {
+      200: { description: 'The Prometheus text format', contentType: 'text/plain; version=0.0.4' },
+    },
   })
   async metricsText(@Res({ passthrough: true }) reply: FastifyReply): Promise<string> {
     void reply.header('content-type', this.metrics.contentType);

@@ -1,12 +1,5 @@
 import { PROBLEM_SCHEMA } from '../common/docs/problem-schema';
-import {
-  type AnySchema,
-  allOf,
-  object,
-  oneOfValues,
-  type Schema,
-  string,
-} from '../common/docs/typed-schema';
+import { type AnySchema, allOf, object, oneOfValues, type Schema, string } from '../common/docs/typed-schema';
 import { type Problem } from '../common/errors/problem';
 
 /** The Socket.IO namespaces of PRODUCT §6. */
@@ -48,7 +41,8 @@ const declared: DeclaredServerEvent[] = [];
  */
 export function serverEvent<Payload>(name: string, docs: ServerEventDocs<Payload>): ServerEvent<Payload> {
   const clash = declared.find(
-    (event) => event.name === name && event.namespaces.some((namespace) => docs.namespaces.includes(namespace)),
+    (event) =>
+      event.name === name && event.namespaces.some((namespace) => docs.namespaces.includes(namespace)),
   );
   if (clash) throw new Error(`The server event "${name}" is declared twice`);
   declared.push({ name, ...docs });

@@ -60,7 +60,10 @@ export class RemediationController {
 
   @Get('remediation-plans/:planId')
   @Auth('customer', 'service')
-  @Documented({ summary: 'Read a plan', responses: { 200: { description: 'The plan', schema: PLAN_SCHEMA } } })
+  @Documented({
+    summary: 'Read a plan',
+    responses: { 200: { description: 'The plan', schema: PLAN_SCHEMA } },
+  })
   get(
     @CurrentCustomerOrService() reader: CustomerPrincipal | ServicePrincipal,
     @Param('planId') planId: string,
@@ -74,7 +77,7 @@ export class RemediationController {
   @BodySchema(ApprovePlanDto)
   @Documented({
     summary: 'Approve a plan',
-    description: '`planHash` must be the plan\'s, so the customer approves exactly what it saw.',
+    description: "`planHash` must be the plan's, so the customer approves exactly what it saw.",
     responses: { 200: { description: 'The plan, `approved` then `executing`', schema: PLAN_SCHEMA } },
     problems: { 409: 'The hash differs, or the plan is no longer proposed' },
   })

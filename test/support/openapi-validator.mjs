@@ -7,4 +7,6 @@ let text = '';
 for await (const chunk of process.stdin) text += chunk;
 const validator = new Validator();
 const result = await validator.validate(JSON.parse(text));
-process.stdout.write(JSON.stringify({ valid: result.valid, version: validator.version, errors: result.errors ?? [] }));
+process.stdout.write(
+  JSON.stringify({ valid: result.valid, version: validator.version, errors: result.errors ?? [] }),
+);

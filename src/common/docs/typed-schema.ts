@@ -153,7 +153,7 @@ export type Fields<T> = { [K in keyof T]-?: Schema<T[K]> };
 export function object<T>(fields: Fields<T>, annotations?: Annotations): Schema<T> {
   return {
     render: (resolve) => {
-      const entries = Object.entries(fields) as [string, AnySchema][];
+      const entries = Object.entries<AnySchema>(fields);
       const required = entries.filter(([, schema]) => !schema.optional).map(([name]) => name);
       return annotate(
         {
@@ -229,7 +229,9 @@ export function validatedSchema(
   resolve: NamedSchemaResolver,
   name = dtoNameOf(json),
 ): JsonSchema {
-  return name === undefined ? withDefinitions(json, resolve) : resolve(name, () => withDefinitions(json, resolve));
+  return name === undefined
+    ? withDefinitions(json, resolve)
+    : resolve(name, () => withDefinitions(json, resolve));
 }
 
 /** A validator's schema, inline (its own fields, not a reference to its DTO), nested DTOs named. */

@@ -59,7 +59,7 @@ export class AgentSocketHandlers implements OnModuleInit, OnApplicationShutdown 
   async onModuleInit(): Promise<void> {
     this.handlers.agent.handle({
       event: 'heartbeat',
-      summary: 'A heartbeat over the socket: the HTTP heartbeat\'s use case (PRODUCT §3.1)',
+      summary: "A heartbeat over the socket: the HTTP heartbeat's use case (PRODUCT §3.1)",
       payload: HeartbeatDto,
       ack: SOCKET_HEARTBEAT_ACK_SCHEMA,
       handle: (payload, connection) => this.heartbeat(connection, payload),

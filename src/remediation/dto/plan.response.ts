@@ -102,7 +102,9 @@ export const PLAN_SCHEMA = named(
       updatedAt: timestamp(),
       revision: integer({ minimum: 0, description: 'Grows by one with every change; keep the highest' }),
     },
-    { description: 'A remediation plan (PRODUCT §4): proposed by a backend service, decided by its customer' },
+    {
+      description: 'A remediation plan (PRODUCT §4): proposed by a backend service, decided by its customer',
+    },
   ),
 );
 

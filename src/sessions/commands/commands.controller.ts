@@ -23,7 +23,7 @@ export class CommandsController {
     tag: 'commands',
     description:
       '`params` must match the type (the schemas `CommandParams.<type>`); a remediation type runs only as a ' +
-      "step of an approved plan, and a type the device did not list in its capabilities is refused.",
+      'step of an approved plan, and a type the device did not list in its capabilities is refused.',
     headers: {
       'idempotency-key':
         'The same key with the same body within 24 h answers the same command (header ' +
@@ -58,7 +58,10 @@ export class CommandsController {
 
   @Get('commands/:commandId')
   @Auth('customer', 'service')
-  @Documented({ summary: 'Read a command', responses: { 200: { description: 'The command', schema: COMMAND_SCHEMA } } })
+  @Documented({
+    summary: 'Read a command',
+    responses: { 200: { description: 'The command', schema: COMMAND_SCHEMA } },
+  })
   get(
     @CurrentCustomerOrService() reader: CustomerPrincipal | ServicePrincipal,
     @Param('commandId') commandId: string,

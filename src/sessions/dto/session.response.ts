@@ -66,7 +66,9 @@ export const SESSION_WITH_COMMANDS_SCHEMA = named(
   object<SessionWithCommandsResponse>({
     ...SESSION_FIELDS,
     commands: array(COMMAND_SCHEMA, { description: 'Oldest first' }),
-    plans: array(namedElsewhere<SessionPlanView>('Plan'), { description: 'Its remediation plans, oldest first' }),
+    plans: array(namedElsewhere<SessionPlanView>('Plan'), {
+      description: 'Its remediation plans, oldest first',
+    }),
   }),
 );
 

@@ -60,10 +60,11 @@ export const COMMAND_SCHEMA = named(
       sessionId: uuid(),
       deviceId: uuid(),
       type: oneOfValues(COMMAND_TYPES),
-      params: vouch<Record<string, unknown>>(
-        anyOf(...COMMAND_TYPES.map(commandParamsSchema)),
+      params: vouch<Record<string, unknown>>(anyOf(...COMMAND_TYPES.map(commandParamsSchema))),
+      status: oneOfValues(
+        COMMAND_STATUSES,
+        'queued → sent → delivered → running → a final status (PRODUCT §4)',
       ),
-      status: oneOfValues(COMMAND_STATUSES, 'queued → sent → delivered → running → a final status (PRODUCT §4)'),
       attempt: integer({ minimum: 1, description: 'Deliveries tried so far' }),
       timeoutSec: integer({ minimum: 1, description: 'How long it may run once delivered' }),
       expiresAt: timestamp('Expired if not delivered by then'),
