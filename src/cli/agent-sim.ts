@@ -1,180 +1,79 @@
 /**
- * The reference device agent: `npm run agent:sim -- --devices N [--url <gateway>] [--token <customer token>]
- * [--credentials <file>]`. For each simulated device it creates (or reuses) credentials, registers over
- * HTTP, connects to /agent, heartbeats on the interval the gateway returns, and reconnects with
- * exponential backoff when the connection drops. Sessions the gateway ends on purpose (`replaced`,
- * `revoked`) are not retried. Against an embedded gateway with no --token, a development token is minted
- * from the same DATA_DIR. SIGTERM or SIGINT closes every socket, and the process exits once they are closed.
+ * The reference device agent, `npm run agent:sim` (see USAGE). For each simulated device it creates (or
+ * reuses) credentials, registers over HTTP with every catalogue type as its capabilities, then either
+ * connects to /agent (heartbeats on the interval the gateway returns, reconnects with exponential backoff,
+ * stops for good on `replaced` or `revoked`) or, with --http, heartbeats and long-polls over HTTP. It
+ * executes every command type with synthetic output of the documented shape (agent-sim/diagnostics.ts);
+ * the other flags make it misbehave for tests and demos. With no --token, a customer token is minted from
+ * the same environment as `dev:token` (an embedded gateway's DATA_DIR, or SUPABASE_JWT_SECRET). SIGTERM or
+ * SIGINT closes every socket, and the process exits once they are closed.
  */
 import 'reflect-metadata';
-import { existsSync, readFileSync, writeFileSync } from 'node:fs';
-import { randomUUID } from 'node:crypto';
-import { hostname, uptime } from 'node:os';
 import { parseArgs } from 'node:util';
-import { io, type Socket } from 'socket.io-client';
-import { createDevToken } from '../auth/dev-token';
-import { DataBackend } from '../config/app-config';
-import { loadConfigFromEnvironment } from '../config/environment';
+import { COMMAND_TYPES, type CommandType, isCommandType } from '../sessions/commands/command-catalogue';
+import { type SimBehaviour } from './agent-sim/command-runner';
+import {
+  type AgentOptions,
+  call,
+  customerToken,
+  ensureCredentials,
+  log,
+  SIM_CUSTOMER_SUB,
+} from './agent-sim/gateway-client';
+import { HttpAgent } from './agent-sim/http-agent';
+import { SocketAgent } from './agent-sim/socket-agent';
+import { runCli } from './run-cli';
 
-interface Credentials {
-  deviceId: string;
-  secret: string;
-}
+const USAGE = `Usage: npm run agent:sim -- [--devices <n>] [--url <gateway>] [--token <customer token>]
+       [--credentials <file>] [--http] [--slow <ms>] [--fail <type>]... [--refuse <type>]...
+       [--drop-acks] [--no-answer] [--disconnect-mid-command]
 
-interface RegisterResponse {
-  heartbeatIntervalSec: number;
-  realtime: { namespace: string; path: string };
-}
+Simulated device agents: each registers with every command type as a capability, stays connected
+(socket, or --http long poll), heartbeats, and executes the commands it is sent with synthetic output.
 
-const AGENT_VERSION = 'sim-1.0.0';
-const CAPABILITIES = ['ping', 'traceroute', 'dns_lookup', 'http_check', 'port_check', 'interface_status'];
+  --devices <n>            how many devices, 1..10000 (1); created on first run, their credentials
+                           kept in --credentials (agent-sim.credentials.json) and reused
+  --url <gateway>          http://127.0.0.1:3000
+  --token <token>          a customer token to create the devices with; without it one is minted as
+                           dev:token does, for customer ${SIM_CUSTOMER_SUB}
+  --http                   no socket: long-poll GET /v1/agent/commands and report over HTTP
+  --slow <ms>              every execution takes that long, with a progress report halfway
+  --fail <type>            commands of that type fail with simulated_failure (repeatable)
+  --refuse <type>          commands of that type are acked { accepted: false } (repeatable)
+  --drop-acks              never ack a command (the gateway redelivers, then gives up)
+  --no-answer              ack commands and never report a result (they time out)
+  --disconnect-mid-command drop the socket after acking the first command, reconnect a moment later,
+                           then finish it
+  -h, --help               this text`;
 
-function log(message: string): void {
-  process.stdout.write(`${new Date().toISOString()} ${message}\n`);
-}
-
-async function call<T>(
-  url: string,
-  init: { method?: string; authorization: string; body?: unknown },
-): Promise<T> {
-  const response = await fetch(url, {
-    method: init.method ?? 'GET',
-    headers: { authorization: init.authorization, 'content-type': 'application/json' },
-    body: init.body === undefined ? undefined : JSON.stringify(init.body),
-  });
-  const text = await response.text();
-  if (!response.ok) throw new Error(`${init.method ?? 'GET'} ${url} answered ${response.status}: ${text}`);
-  return JSON.parse(text) as T;
-}
-
-const basic = ({ deviceId, secret }: Credentials): string =>
-  `Basic ${Buffer.from(`${deviceId}:${secret}`).toString('base64')}`;
-
-async function customerToken(given: string | undefined): Promise<string> {
-  if (given) return given;
-  const config = loadConfigFromEnvironment();
-  if (config.DATA_BACKEND !== DataBackend.Embedded) {
-    throw new Error('Pass --token <customer access token>: only an embedded gateway can mint one locally');
+function commandTypes(flag: string, values: string[] | undefined): Set<CommandType> {
+  const types = new Set<CommandType>();
+  for (const value of values ?? []) {
+    if (!isCommandType(value))
+      throw new Error(`${flag} takes a command type (${COMMAND_TYPES.join(', ')}), not ${value}`);
+    types.add(value);
   }
-  const sub = '00000000-0000-4000-8000-00000000a9e7';
-  return createDevToken(config.DATA_DIR, { sub, ttlSec: 24 * 3600, email: 'agent-sim@example.test' });
+  return types;
 }
 
-async function ensureCredentials(url: string, count: number, file: string, token: () => Promise<string>) {
-  const stored: Credentials[] = existsSync(file)
-    ? (JSON.parse(readFileSync(file, 'utf8')) as Credentials[])
-    : [];
-  const credentials = stored.slice(0, count);
-  if (credentials.length < count) {
-    const authorization = `Bearer ${await token()}`;
-    while (credentials.length < count) {
-      const created = await call<{ credentials: Credentials }>(`${url}/v1/devices`, {
-        method: 'POST',
-        authorization,
-        body: { name: `sim-${hostname()}-${credentials.length + 1}`, serial: `SIM-${randomUUID()}` },
-      });
-      credentials.push(created.credentials);
-    }
-    writeFileSync(file, JSON.stringify([...credentials, ...stored.slice(count)], null, 2), { mode: 0o600 });
-    log(`created ${count - Math.min(stored.length, count)} devices; credentials kept in ${file}`);
+function behaviourOf(values: {
+  slow?: string;
+  fail?: string[];
+  refuse?: string[];
+  'drop-acks'?: boolean;
+  'no-answer'?: boolean;
+}): SimBehaviour {
+  const slowMs = Number(values.slow ?? '0');
+  if (!Number.isInteger(slowMs) || slowMs < 0 || slowMs > 3_600_000) {
+    throw new Error('--slow takes milliseconds, 0..3600000');
   }
-  return credentials;
-}
-
-/** One simulated agent: register, connect, heartbeat, reconnect. */
-class SimulatedAgent {
-  private socket: Socket | undefined;
-  private timer: NodeJS.Timeout | undefined;
-  connected = false;
-  ended: string | undefined;
-  private stopped = false;
-
-  constructor(
-    private readonly url: string,
-    private readonly credentials: Credentials,
-  ) {}
-
-  async start(): Promise<void> {
-    const registration = await call<RegisterResponse>(`${this.url}/v1/agent/register`, {
-      method: 'POST',
-      authorization: basic(this.credentials),
-      body: {
-        agentVersion: AGENT_VERSION,
-        capabilities: CAPABILITIES,
-        hardware: { model: 'simulator', os: process.platform },
-      },
-    });
-    if (this.stopped) return;
-    const socket = io(`${this.url}${registration.realtime.namespace}`, {
-      path: registration.realtime.path,
-      transports: ['websocket'],
-      auth: { deviceId: this.credentials.deviceId, secret: this.credentials.secret },
-      reconnection: true,
-      reconnectionDelay: 1000,
-      reconnectionDelayMax: 30_000,
-      randomizationFactor: 0.5,
-    });
-    this.socket = socket;
-    socket.on('connect', () => {
-      this.connected = true;
-      this.heartbeat();
-      clearInterval(this.timer);
-      this.timer = setInterval(() => {
-        this.heartbeat();
-      }, registration.heartbeatIntervalSec * 1000);
-    });
-    socket.on('disconnect', (reason) => {
-      this.connected = false;
-      clearInterval(this.timer);
-      if (reason === 'io server disconnect' && this.ended === undefined) {
-        // Closed by the gateway without saying why: come back.
-        socket.connect();
-      }
-    });
-    socket.on('connection:closing', ({ reason }: { reason: string }) => {
-      if (reason === 'shutdown') {
-        // That instance is stopping and closes the transport: socket.io-client reconnects by itself.
-        log(`${this.credentials.deviceId}: the gateway instance is shutting down; reconnecting`);
-        return;
-      }
-      this.ended = reason;
-      log(`${this.credentials.deviceId}: connection closed by the gateway (${reason}); not reconnecting`);
-    });
-    socket.on('connect_error', (error: Error & { data?: { code?: string } }) => {
-      if (error.data?.code === 'invalid_credentials') {
-        this.ended = 'invalid_credentials';
-        socket.disconnect();
-        log(`${this.credentials.deviceId}: credentials refused; stopping`);
-      }
-    });
-    socket.on('command', (command: { id?: string }, ack?: (reply: unknown) => void) => {
-      log(`${this.credentials.deviceId}: command ${command.id ?? '?'} received; the simulator runs none yet`);
-      ack?.({ accepted: false, reason: 'the simulator does not execute commands' });
-    });
-  }
-
-  private heartbeat(): void {
-    const socket = this.socket;
-    if (!socket?.connected) return;
-    socket
-      .timeout(10_000)
-      .emitWithAck('heartbeat', {
-        uptimeSec: Math.floor(uptime()),
-        agentVersion: AGENT_VERSION,
-        metrics: { cpuPct: Math.round(Math.random() * 30), memPct: 42, diskPct: 57, load1: 0.3 },
-        network: { gatewayReachable: true, dnsOk: true, latencyMs: 8 + Math.round(Math.random() * 10) },
-      })
-      .catch((error: unknown) => {
-        log(`${this.credentials.deviceId}: heartbeat not acknowledged (${String(error)})`);
-      });
-  }
-
-  /** Closes the socket (the gateway gets a client disconnect); an agent still registering never connects. */
-  stop(): void {
-    this.stopped = true;
-    clearInterval(this.timer);
-    this.socket?.close();
-  }
+  return {
+    slowMs,
+    fail: commandTypes('--fail', values.fail),
+    refuse: commandTypes('--refuse', values.refuse),
+    dropAcks: values['drop-acks'] ?? false,
+    noAnswer: values['no-answer'] ?? false,
+  };
 }
 
 /** Past this after SIGTERM/SIGINT, sockets that have not finished closing are abandoned. */
@@ -187,12 +86,29 @@ async function main(): Promise<void> {
       url: { type: 'string', default: 'http://127.0.0.1:3000' },
       token: { type: 'string' },
       credentials: { type: 'string', default: 'agent-sim.credentials.json' },
+      http: { type: 'boolean', default: false },
+      slow: { type: 'string' },
+      fail: { type: 'string', multiple: true },
+      refuse: { type: 'string', multiple: true },
+      'drop-acks': { type: 'boolean' },
+      'no-answer': { type: 'boolean' },
+      'disconnect-mid-command': { type: 'boolean' },
+      help: { type: 'boolean', short: 'h', default: false },
     },
   });
+  if (values.help) {
+    process.stdout.write(`${USAGE}\n`);
+    return;
+  }
+  const behaviour = behaviourOf(values);
+  const disconnectMidCommand = values['disconnect-mid-command'] ?? false;
+  if (values.http && disconnectMidCommand)
+    throw new Error('--disconnect-mid-command needs the socket; leave out --http');
+  const transport = values.http ? 'long polls' : 'sockets';
   const count = Number(values.devices);
   if (!Number.isInteger(count) || count < 1 || count > 10_000) throw new Error('--devices must be 1..10000');
   const url = values.url.replace(/\/+$/, '');
-  const agents: SimulatedAgent[] = [];
+  const agents: (SocketAgent | HttpAgent)[] = [];
   const stopping = new AbortController();
   let token: Promise<string> | undefined;
   const lazyToken = () => (token ??= customerToken(values.token));
@@ -208,11 +124,11 @@ async function main(): Promise<void> {
       .then(
         (page) => {
           log(
-            `${connected}/${count} sockets connected; the gateway lists ${page.items.length}${page.items.length === 100 ? '+' : ''} devices online`,
+            `${connected}/${count} ${transport} connected; the gateway lists ${page.items.length}${page.items.length === 100 ? '+' : ''} devices online`,
           );
         },
         () => {
-          log(`${connected}/${count} sockets connected`);
+          log(`${connected}/${count} ${transport} connected`);
         },
       );
   }, 5000);
@@ -226,7 +142,7 @@ async function main(): Promise<void> {
     stopping.abort();
     clearInterval(report);
     for (const agent of agents) agent.stop();
-    log(`${signal}: closing ${agents.length} sockets`);
+    log(`${signal}: closing ${agents.length} ${transport}`);
     setTimeout(() => {
       log(`sockets still open ${STOP_GRACE_MS} ms after ${signal}; exiting anyway`);
       process.exit(1);
@@ -241,14 +157,22 @@ async function main(): Promise<void> {
   const credentials = await ensureCredentials(url, count, values.credentials, lazyToken);
   for (const entry of credentials) {
     if (stopping.signal.aborted) return;
-    const agent = new SimulatedAgent(url, entry);
+    const options: AgentOptions = {
+      url,
+      credentials: entry,
+      // Every type the catalogue knows, remediation included: those arrive only as steps of approved plans.
+      capabilities: COMMAND_TYPES,
+      behaviour,
+      disconnectMidCommand,
+    };
+    const agent = values.http ? new HttpAgent(options) : new SocketAgent(options);
     agents.push(agent);
     await agent.start();
   }
-  if (!stopping.signal.aborted) log(`${count} agents started against ${url}`);
+  if (stopping.signal.aborted) return;
+  log(`${count} agents started against ${url} (${values.http ? 'HTTP long poll' : 'socket'})`);
+  if (values.token === undefined)
+    log(`their devices belong to customer ${SIM_CUSTOMER_SUB} (dev:token --sub)`);
 }
 
-main().catch((error: unknown) => {
-  process.stderr.write(`${error instanceof Error ? error.message : String(error)}\n`);
-  process.exit(1);
-});
+runCli(USAGE, main);
