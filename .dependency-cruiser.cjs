@@ -5,7 +5,7 @@
  * import the features before it in this list, never one after it, so there is no cycle between feature
  * folders (subfolders such as devices/agent/ count as their feature). A new feature takes its place here.
  */
-const FEATURES = ['audit', 'auth', 'realtime', 'health', 'devices', 'sessions', 'remediation'];
+const FEATURES = ['audit', 'auth', 'realtime', 'health', 'devices', 'sessions', 'remediation', 'docs'];
 const INFRASTRUCTURE = '^src/(common|config|infra)/';
 
 const layerRules = FEATURES.slice(0, -1).map((feature, index) => ({

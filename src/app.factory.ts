@@ -26,7 +26,9 @@ import { createValidationPipe } from './common/http/validation';
 import { compileSchema } from './common/validation/schema-validator';
 import { unstorableInput } from './common/validation/storable-input';
 import { type AppConfig } from './config/app-config';
+import { type Principal, principalIdOf } from './auth/principal';
 import { createRootLogger, PinoNestLogger } from './infra/logging/logger';
+import { createRequestLogger } from './infra/logging/request-log';
 import { MetricsService } from './infra/metrics/metrics.service';
 import { RealtimeIoAdapter } from './realtime/realtime-io.adapter';
 
@@ -137,10 +139,16 @@ export async function createApp({
     ];
     done(errors.length > 0 ? new ValidationFailedError(errors) : undefined);
   });
+  const logRequest = createRequestLogger(logger, (request) => {
+    // Set by the guard once the request is admitted; absent on public routes and refusals.
+    const principal = (request as FastifyRequest & { user?: Principal }).user;
+    return principal && { kind: principal.kind, id: principalIdOf(principal) };
+  });
   fastify.addHook('onResponse', (request, reply, done) => {
     // Unmatched paths share one label: raw URLs would let any client grow the metric without bound.
     const route = request.routeOptions.url ?? 'unmatched';
     metrics.observeHttpRequest(route, request.method, reply.statusCode, reply.elapsedTime / 1000);
+    logRequest?.(request, reply, route);
     done();
   });
 

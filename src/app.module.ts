@@ -4,6 +4,7 @@ import { LifecycleModule } from './common/lifecycle/lifecycle.module';
 import { type AppConfig } from './config/app-config';
 import { ConfigModule } from './config/config.module';
 import { DevicesModule } from './devices/devices.module';
+import { DocsModule } from './docs/docs.module';
 import { HealthModule } from './health/health.module';
 import { CacheModule } from './infra/cache/cache.module';
 import { DatabaseModule } from './infra/database/database.module';
@@ -29,6 +30,7 @@ export class AppModule {
         SessionsModule,
         RemediationModule,
         RealtimeModule,
+        DocsModule,
         ...extraModules,
       ],
     };

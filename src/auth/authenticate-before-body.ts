@@ -1,8 +1,7 @@
-import { Injectable, type OnModuleInit, RequestMethod, type Type } from '@nestjs/common';
-import { METHOD_METADATA, PATH_METADATA } from '@nestjs/common/constants';
+import { Injectable, type OnModuleInit, type Type } from '@nestjs/common';
 import { DiscoveryService, HttpAdapterHost, MetadataScanner } from '@nestjs/core';
 import { type FastifyInstance } from 'fastify';
-import { joinPath } from '../common/http/join-path';
+import { nestRoutes } from '../common/http/nest-routes';
 import { type PrincipalKind } from './principal';
 import { PrincipalGuard } from './principal.guard';
 
@@ -43,9 +42,10 @@ export class AuthenticateBeforeBody implements OnModuleInit {
   ) {}
 
   onModuleInit(): void {
-    for (const wrapper of this.discovery.getControllers()) {
-      const controller = wrapper.metatype as Type | null;
-      if (controller) this.addRoutesOf(controller);
+    for (const { method, url, handler, controller } of nestRoutes(this.discovery, this.scanner)) {
+      this.routes.set(`${method} ${url}`, { handler, controller });
+      // Fastify answers HEAD for every GET route (exposeHeadRoutes), with the GET route's rules.
+      if (method === 'GET') this.routes.set(`HEAD ${url}`, { handler, controller });
     }
     const fastify = this.adapterHost.httpAdapter.getInstance<FastifyInstance>();
     fastify.addHook('onRequest', (request, reply, done) => {
@@ -63,26 +63,5 @@ export class AuthenticateBeforeBody implements OnModuleInit {
         done();
       }, done);
     });
-  }
-
-  private addRoutesOf(controller: Type): void {
-    const prototype = controller.prototype as Record<string, unknown>;
-    const base = [
-      (Reflect.getMetadata(PATH_METADATA, controller) as string | string[] | undefined) ?? '/',
-    ].flat();
-    for (const methodName of this.scanner.getAllMethodNames(prototype)) {
-      const handler = prototype[methodName] as object;
-      const paths = Reflect.getMetadata(PATH_METADATA, handler) as string | string[] | undefined;
-      if (paths === undefined) continue;
-      const method = RequestMethod[Reflect.getMetadata(METHOD_METADATA, handler) as RequestMethod];
-      for (const prefix of base) {
-        for (const path of [paths].flat()) {
-          const url = joinPath(prefix, path);
-          this.routes.set(`${method} ${url}`, { handler, controller });
-          // Fastify answers HEAD for every GET route (exposeHeadRoutes), with the GET route's rules.
-          if (method === 'GET') this.routes.set(`HEAD ${url}`, { handler, controller });
-        }
-      }
-    }
   }
 }

@@ -35,3 +35,15 @@ export function actorOf(principal: Principal): Actor {
       return `service:${principal.name}`;
   }
 }
+
+/** The principal's own id: a device id, a customer's `sub`, a service's name (none is a credential). */
+export function principalIdOf(principal: Principal): string {
+  switch (principal.kind) {
+    case 'device':
+      return principal.deviceId;
+    case 'customer':
+      return principal.userId;
+    case 'service':
+      return principal.name;
+  }
+}

@@ -414,6 +414,11 @@ function crossFieldProblems(config: AppConfig, errors: ValidationError[]): strin
  * Reads and validates the configuration from an environment record. Every problem is reported at once,
  * so an operator fixes a broken deployment in one round.
  */
+/** Variables that hold a credential: a deployment keeps them in a secret store, never in plain config. */
+export function secretVariables(): string[] {
+  return [...SECRET_VARIABLES];
+}
+
 /** Every variable the gateway reads. */
 export function configVariables(): string[] {
   return [...new Set([...Object.keys(new AppConfig()), ...OPTIONAL_VARIABLES])];

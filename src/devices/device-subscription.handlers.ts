@@ -1,4 +1,5 @@
 import { Injectable, Logger, type OnModuleInit } from '@nestjs/common';
+import { constant, object } from '../common/docs/typed-schema';
 import { AppConfig } from '../config/app-config';
 import { type PortalConnection } from '../realtime/realtime-connections';
 import { RealtimeHandlers } from '../realtime/realtime-handlers';
@@ -6,6 +7,7 @@ import { rooms } from '../realtime/realtime.events';
 import { DevicesService } from './devices.service';
 import { DeviceNotFoundError } from './devices.errors';
 import { DeviceSubscriptionDto } from './dto/device-subscription.dto';
+import { DEVICE_SCHEMA, type DeviceResponse } from './dto/device.response';
 import { reserveSubscription } from './subscription-limit';
 
 const DEVICE_ROOM = rooms.device('');
@@ -37,22 +39,31 @@ export class DeviceSubscriptionHandlers implements OnModuleInit {
     });
     this.handlers.portal.handle({
       event: 'device:subscribe',
+      summary:
+        "Watch a device: its `device:status` events from now on, and its current state in the ack. A customer's " +
+        'own devices, or (admins) any; at most SOCKET_MAX_SUBSCRIPTIONS per socket.',
       payload: DeviceSubscriptionDto,
+      ack: object<{ ok: true; device: DeviceResponse }>({ ok: constant(true), device: DEVICE_SCHEMA }),
       handle: ({ deviceId }, connection) => this.subscribe(connection, deviceId.toLowerCase()),
     });
     this.handlers.portal.handle({
       event: 'device:unsubscribe',
+      summary: 'Stop watching a device subscribed to',
       payload: DeviceSubscriptionDto,
+      ack: object<{ ok: true }>({ ok: constant(true) }),
       handle: async ({ deviceId }, connection) => {
         const id = deviceId.toLowerCase();
         this.subscriptionsOf(connection).delete(id);
         await connection.leave(rooms.device(id));
-        return { ok: true };
+        return { ok: true as const };
       },
     });
   }
 
-  private async subscribe(connection: PortalConnection, id: string): Promise<unknown> {
+  private async subscribe(
+    connection: PortalConnection,
+    id: string,
+  ): Promise<{ ok: true; device: DeviceResponse }> {
     const release = reserveSubscription(
       this.subscriptionsOf(connection),
       id,

@@ -1,10 +1,12 @@
 import { Controller, Delete, Get, HttpCode, Param, Patch, Post, Query } from '@nestjs/common';
 import { CurrentCustomer, CustomerAuth } from '../auth/auth.decorators';
 import { type CustomerPrincipal } from '../auth/principal';
+import { Documented } from '../common/docs/route-docs';
+import { page } from '../common/docs/typed-schema';
 import { BodySchema, SchemaValidatedBody } from '../common/http/body-schema';
-import { type CreatedDevice, DevicesService } from './devices.service';
+import { CREATED_DEVICE_SCHEMA, type CreatedDevice, DevicesService } from './devices.service';
 import { CreateDeviceDto } from './dto/create-device.dto';
-import { type DeviceResponse } from './dto/device.response';
+import { DEVICE_SCHEMA, type DeviceResponse } from './dto/device.response';
 import { ListDevicesQuery } from './dto/list-devices.query';
 import { UpdateDeviceDto } from './dto/update-device.dto';
 
@@ -15,6 +17,16 @@ export class DevicesController {
 
   @Post()
   @BodySchema(CreateDeviceDto)
+  @Documented({
+    summary: 'Create a device',
+    responses: {
+      201: {
+        description: 'The device and its credentials (the secret is shown this once)',
+        schema: CREATED_DEVICE_SCHEMA,
+      },
+    },
+    problems: { 409: 'Another device of the customer has this serial' },
+  })
   create(
     @CurrentCustomer() customer: CustomerPrincipal,
     @SchemaValidatedBody() body: CreateDeviceDto,
@@ -23,6 +35,11 @@ export class DevicesController {
   }
 
   @Get()
+  @Documented({
+    summary: 'List devices',
+    description: "Each with its live presence; an admin sees every customer's devices.",
+    responses: { 200: { description: 'A page of devices', schema: page(DEVICE_SCHEMA) } },
+  })
   list(
     @CurrentCustomer() customer: CustomerPrincipal,
     @Query() query: ListDevicesQuery,
@@ -31,6 +48,10 @@ export class DevicesController {
   }
 
   @Get(':deviceId')
+  @Documented({
+    summary: 'Read a device',
+    responses: { 200: { description: 'The device', schema: DEVICE_SCHEMA } },
+  })
   get(
     @CurrentCustomer() customer: CustomerPrincipal,
     @Param('deviceId') deviceId: string,
@@ -40,6 +61,10 @@ export class DevicesController {
 
   @Patch(':deviceId')
   @BodySchema(UpdateDeviceDto)
+  @Documented({
+    summary: 'Rename a device',
+    responses: { 200: { description: 'The device', schema: DEVICE_SCHEMA } },
+  })
   rename(
     @CurrentCustomer() customer: CustomerPrincipal,
     @Param('deviceId') deviceId: string,
@@ -50,6 +75,12 @@ export class DevicesController {
 
   @Delete(':deviceId')
   @HttpCode(204)
+  @Documented({
+    summary: 'Delete a device',
+    description:
+      'Its credentials are revoked on every instance, its sockets closed, its open commands cancelled.',
+    responses: { 204: { description: 'Deleted' } },
+  })
   remove(@CurrentCustomer() customer: CustomerPrincipal, @Param('deviceId') deviceId: string): Promise<void> {
     return this.devices.remove(customer, deviceId);
   }

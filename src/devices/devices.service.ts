@@ -2,6 +2,7 @@ import { Injectable, Logger } from '@nestjs/common';
 import { AuditLogRepository } from '../audit/audit-log.repository';
 import { DeviceCredentialsService } from '../auth/device-credentials.service';
 import { actorOf, type CustomerPrincipal } from '../auth/principal';
+import { object, string, uuid } from '../common/docs/typed-schema';
 import { ForbiddenError } from '../common/errors/common.errors';
 import { PresenceService } from './presence/presence.service';
 import { type DeviceRecord, type PresenceState } from './device';
@@ -9,7 +10,7 @@ import { DeviceRepository } from './device.repository';
 import { DeviceRevocations } from './device-revocations';
 import { DeviceNotFoundError } from './devices.errors';
 import { type CreateDeviceDto } from './dto/create-device.dto';
-import { type DeviceResponse, toDeviceResponse } from './dto/device.response';
+import { DEVICE_SCHEMA, type DeviceResponse, toDeviceResponse } from './dto/device.response';
 import { type ListDevicesQuery } from './dto/list-devices.query';
 import { type UpdateDeviceDto } from './dto/update-device.dto';
 
@@ -31,6 +32,14 @@ export interface CreatedDevice {
   device: DeviceResponse;
   credentials: { deviceId: string; secret: string };
 }
+
+export const CREATED_DEVICE_SCHEMA = object<CreatedDevice>({
+  device: DEVICE_SCHEMA,
+  credentials: object<CreatedDevice['credentials']>({
+    deviceId: uuid(),
+    secret: string({ description: "The device's secret: shown this once, stored only as a hash" }),
+  }),
+});
 
 /** Customers' devices (PRODUCT §3.2). A device of another customer is "not found", never "forbidden". */
 @Injectable()

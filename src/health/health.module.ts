@@ -11,5 +11,6 @@ import { VersionService } from './version.service';
   imports: [TerminusModule.forRoot({ logger: false })],
   controllers: [HealthController],
   providers: [CacheHealthIndicator, DataHealthIndicator, ShutdownHealthIndicator, VersionService],
+  exports: [VersionService],
 })
 export class HealthModule {}

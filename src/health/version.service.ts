@@ -1,6 +1,7 @@
 import { existsSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { Injectable } from '@nestjs/common';
+import { nullable, object, string, timestamp } from '../common/docs/typed-schema';
 import { AppConfig } from '../config/app-config';
 
 export interface VersionInfo {
@@ -10,6 +11,14 @@ export interface VersionInfo {
   builtAt: string | null;
   node: string;
 }
+
+export const VERSION_SCHEMA = object<VersionInfo>({
+  name: string(),
+  version: string(),
+  commit: string({ description: '`unknown` when the build did not record it' }),
+  builtAt: nullable(timestamp()),
+  node: string({ examples: ['v20.19.0'] }),
+});
 
 interface BuildInfo {
   commit?: string;

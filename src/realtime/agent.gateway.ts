@@ -91,7 +91,7 @@ export class AgentGateway
       socket.disconnect(true);
       return;
     }
-    dispatchEvents(socket, this.handlers.agent.events(), connection, (problem) => ({ error: problem }));
+    dispatchEvents(socket, this.handlers.agent.events(), connection, this.handlers.agent.failureAck.build);
   }
 
   handleDisconnect(socket: AgentSocket): void {

@@ -11,7 +11,7 @@ import { CustomerTokenVerifier } from '../auth/customer-token.verifier';
 import { type CustomerPrincipal } from '../auth/principal';
 import { ForbiddenError } from '../common/errors/common.errors';
 import { MetricsService } from '../infra/metrics/metrics.service';
-import { AuthRefreshDto } from './dto/auth-refresh.dto';
+import { AUTH_REFRESHED_SCHEMA, AuthRefreshDto } from './dto/auth-refresh.dto';
 import { type PortalConnection } from './realtime-connections';
 import { RealtimeHandlers } from './realtime-handlers';
 import { RealtimeService } from './realtime.service';
@@ -69,7 +69,11 @@ export class PortalGateway
   onModuleInit(): void {
     this.handlers.portal.handle({
       event: 'auth:refresh',
+      summary:
+        'A fresh access token for the same user, before the current one expires; the socket stays open ' +
+        'with it (otherwise `connection:closing { reason: token_expired }`).',
       payload: AuthRefreshDto,
+      ack: AUTH_REFRESHED_SCHEMA,
       handle: async ({ token }, connection) => {
         const socket = this.sockets.get(connection);
         const result = await this.verifier.verify(token);
@@ -81,7 +85,7 @@ export class PortalGateway
           socket.data.customer = result;
           this.armExpiry(socket);
         }
-        return { ok: true, expiresAt: new Date(result.expiresAt).toISOString() };
+        return { ok: true as const, expiresAt: new Date(result.expiresAt).toISOString() };
       },
     });
   }
@@ -137,10 +141,7 @@ export class PortalGateway
       socket.disconnect(true);
       return;
     }
-    dispatchEvents(socket, this.handlers.portal.events(), connection, (problem) => ({
-      ok: false,
-      error: problem,
-    }));
+    dispatchEvents(socket, this.handlers.portal.events(), connection, this.handlers.portal.failureAck.build);
   }
 
   handleDisconnect(socket: PortalSocket): void {

@@ -1,4 +1,5 @@
 import { type Type } from '@nestjs/common';
+import { type Schema } from '../common/docs/typed-schema';
 import { type CustomerPrincipal, type DevicePrincipal } from '../auth/principal';
 import { type ConnectionCloseReason } from './realtime.events';
 
@@ -33,10 +34,13 @@ export interface PortalConnection {
 /**
  * What a feature answers a client event with: the payload arrives validated against `payload`'s
  * class-validator rules; the result is the ack, and a thrown error becomes the ack's problem, mapped as
- * HTTP maps it.
+ * HTTP maps it. `summary` and `ack` document the event (the AsyncAPI document); `ack` is checked by the
+ * compiler against what `handle` resolves with.
  */
-export interface ClientEventHandler<Connection, Payload> {
+export interface ClientEventHandler<Connection, Payload, Ack> {
   event: string;
+  summary: string;
   payload: Type<Payload>;
-  handle: (payload: Payload, connection: Connection) => Promise<unknown>;
+  ack: Schema<Ack>;
+  handle: (payload: Payload, connection: Connection) => Promise<NoInfer<Ack>>;
 }

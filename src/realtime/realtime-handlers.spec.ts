@@ -1,5 +1,6 @@
 import 'reflect-metadata';
 import { IsString } from 'class-validator';
+import { anyValue } from '../common/docs/typed-schema';
 import { NamespaceHandlers } from './realtime-handlers';
 
 class PingDto {
@@ -12,7 +13,9 @@ describe('NamespaceHandlers', () => {
     const handlers = new NamespaceHandlers<{ id: string }>('/test');
     handlers.handle({
       event: 'ping',
+      summary: 'A test event',
       payload: PingDto,
+      ack: anyValue(),
       handle: (payload, connection) => Promise.resolve({ payload, connection }),
     });
 
@@ -27,7 +30,13 @@ describe('NamespaceHandlers', () => {
 
   it('refuses a second handler for one event at start-up', () => {
     const handlers = new NamespaceHandlers('/test');
-    const ping = { event: 'ping', payload: PingDto, handle: () => Promise.resolve(null) };
+    const ping = {
+      event: 'ping',
+      summary: 'A test event',
+      payload: PingDto,
+      ack: anyValue(),
+      handle: () => Promise.resolve(null),
+    };
     handlers.handle(ping);
 
     expect(() => {

@@ -1,4 +1,7 @@
-import { Injectable, Logger } from '@nestjs/common';
+import { Injectable, Logger, type Type } from '@nestjs/common';
+import { PROBLEM_SCHEMA } from '../common/docs/problem-schema';
+import { type AnySchema, constant, object } from '../common/docs/typed-schema';
+import { type Problem } from '../common/errors/problem';
 import { SchemaValidator } from '../common/validation/schema-validator';
 import { type AgentConnection, type ClientEventHandler, type PortalConnection } from './realtime-connections';
 
@@ -6,7 +9,27 @@ import { type AgentConnection, type ClientEventHandler, type PortalConnection } 
 export interface RegisteredHandler<Connection> {
   validator: SchemaValidator<unknown>;
   handle: (payload: unknown, connection: Connection) => Promise<unknown>;
+  /** What the API documents say of it. */
+  docs: { summary: string; payload: Type; ack: AnySchema };
 }
+
+/** The ack of an event that failed: how a namespace's clients receive the problem, and its schema. */
+export interface FailureAck {
+  build: (problem: Problem) => unknown;
+  schema: AnySchema;
+}
+
+/** `/agent`: `{ error }`. */
+const AGENT_FAILURE_ACK: FailureAck = {
+  build: (problem) => ({ error: problem }),
+  schema: object<{ error: Problem }>({ error: PROBLEM_SCHEMA }),
+};
+
+/** `/portal`: `{ ok: false, error }`, beside the `{ ok: true, ... }` of a handled event. */
+const PORTAL_FAILURE_ACK: FailureAck = {
+  build: (problem) => ({ ok: false, error: problem }),
+  schema: object<{ ok: false; error: Problem }>({ ok: constant(false), error: PROBLEM_SCHEMA }),
+};
 
 type Listener<Connection> = (connection: Connection) => void;
 
@@ -17,14 +40,24 @@ export class NamespaceHandlers<Connection> {
   private readonly disconnected = new Set<Listener<Connection>>();
   private readonly logger = new Logger('RealtimeHandlers');
 
-  constructor(private readonly namespace: string) {}
+  constructor(
+    readonly namespace: string,
+    readonly failureAck: FailureAck = AGENT_FAILURE_ACK,
+  ) {}
 
   /** Registers a client event; a second handler for one event is a programming error, refused at start-up. */
-  handle<Payload>({ event, payload, handle }: ClientEventHandler<Connection, Payload>): void {
+  handle<Payload, Ack>({
+    event,
+    summary,
+    payload,
+    ack,
+    handle,
+  }: ClientEventHandler<Connection, Payload, Ack>): void {
     if (this.handlers.has(event)) throw new Error(`${this.namespace} already handles "${event}"`);
     this.handlers.set(event, {
       validator: new SchemaValidator<unknown>(payload),
       handle: (value, connection) => handle(value as Payload, connection),
+      docs: { summary, payload, ack },
     });
   }
 
@@ -75,6 +108,6 @@ export class NamespaceHandlers<Connection> {
  */
 @Injectable()
 export class RealtimeHandlers {
-  readonly agent = new NamespaceHandlers<AgentConnection>('/agent');
-  readonly portal = new NamespaceHandlers<PortalConnection>('/portal');
+  readonly agent = new NamespaceHandlers<AgentConnection>('/agent', AGENT_FAILURE_ACK);
+  readonly portal = new NamespaceHandlers<PortalConnection>('/portal', PORTAL_FAILURE_ACK);
 }

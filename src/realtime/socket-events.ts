@@ -8,7 +8,7 @@ import { unstorableInput } from '../common/validation/storable-input';
 import { AppConfig } from '../config/app-config';
 import { type RegisteredHandler } from './realtime-handlers';
 import { UnknownEventError } from './realtime.errors';
-import { CONNECTION_CLOSING_EVENT, type ConnectionCloseReason } from './realtime.events';
+import { CONNECTION_CLOSING_EVENT, type ConnectionCloseReason, EVENT_FAILED } from './realtime.events';
 
 const logger = new Logger('Realtime');
 
@@ -26,7 +26,7 @@ export function answerProblemsWith(server: Server, filter: ProblemFilter): void 
 }
 
 /** Sent to a client that did not ask for an ack, so a bad payload is never silently dropped. */
-const ERROR_EVENT = 'error';
+const ERROR_EVENT = EVENT_FAILED.name;
 
 /**
  * The problem object a failed event answers with: the same mapping (and the same logging) as HTTP.

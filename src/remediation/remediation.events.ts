@@ -1,5 +1,9 @@
 import { serverEvent } from '../realtime/realtime.events';
-import { type PlanResponse } from './dto/plan.response';
+import { PLAN_SCHEMA, type PlanResponse } from './dto/plan.response';
 
 /** Server → portal (PRODUCT §6): a plan's full current state, after every change of it. */
-export const REMEDIATION_UPDATED = serverEvent<PlanResponse>('remediation:updated');
+export const REMEDIATION_UPDATED = serverEvent<PlanResponse>('remediation:updated', {
+  namespaces: ['/portal'],
+  summary: "A plan's full current state after every change of it, to its customer's sockets.",
+  payload: PLAN_SCHEMA,
+});

@@ -1,10 +1,17 @@
 import { Controller, Get, HttpCode, Param, Post, Query } from '@nestjs/common';
 import { Auth, CurrentCustomer, CurrentCustomerOrService, CustomerAuth } from '../auth/auth.decorators';
 import { type CustomerPrincipal, type ServicePrincipal } from '../auth/principal';
+import { Documented } from '../common/docs/route-docs';
+import { page } from '../common/docs/typed-schema';
 import { BodySchema, EmptyBody, OptionalBody, SchemaValidatedBody } from '../common/http/body-schema';
 import { ListSessionsQuery } from './dto/list-sessions.query';
 import { OpenSessionDto } from './dto/open-session.dto';
-import { type SessionResponse, type SessionWithCommandsResponse } from './dto/session.response';
+import {
+  SESSION_SCHEMA,
+  SESSION_WITH_COMMANDS_SCHEMA,
+  type SessionResponse,
+  type SessionWithCommandsResponse,
+} from './dto/session.response';
 import { SessionsService } from './sessions.service';
 
 /** Diagnostic sessions (PRODUCT §3.2); backend services may read a session by id (§3.3), nothing else. */
@@ -16,6 +23,12 @@ export class SessionsController {
   @CustomerAuth()
   @BodySchema(OpenSessionDto)
   @OptionalBody()
+  @Documented({
+    summary: 'Open a diagnostic session',
+    tag: 'sessions',
+    responses: { 201: { description: 'The session', schema: SESSION_SCHEMA } },
+    problems: { 409: 'The device has an open session (the problem names it)' },
+  })
   open(
     @CurrentCustomer() customer: CustomerPrincipal,
     @Param('deviceId') deviceId: string,
@@ -26,6 +39,10 @@ export class SessionsController {
 
   @Get('sessions')
   @CustomerAuth()
+  @Documented({
+    summary: 'List sessions',
+    responses: { 200: { description: 'A page of sessions', schema: page(SESSION_SCHEMA) } },
+  })
   list(
     @CurrentCustomer() customer: CustomerPrincipal,
     @Query() query: ListSessionsQuery,
@@ -35,6 +52,10 @@ export class SessionsController {
 
   @Get('sessions/:sessionId')
   @Auth('customer', 'service')
+  @Documented({
+    summary: 'Read a session with its commands and plans',
+    responses: { 200: { description: 'The session', schema: SESSION_WITH_COMMANDS_SCHEMA } },
+  })
   get(
     @CurrentCustomerOrService() reader: CustomerPrincipal | ServicePrincipal,
     @Param('sessionId') sessionId: string,
@@ -45,6 +66,11 @@ export class SessionsController {
   @Post('sessions/:sessionId/close')
   @HttpCode(200)
   @CustomerAuth()
+  @Documented({
+    summary: 'Close a session',
+    description: 'Its open commands are cancelled, its proposed plans expire.',
+    responses: { 200: { description: 'The closed session', schema: SESSION_SCHEMA } },
+  })
   @EmptyBody()
   close(
     @CurrentCustomer() customer: CustomerPrincipal,

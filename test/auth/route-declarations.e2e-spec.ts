@@ -97,6 +97,14 @@ describe('route declarations', () => {
     );
   });
 
+  it('serves the API documents and their page publicly', () => {
+    const docs = declaredRoutes(gateway).filter((declaration) => / \/docs[ /]/.test(`${declaration.route} `));
+    expect(docs.map((declaration) => declaration.route.split(' (')[0]).sort()).toEqual(
+      expect.arrayContaining(['GET /docs', 'GET /docs/asyncapi.json', 'GET /docs/json']),
+    );
+    expect(docs.filter((declaration) => !declaration.isPublic)).toEqual([]);
+  });
+
   it('has no route that declares neither @Public() nor the principals it accepts', () => {
     const undeclared = declaredRoutes(gateway).filter(
       (declaration) => !declaration.isPublic && declaration.principals.length === 0,

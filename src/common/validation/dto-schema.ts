@@ -13,6 +13,8 @@ let definitions: Record<string, JsonSchema> | undefined;
  * schema object, so a fresh object per call would compile, and keep, the same validator again.
  */
 const schemas = new Map<Type, JsonSchema>();
+/** Which DTO each of those schemas is, for the API documents that name them (dtoNameOf). */
+const names = new WeakMap<JsonSchema, string>();
 
 /**
  * Where the DTO's own message for a @Matches() rule goes, so that a client reads it rather than the
@@ -94,5 +96,11 @@ export function jsonSchemaOf(dto: Type): JsonSchema {
   if (!own) throw new Error(`${dto.name} has no class-validator rules`);
   const schema = { ...own, definitions };
   schemas.set(dto, schema);
+  names.set(schema, dto.name);
   return schema;
+}
+
+/** The class name of the DTO a schema was generated from by jsonSchemaOf, if it was. */
+export function dtoNameOf(schema: unknown): string | undefined {
+  return typeof schema === 'object' && schema !== null ? names.get(schema as JsonSchema) : undefined;
 }

@@ -1,14 +1,22 @@
 import { setTimeout as sleep } from 'node:timers/promises';
 import { Injectable, Logger, type OnApplicationShutdown, type OnModuleInit } from '@nestjs/common';
 import { DeviceCredentialsService } from '../../auth/device-credentials.service';
+import { integer, object, timestamp } from '../../common/docs/typed-schema';
 import { ShutdownState } from '../../common/lifecycle/shutdown-state';
 import { AppConfig } from '../../config/app-config';
 import { Cache } from '../../infra/cache/cache';
 import { type AgentConnection } from '../../realtime/realtime-connections';
 import { RealtimeHandlers } from '../../realtime/realtime-handlers';
 import { type DeviceRef, PresenceService } from '../presence/presence.service';
-import { AgentService } from './agent.service';
+import { AgentService, type HeartbeatResponse } from './agent.service';
 import { HeartbeatDto } from './dto/heartbeat.dto';
+
+type SocketHeartbeatAck = Omit<HeartbeatResponse, 'pendingCommands'>;
+
+const SOCKET_HEARTBEAT_ACK_SCHEMA = object<SocketHeartbeatAck>({
+  serverTime: timestamp(),
+  nextHeartbeatSec: integer({ description: 'When to send the next heartbeat' }),
+});
 
 const CONNECT_ATTEMPTS = 3;
 const CONNECT_RETRY_DELAY_MS = 200;
@@ -51,7 +59,9 @@ export class AgentSocketHandlers implements OnModuleInit, OnApplicationShutdown 
   async onModuleInit(): Promise<void> {
     this.handlers.agent.handle({
       event: 'heartbeat',
+      summary: "A heartbeat over the socket: the HTTP heartbeat's use case (PRODUCT §3.1)",
       payload: HeartbeatDto,
+      ack: SOCKET_HEARTBEAT_ACK_SCHEMA,
       handle: (payload, connection) => this.heartbeat(connection, payload),
     });
     this.cleanups.push(
@@ -97,10 +107,7 @@ export class AgentSocketHandlers implements OnModuleInit, OnApplicationShutdown 
     for (const cleanup of this.cleanups) void cleanup();
   }
 
-  private async heartbeat(
-    connection: AgentConnection,
-    payload: HeartbeatDto,
-  ): Promise<{ serverTime: string; nextHeartbeatSec: number }> {
+  private async heartbeat(connection: AgentConnection, payload: HeartbeatDto): Promise<SocketHeartbeatAck> {
     const socket = this.presenceOf.get(connection);
     // Every connection is tracked before its events are dispatched; without its epoch a sign could
     // revive a replaced connection.

@@ -1,6 +1,7 @@
 import { Injectable } from '@nestjs/common';
 import { AuditLogRepository } from '../../audit/audit-log.repository';
 import { actorOf, type DevicePrincipal } from '../../auth/principal';
+import { integer, object, string, timestamp, uuid } from '../../common/docs/typed-schema';
 import { AppConfig } from '../../config/app-config';
 import { DeviceRepository } from '../device.repository';
 import { DeviceNotFoundError } from '../devices.errors';
@@ -20,6 +21,22 @@ export interface HeartbeatResponse {
   nextHeartbeatSec: number;
   pendingCommands: number;
 }
+
+export const REGISTER_RESPONSE_SCHEMA = object<RegisterResponse>({
+  deviceId: uuid(),
+  heartbeatIntervalSec: integer({ description: 'How often to send a heartbeat' }),
+  commandAckTimeoutSec: integer({ description: 'How soon a delivered command must be acknowledged' }),
+  realtime: object<RegisterResponse['realtime']>({
+    namespace: string({ examples: ['/agent'] }),
+    path: string({ examples: ['/socket.io'] }),
+  }),
+});
+
+export const HEARTBEAT_RESPONSE_SCHEMA = object<HeartbeatResponse>({
+  serverTime: timestamp(),
+  nextHeartbeatSec: integer({ description: 'When to send the next heartbeat' }),
+  pendingCommands: integer({ description: 'Commands queued for the device' }),
+});
 
 /** What device agents do over HTTP (PRODUCT §3.1). */
 @Injectable()

@@ -3,25 +3,27 @@ import { HttpAdapterHost } from '@nestjs/core';
 import { type FastifyInstance, type FastifyRequest } from 'fastify';
 import { type PrincipalRouteConfig } from '../../auth/authenticate-before-body';
 import { type Principal } from '../../auth/principal';
-import { jsonSchemaOf, type JsonSchema } from '../../common/validation/dto-schema';
-import { AgentService, type HeartbeatResponse } from './agent.service';
+import { type DocumentedRouteConfig } from '../../common/docs/route-docs';
+import { inlined } from '../../common/docs/typed-schema';
+import { jsonSchemaOf } from '../../common/validation/dto-schema';
+import { AgentService, HEARTBEAT_RESPONSE_SCHEMA } from './agent.service';
 import { HeartbeatDto } from './dto/heartbeat.dto';
 
 const HEARTBEAT_PATH = '/v1/agent/heartbeat';
 
-/** The heartbeat answer, for Fastify's compiled serializer; it must list every field. */
-const HEARTBEAT_RESPONSE_SCHEMA = {
-  type: 'object',
-  properties: {
-    serverTime: { type: 'string' },
-    nextHeartbeatSec: { type: 'integer' },
-    pendingCommands: { type: 'integer' },
-  },
-  required: ['serverTime', 'nextHeartbeatSec', 'pendingCommands'],
-  additionalProperties: false,
-} satisfies JsonSchema & { properties: Record<keyof HeartbeatResponse, unknown> };
+/** The heartbeat answer, for Fastify's compiled serializer: the documented schema, which lists every field. */
+const HEARTBEAT_SERIALIZER_SCHEMA = inlined(HEARTBEAT_RESPONSE_SCHEMA);
 
-const HEARTBEAT_CONFIG: PrincipalRouteConfig = { principals: ['device'] };
+const HEARTBEAT_CONFIG: PrincipalRouteConfig & DocumentedRouteConfig = {
+  principals: ['device'],
+  docs: {
+    summary: 'Send a heartbeat',
+    description:
+      "A sign of life with the device's health; answered with when to send the next one and how many " +
+      'commands wait. A live /agent socket counts as a sign too (PRODUCT §5).',
+    responses: { 200: { description: 'Recorded', schema: HEARTBEAT_RESPONSE_SCHEMA } },
+  },
+};
 
 /**
  * `POST /v1/agent/heartbeat` (PRODUCT §3.1), registered with Fastify directly rather than as a Nest
@@ -48,7 +50,7 @@ export class HeartbeatRoute implements OnModuleInit {
       method: 'POST',
       url: HEARTBEAT_PATH,
       config: HEARTBEAT_CONFIG,
-      schema: { body: jsonSchemaOf(HeartbeatDto), response: { 200: HEARTBEAT_RESPONSE_SCHEMA } },
+      schema: { body: jsonSchemaOf(HeartbeatDto), response: { 200: HEARTBEAT_SERIALIZER_SCHEMA } },
       handler: async (request: FastifyRequest & { user?: Principal }, reply) => {
         const principal = request.user;
         if (principal?.kind !== 'device') throw new Error(`${HEARTBEAT_PATH} ran without its device`);

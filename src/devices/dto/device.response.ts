@@ -1,4 +1,22 @@
-import { type DeviceHardware, type DeviceRecord, type DeviceStatus } from '../device';
+import {
+  nullable,
+  named,
+  object,
+  oneOfValues,
+  openObject,
+  optional,
+  string,
+  array,
+  timestamp,
+  uuid,
+} from '../../common/docs/typed-schema';
+import {
+  DEVICE_STATUSES,
+  type DeviceHardware,
+  type DeviceRecord,
+  type DeviceStatus,
+  PRESENCE_STATES,
+} from '../device';
 import { type PresenceView } from '../presence/presence.service';
 
 /** A device as clients see it (PRODUCT §3.2): never the credential hash. */
@@ -20,6 +38,36 @@ export interface DeviceResponse {
     lastHeartbeat: Record<string, unknown> | null;
   };
 }
+
+const HARDWARE_SCHEMA = object<DeviceHardware>({
+  model: optional(string()),
+  serial: optional(string()),
+  os: optional(string()),
+  kernel: optional(string()),
+});
+
+/** The Device object in the API documents. */
+export const DEVICE_SCHEMA = named(
+  'Device',
+  object<DeviceResponse>({
+    id: uuid(),
+    customerId: uuid('The Supabase Auth user the device belongs to'),
+    name: string(),
+    serial: nullable(string()),
+    status: oneOfValues(DEVICE_STATUSES, '`provisioned` until its agent first registers, then `active`'),
+    agentVersion: nullable(string()),
+    hardware: nullable(HARDWARE_SCHEMA),
+    capabilities: array(string(), { description: 'The command types its agent said it runs' }),
+    registeredAt: nullable(timestamp()),
+    createdAt: timestamp(),
+    updatedAt: timestamp(),
+    presence: object<DeviceResponse['presence']>({
+      state: oneOfValues(PRESENCE_STATES, 'PRODUCT §5: unknown (never seen), online, stale, offline'),
+      lastSeenAt: nullable(timestamp()),
+      lastHeartbeat: nullable(openObject('The last heartbeat body, as the agent sent it')),
+    }),
+  }),
+);
 
 export function toDeviceResponse(device: DeviceRecord, presence: PresenceView): DeviceResponse {
   return {

@@ -1,6 +1,23 @@
-import { type Actor } from '../../audit/audit-event';
-import { type CommandType } from '../../sessions/commands/command-catalogue';
+import { ACTOR_SCHEMA, type Actor } from '../../audit/audit-event';
 import {
+  anyOf,
+  array,
+  integer,
+  named,
+  nullable,
+  object,
+  oneOfValues,
+  string,
+  timestamp,
+  uuid,
+  vouch,
+} from '../../common/docs/typed-schema';
+import { COMMAND_TYPES, type CommandType } from '../../sessions/commands/command-catalogue';
+import { commandParamsSchema } from '../../sessions/commands/command-schemas';
+import {
+  PLAN_RISKS,
+  PLAN_STATUSES,
+  PLAN_STEP_STATUSES,
   type PlanFailure,
   type PlanRecord,
   type PlanRisk,
@@ -39,6 +56,57 @@ export interface PlanResponse {
   updatedAt: string;
   revision: number;
 }
+
+/** The Plan object in the API documents. */
+export const PLAN_SCHEMA = named(
+  'Plan',
+  object<PlanResponse>(
+    {
+      id: uuid(),
+      sessionId: uuid(),
+      deviceId: uuid(),
+      status: oneOfValues(
+        PLAN_STATUSES,
+        'proposed → approved → executing → completed | failed, or rejected, expired, cancelled',
+      ),
+      summary: string(),
+      rationale: nullable(string()),
+      risk: oneOfValues(PLAN_RISKS),
+      steps: array(
+        object<PlanStepResponse>({
+          index: integer({ minimum: 0 }),
+          type: oneOfValues(COMMAND_TYPES),
+          params: vouch<Record<string, unknown>>(anyOf(...COMMAND_TYPES.map(commandParamsSchema))),
+          description: string(),
+          commandId: nullable(uuid('The command that carries the step out; null until it is issued')),
+          status: oneOfValues(PLAN_STEP_STATUSES),
+        }),
+      ),
+      planHash: string({
+        pattern: '^[0-9a-f]{64}$',
+        description: 'SHA-256 (hex) of the canonical JSON of the steps; approving requires it',
+      }),
+      proposedBy: ACTOR_SCHEMA,
+      decidedBy: nullable(ACTOR_SCHEMA),
+      decidedAt: nullable(timestamp()),
+      decisionReason: nullable(string()),
+      expiresAt: timestamp('A plan still proposed then expires'),
+      failure: nullable(
+        object<PlanFailure>({
+          step: integer({ minimum: 0, description: 'The step that failed, from 0' }),
+          code: string(),
+          message: string(),
+        }),
+      ),
+      createdAt: timestamp(),
+      updatedAt: timestamp(),
+      revision: integer({ minimum: 0, description: 'Grows by one with every change; keep the highest' }),
+    },
+    {
+      description: 'A remediation plan (PRODUCT §4): proposed by a backend service, decided by its customer',
+    },
+  ),
+);
 
 export function toPlanResponse(plan: PlanRecord): PlanResponse {
   return {

@@ -2,9 +2,10 @@ import { Controller, Get, Headers, HttpCode, Param, Post, Query, Res } from '@ne
 import { type FastifyReply } from 'fastify';
 import { Auth, CurrentCustomer, CurrentCustomerOrService, CustomerAuth } from '../../auth/auth.decorators';
 import { type CustomerPrincipal, type ServicePrincipal } from '../../auth/principal';
+import { Documented } from '../../common/docs/route-docs';
 import { BodySchema, EmptyBody, SchemaValidatedBody } from '../../common/http/body-schema';
 import { CommandsService } from './commands.service';
-import { type CommandResponse } from './dto/command.response';
+import { COMMAND_SCHEMA, type CommandResponse } from './dto/command.response';
 import { IssueCommandDto } from './dto/issue-command.dto';
 import { IssueCommandQuery } from './dto/issue-command.query';
 
@@ -17,6 +18,30 @@ export class CommandsController {
   @Post('sessions/:sessionId/commands')
   @CustomerAuth()
   @BodySchema(IssueCommandDto)
+  @Documented({
+    summary: 'Issue a command',
+    tag: 'commands',
+    description:
+      '`params` must match the type (the schemas `CommandParams.<type>`); a remediation type runs only as a ' +
+      'step of an approved plan, and a type the device did not list in its capabilities is refused.',
+    headers: {
+      'idempotency-key':
+        'The same key with the same body within 24 h answers the same command (header ' +
+        '`Idempotent-Replayed: true`); with a different body, 409.',
+    },
+    responses: {
+      202: { description: 'Accepted: the command as it is', schema: COMMAND_SCHEMA },
+      200: {
+        description: 'The command, final within `waitSec` (or already, on a replay)',
+        schema: COMMAND_SCHEMA,
+        headers: { 'Idempotent-Replayed': '`true` when the Idempotency-Key was seen before' },
+      },
+    },
+    problems: {
+      403: 'A remediation type outside a plan, or a type the device cannot run',
+      409: 'The session is closed, or the Idempotency-Key was used with another body',
+    },
+  })
   async issue(
     @CurrentCustomer() customer: CustomerPrincipal,
     @Param('sessionId') sessionId: string,
@@ -33,6 +58,10 @@ export class CommandsController {
 
   @Get('commands/:commandId')
   @Auth('customer', 'service')
+  @Documented({
+    summary: 'Read a command',
+    responses: { 200: { description: 'The command', schema: COMMAND_SCHEMA } },
+  })
   get(
     @CurrentCustomerOrService() reader: CustomerPrincipal | ServicePrincipal,
     @Param('commandId') commandId: string,
@@ -43,6 +72,10 @@ export class CommandsController {
   @Post('commands/:commandId/cancel')
   @HttpCode(200)
   @CustomerAuth()
+  @Documented({
+    summary: 'Cancel a command',
+    responses: { 200: { description: 'The command, cancelled (or already final)', schema: COMMAND_SCHEMA } },
+  })
   @EmptyBody()
   cancel(
     @CurrentCustomer() customer: CustomerPrincipal,

@@ -5,12 +5,23 @@ import { type AgentConnection } from '../../../realtime/realtime-connections';
 import { RealtimeHandlers } from '../../../realtime/realtime-handlers';
 import { serverEvent } from '../../../realtime/realtime.events';
 import { type CommandRecord } from '../command';
-import { type CommandResponse, toCommandResponse } from '../dto/command.response';
+import { boolean, object, optional, string } from '../../../common/docs/typed-schema';
+import { COMMAND_SCHEMA, type CommandResponse, toCommandResponse } from '../dto/command.response';
 import { CommandTransitions } from './command-transitions.service';
 import { DeviceWorkSignal } from './device-work.signal';
 
 /** Server → agent (PRODUCT §6): a command to run; the agent acks `{ accepted, reason? }`. */
-export const COMMAND_EVENT = serverEvent<CommandResponse>('command');
+export const COMMAND_EVENT = serverEvent<CommandResponse>('command', {
+  namespaces: ['/agent'],
+  summary:
+    'A command to run, oldest first, at least once (de-duplicate by id): ack `{ accepted: true }` to run ' +
+    'it, `{ accepted: false, reason }` to refuse it; with no ack within COMMAND_ACK_TIMEOUT_SEC it is sent again.',
+  payload: COMMAND_SCHEMA,
+  ack: object<{ accepted: boolean; reason?: string }>({
+    accepted: boolean(),
+    reason: optional(string({ maxLength: 1000 })),
+  }),
+});
 
 /** A long poll waiting for work on this instance. */
 interface Waiter {

@@ -1,4 +1,5 @@
 import { Injectable } from '@nestjs/common';
+import { object, uuid } from '../../../common/docs/typed-schema';
 import { RealtimeService } from '../../../realtime/realtime.service';
 import { serverEvent } from '../../../realtime/realtime.events';
 import { type CommandRecord } from '../command';
@@ -9,7 +10,11 @@ import { CommandTransitions } from './command-transitions.service';
 import { DeviceWorkSignal } from './device-work.signal';
 
 /** Server → agent (PRODUCT §6): stop a command that may already be on the device. */
-export const COMMAND_CANCEL_EVENT = serverEvent<{ commandId: string }>('command:cancel');
+export const COMMAND_CANCEL_EVENT = serverEvent<{ commandId: string }>('command:cancel', {
+  namespaces: ['/agent'],
+  summary: 'Stop a command that may already be on the device: it was cancelled; its results are refused.',
+  payload: object<{ commandId: string }>({ commandId: uuid() }),
+});
 
 /** Statuses in which the command may already be on the device. */
 const ON_DEVICE = new Set(['sent', 'delivered', 'running']);

@@ -1,6 +1,27 @@
-import { type Actor } from '../../../audit/audit-event';
-import { type CommandError, type CommandProgress, type CommandRecord, type CommandStatus } from '../command';
-import { type CommandType } from '../command-catalogue';
+import { ACTOR_SCHEMA, type Actor } from '../../../audit/audit-event';
+import {
+  anyOf,
+  integer,
+  named,
+  nullable,
+  number,
+  object,
+  oneOfValues,
+  optional,
+  string,
+  timestamp,
+  uuid,
+  vouch,
+} from '../../../common/docs/typed-schema';
+import {
+  COMMAND_STATUSES,
+  type CommandError,
+  type CommandProgress,
+  type CommandRecord,
+  type CommandStatus,
+} from '../command';
+import { COMMAND_TYPES, type CommandType } from '../command-catalogue';
+import { catalogueDescription, commandOutputSchema, commandParamsSchema } from '../command-schemas';
 
 /** The Command object (PRODUCT §4), as the API and every event return it. */
 export interface CommandResponse {
@@ -24,6 +45,54 @@ export interface CommandResponse {
   finishedAt: string | null;
   revision: number;
 }
+
+export const COMMAND_ERROR_SCHEMA = object<CommandError>({
+  code: string({ description: "The agent's code, or the gateway's own (`undeliverable`)" }),
+  message: string(),
+});
+
+/** The Command object in the API documents. */
+export const COMMAND_SCHEMA = named(
+  'Command',
+  object<CommandResponse>(
+    {
+      id: uuid(),
+      sessionId: uuid(),
+      deviceId: uuid(),
+      type: oneOfValues(COMMAND_TYPES),
+      params: vouch<Record<string, unknown>>(anyOf(...COMMAND_TYPES.map(commandParamsSchema))),
+      status: oneOfValues(
+        COMMAND_STATUSES,
+        'queued → sent → delivered → running → a final status (PRODUCT §4)',
+      ),
+      attempt: integer({ minimum: 1, description: 'Deliveries tried so far' }),
+      timeoutSec: integer({ minimum: 1, description: 'How long it may run once delivered' }),
+      expiresAt: timestamp('Expired if not delivered by then'),
+      progress: nullable(
+        object<CommandProgress>({
+          message: optional(string()),
+          pct: optional(number({ minimum: 0, maximum: 100 })),
+        }),
+      ),
+      output: vouch<Record<string, unknown> | null>(
+        nullable(anyOf(...COMMAND_TYPES.map(commandOutputSchema))),
+      ),
+      error: nullable(COMMAND_ERROR_SCHEMA),
+      issuedBy: ACTOR_SCHEMA,
+      createdAt: timestamp(),
+      sentAt: nullable(timestamp()),
+      deliveredAt: nullable(timestamp()),
+      startedAt: nullable(timestamp()),
+      finishedAt: nullable(timestamp()),
+      revision: integer({ minimum: 0, description: 'Grows by one with every transition; keep the highest' }),
+    },
+    {
+      description:
+        'A command of a diagnostic session. `params` and `output` follow its `type`:\n' +
+        catalogueDescription(COMMAND_TYPES),
+    },
+  ),
+);
 
 export function toCommandResponse(command: CommandRecord): CommandResponse {
   return {
