@@ -1,6 +1,6 @@
 import { Injectable } from '@nestjs/common';
 import { DEPENDENCIES, type Dependency } from '../../common/errors/common.errors';
-import { collectDefaultMetrics, Counter, Histogram, Registry } from 'prom-client';
+import { collectDefaultMetrics, Counter, Gauge, Histogram, Registry } from 'prom-client';
 
 /**
  * The process's Prometheus registry. Each app instance has its own (not prom-client's global one), so
@@ -49,6 +49,23 @@ export class MetricsService {
     name: 'presence_write_failures_total',
     help: 'Writes of heartbeat payloads that failed: for an outage their payloads stay queued (the newest per device) and are tried again; rows the database refused are written one by one and the refused ones dropped',
     registers: [this.registry],
+  });
+
+  private readonly presencePayloadsWritten = new Counter({
+    name: 'presence_payloads_written_total',
+    help: 'Heartbeat payloads this instance wrote to the database (one row each, written in batches)',
+    registers: [this.registry],
+  });
+
+  private queuedPayloads: () => number = () => 0;
+
+  private readonly presencePayloadsQueued = new Gauge({
+    name: 'presence_payloads_queued',
+    help: 'Devices whose throttled heartbeat payload waits in this instance for the next batch write; it grows while the database is away',
+    registers: [this.registry],
+    collect: () => {
+      this.presencePayloadsQueued.set(this.queuedPayloads());
+    },
   });
 
   constructor() {
@@ -100,6 +117,15 @@ export class MetricsService {
 
   countPresenceWriteFailure(): void {
     this.presenceWriteFailures.inc();
+  }
+
+  countPresencePayloadsWritten(rows: number): void {
+    this.presencePayloadsWritten.inc(rows);
+  }
+
+  /** Read at each scrape, not kept up to date per heartbeat. */
+  reportQueuedPayloads(count: () => number): void {
+    this.queuedPayloads = count;
   }
 
   get contentType(): string {
