@@ -1,44 +1,117 @@
 /**
- * The bare servers the gateway is measured against, doing its per-heartbeat work and nothing else:
+ * The references the gateway is measured against: servers that do the heartbeat contract's minimum
+ * (PRODUCT §3.1, §6) on the same Fastify, Socket.IO, ajv and ioredis as the gateway, and nothing else. No
+ * gateway code runs here: the schema, the credential check and the Redis write are written out below.
  *
- * - `--protocol http` (bench:heartbeat): a bare Fastify server. Basic credentials checked with the keyed
- *   hash of DeviceCredentialsService, JSON body parsing, the very Redis step of RedisPresenceStore, the
- *   same response. No Nest, guard, validation, request id, metrics or logging.
- * - `--protocol socket` (bench:sockets): a plain Socket.IO server on node:http with the gateway's transport
- *   options, namespace /agent. The same keyed hash in the handshake; per heartbeat event, the gateway's
- *   validation (SchemaValidator with HeartbeatDto), the same Redis step, the same ack. No Nest, cluster
- *   adapter, rooms, presence connect/disconnect, takeover, logging or metrics.
+ * - `--protocol http` (bench:heartbeat): Fastify, `POST /v1/agent/heartbeat`. In onRequest (before the
+ *   body is read) Basic credentials: HMAC-SHA-256 of the secret under a pepper, compared with the stored
+ *   hash in constant time, 401 otherwise. The body validated (Fastify's validator compiler) against the
+ *   heartbeat's JSON Schema by ajv with the gateway's options (allErrors, strict false, strictNumbers,
+ *   nothing coerced, removed or defaulted, unknown fields refused), 400 otherwise. One HSET of the
+ *   device's presence hash. The answer through a response schema.
+ * - `--protocol socket` (bench:sockets): Socket.IO on node:http with the gateway's transport options,
+ *   namespace /agent. The same credential check on the handshake's `auth { deviceId, secret }`; per
+ *   `heartbeat` event the same schema (compiled by ajv with the same options), one HSET, the ack.
+ *
+ * Neither has Nest, a guard, request ids, metrics, logging, a cluster adapter, rooms, presence states or
+ * transitions, a takeover of older sockets, nor any database write.
  *
  * `node -r ts-node/register/transpile-only bench/bare/bare-server.ts --protocol <http|socket> --devices
- * <file.json>`, with the gateway's configuration variables (PORT, HOST, REDIS_URL, REDIS_KEY_PREFIX, ...)
- * in the environment; prints "listening on <url>" once it serves.
+ * <file.json>`, with PORT, HOST, REDIS_URL, REDIS_KEY_PREFIX and HEARTBEAT_INTERVAL_SEC in the environment;
+ * prints "listening on <url>" once it serves.
  */
-import 'reflect-metadata';
 import { createHmac, randomBytes, timingSafeEqual } from 'node:crypto';
 import { readFileSync } from 'node:fs';
 import { createServer } from 'node:http';
 import { parseArgs } from 'node:util';
+import Ajv, { type Options as AjvOptions } from 'ajv';
+import addFormats from 'ajv-formats';
 import Fastify from 'fastify';
 import Redis from 'ioredis';
 import { Server } from 'socket.io';
-import { HeartbeatDto } from '../../src/devices/agent/dto/heartbeat.dto';
-import { SchemaValidator } from '../../src/common/validation/schema-validator';
-import { loadConfigFromEnvironment } from '../../src/config/environment';
-import { redisOptions } from '../../src/infra/redis/redis-client.provider';
-import { RedisPresenceStore } from '../../src/devices/presence/redis-presence.store';
-import { timingFor } from '../../src/devices/presence/presence';
-import { socketTransportOptions } from '../../src/realtime/realtime-io.adapter';
 import { type BenchDevice } from '../runner/local';
 
 const { values } = parseArgs({ options: { protocol: { type: 'string' }, devices: { type: 'string' } } });
-const config = loadConfigFromEnvironment();
-const redis = new Redis(config.REDIS_URL, redisOptions(config));
-const presence = new RedisPresenceStore(redis);
-const { staleAfterMs } = timingFor(config.HEARTBEAT_INTERVAL_SEC);
-const persistIntervalMs = config.HEARTBEAT_PERSIST_INTERVAL_SEC * 1000;
+const env = (name: string, fallback: string): string => process.env[name] ?? fallback;
+const PORT = Number(env('PORT', '3000'));
+const HOST = env('HOST', '127.0.0.1');
+const INTERVAL_SEC = Number(env('HEARTBEAT_INTERVAL_SEC', '30'));
+/** The gateway's defaults of BODY_LIMIT_BYTES and SOCKET_MAX_MESSAGE_BYTES. */
+const MAX_MESSAGE_BYTES = 65_536;
 
-// What the gateway's verification cache holds once each device has authenticated: its secret's keyed
-// hash. The gateway keeps its pepper in DATA_DIR; a bare server needs one, not the same one.
+const redis = new Redis(env('REDIS_URL', 'redis://127.0.0.1:6379'), {
+  keyPrefix: env('REDIS_KEY_PREFIX', ''),
+  lazyConnect: true,
+  enableOfflineQueue: false,
+  maxRetriesPerRequest: 1,
+});
+
+/** As the gateway validates: every violation reported, nothing coerced, removed or defaulted. */
+const AJV_OPTIONS: AjvOptions = {
+  allErrors: true,
+  strict: false,
+  strictNumbers: true,
+  coerceTypes: false,
+  removeAdditional: false,
+  useDefaults: false,
+};
+
+const ajv = addFormats(new Ajv(AJV_OPTIONS));
+
+const number = (minimum: number, maximum: number) => ({ type: 'number', minimum, maximum });
+const closed = (properties: Record<string, unknown>, required: string[] = []) => ({
+  type: 'object',
+  properties,
+  required,
+  additionalProperties: false,
+});
+/** The heartbeat body of PRODUCT §3.1, with the gateway's bounds. */
+const HEARTBEAT_SCHEMA = closed(
+  {
+    uptimeSec: { type: 'integer', minimum: 0 },
+    agentVersion: { type: 'string', minLength: 1, maxLength: 64 },
+    metrics: closed({
+      cpuPct: number(0, 100),
+      memPct: number(0, 100),
+      diskPct: number(0, 100),
+      tempC: number(-60, 150),
+      load1: number(0, 10_000),
+    }),
+    network: closed({
+      interfaces: {
+        type: 'array',
+        maxItems: 32,
+        items: closed(
+          {
+            name: { type: 'string', minLength: 1, maxLength: 64 },
+            up: { type: 'boolean' },
+            ipv4: { type: 'string', maxLength: 64 },
+            ipv6: { type: 'string', maxLength: 64 },
+            mac: { type: 'string', maxLength: 32 },
+          },
+          ['name'],
+        ),
+      },
+      publicIp: { type: 'string', anyOf: [{ format: 'ipv4' }, { format: 'ipv6' }] },
+      gatewayReachable: { type: 'boolean' },
+      dnsOk: { type: 'boolean' },
+      latencyMs: number(0, 600_000),
+    }),
+  },
+  ['uptimeSec'],
+);
+
+const ACK_SCHEMA = {
+  type: 'object',
+  properties: {
+    serverTime: { type: 'string' },
+    nextHeartbeatSec: { type: 'integer' },
+    pendingCommands: { type: 'integer' },
+  },
+};
+
+// A bare server keeps what the gateway's verification cache holds once each device has authenticated:
+// the secret's keyed hash. Its own pepper: the gateway's is not needed to check the same secrets.
 const pepper = randomBytes(32).toString('base64url');
 const digest = (secret: string): Buffer => createHmac('sha256', pepper).update(secret, 'utf8').digest();
 const hashes = new Map(
@@ -52,42 +125,72 @@ const hashes = new Map(
 function verify(deviceId: string, secret: string): boolean {
   const stored = hashes.get(deviceId);
   const presented = digest(secret);
-  return stored !== undefined && presented.length === stored.length && timingSafeEqual(presented, stored);
+  return stored !== undefined && timingSafeEqual(presented, stored);
 }
 
-/** The gateway stores the heartbeat re-serialised, with the connection's epoch on sockets. */
-const recordSign = (deviceId: string, heartbeat: unknown, epoch?: number) =>
-  presence.applySign(
-    { deviceId, at: Date.now(), heartbeat: JSON.stringify(heartbeat), epoch, persistIntervalMs },
-    staleAfterMs,
+/** The one Redis write of a heartbeat: the device is online, seen now, with this payload. */
+const recordHeartbeat = (deviceId: string, heartbeat: unknown): Promise<number> =>
+  redis.hset(
+    `presence:${deviceId}`,
+    'state',
+    'online',
+    'lastSeenAt',
+    Date.now(),
+    'heartbeat',
+    JSON.stringify(heartbeat),
   );
 
+const ack = () => ({ serverTime: new Date().toISOString(), nextHeartbeatSec: INTERVAL_SEC });
+
+function basicDevice(header: string | undefined): string | undefined {
+  if (!header?.startsWith('Basic ')) return undefined;
+  const decoded = Buffer.from(header.slice('Basic '.length), 'base64').toString('utf8');
+  const separator = decoded.indexOf(':');
+  const deviceId = decoded.slice(0, Math.max(separator, 0));
+  return separator > 0 && verify(deviceId, decoded.slice(separator + 1)) ? deviceId : undefined;
+}
+
 async function serveHttp(): Promise<{ url: string; close: () => Promise<void> }> {
-  const app = Fastify({ logger: false, bodyLimit: config.BODY_LIMIT_BYTES });
-  app.post('/v1/agent/heartbeat', async (request, reply) => {
-    const decoded = Buffer.from(
-      (request.headers.authorization ?? '').slice('Basic '.length),
-      'base64',
-    ).toString();
-    const separator = decoded.indexOf(':');
-    const deviceId = decoded.slice(0, separator);
-    if (!verify(deviceId, decoded.slice(separator + 1)) || separator <= 0)
-      return reply.code(401).send({ title: 'Unauthorized' });
-    await recordSign(deviceId, request.body);
-    return reply.code(200).send({
-      serverTime: new Date().toISOString(),
-      nextHeartbeatSec: config.HEARTBEAT_INTERVAL_SEC,
-      pendingCommands: 0,
-    });
+  const app = Fastify({
+    logger: false,
+    bodyLimit: MAX_MESSAGE_BYTES,
   });
-  return { url: await app.listen({ port: config.PORT, host: config.HOST }), close: () => app.close() };
+  app.setValidatorCompiler(({ schema }) => ajv.compile(schema));
+  app.decorateRequest('deviceId', '');
+  app.route<{ Body: unknown }>({
+    method: 'POST',
+    url: '/v1/agent/heartbeat',
+    schema: { body: HEARTBEAT_SCHEMA, response: { 200: ACK_SCHEMA } },
+    onRequest: (request, reply, done) => {
+      const deviceId = basicDevice(request.headers.authorization);
+      if (deviceId === undefined) {
+        void reply.code(401).type('application/problem+json').send({ status: 401, title: 'Unauthorized' });
+        return;
+      }
+      (request as unknown as { deviceId: string }).deviceId = deviceId;
+      done();
+    },
+    handler: async (request, reply) => {
+      await recordHeartbeat((request as unknown as { deviceId: string }).deviceId, request.body);
+      return reply.code(200).send({ ...ack(), pendingCommands: 0 });
+    },
+  });
+  return { url: await app.listen({ port: PORT, host: HOST }), close: () => app.close() };
 }
 
 async function serveSockets(): Promise<{ url: string; close: () => Promise<void> }> {
-  const heartbeat = new SchemaValidator(HeartbeatDto);
+  const validate = ajv.compile(HEARTBEAT_SCHEMA);
   const http = createServer();
-  // The gateway's transport options, without its cluster adapter and connection state recovery.
-  const io = new Server(http, socketTransportOptions(config));
+  // The gateway's transport options (socketTransportOptions), without its cluster adapter and
+  // connection state recovery.
+  const io = new Server(http, {
+    path: '/socket.io',
+    transports: ['websocket'],
+    perMessageDeflate: false,
+    httpCompression: false,
+    maxHttpBufferSize: MAX_MESSAGE_BYTES,
+    serveClient: false,
+  });
   const agents = io.of('/agent');
   agents.use((socket, next) => {
     const auth = socket.handshake.auth as { deviceId?: unknown; secret?: unknown };
@@ -102,26 +205,25 @@ async function serveSockets(): Promise<{ url: string; close: () => Promise<void>
   });
   agents.on('connection', (socket) => {
     const { deviceId } = socket.data as { deviceId: string };
-    socket.on('heartbeat', (payload: unknown, ack?: unknown) => {
-      if (typeof ack !== 'function') return;
-      const reply = ack as (response: unknown) => void;
-      const checked = heartbeat.check(payload);
-      if ('errors' in checked) {
-        reply({ error: { status: 400, errors: checked.errors } });
+    socket.on('heartbeat', (payload: unknown, reply?: unknown) => {
+      if (typeof reply !== 'function') return;
+      const answer = reply as (response: unknown) => void;
+      if (!validate(payload)) {
+        answer({ error: { status: 400, errors: validate.errors } });
         return;
       }
-      recordSign(deviceId, checked.value, 1).then(
+      recordHeartbeat(deviceId, payload).then(
         () => {
-          reply({ serverTime: new Date().toISOString(), nextHeartbeatSec: config.HEARTBEAT_INTERVAL_SEC });
+          answer(ack());
         },
         () => {
-          reply({ error: { status: 503 } });
+          answer({ error: { status: 503 } });
         },
       );
     });
   });
-  await new Promise<void>((resolve) => http.listen(config.PORT, config.HOST, resolve));
-  return { url: `http://${config.HOST}:${config.PORT}`, close: () => io.close() };
+  await new Promise<void>((resolve) => http.listen(PORT, HOST, resolve));
+  return { url: `http://${HOST}:${PORT}`, close: () => io.close() };
 }
 
 async function main(): Promise<void> {

@@ -60,6 +60,8 @@ export function choiceOption<T extends string>(given: OptionValues, name: string
 export interface Load {
   count: number;
   p99Ms: number;
+  /** Of `count`, those whose payload the server wrote to its database. */
+  persisted?: number;
 }
 
 export interface Sample<Subject extends string> extends Load {

@@ -62,6 +62,19 @@ export const heartbeat: Scenario<ReturnType<typeof readSettings>> = {
       shapes.push(shapeOf(await call(`${url}/v1/agent/heartbeat`, heartbeat)));
     if (shapes[0] !== shapes[1])
       throw new Error(`Responses differ: gateway {${shapes[0]}}, bare {${shapes[1]}}`);
+    // ... and refuses what the gateway refuses: wrong credentials, and a body off the schema.
+    const wrongSecret = { ...first, secret: `${first.secret}x` };
+    const refused = [
+      { headers: { ...headers(0), authorization: basicAuthorization(wrongSecret) }, status: 401 },
+      { headers: headers(0), body: JSON.stringify({ uptimeSec: -1, extra: true }), status: 400 },
+    ];
+    for (const { url } of Object.values(servers))
+      for (const { status, ...request } of refused)
+        await call(
+          `${url}/v1/agent/heartbeat`,
+          { method: 'POST', body: heartbeatBody(0), ...request },
+          status,
+        );
 
     console.log(
       `Heartbeat benchmark: POST /v1/agent/heartbeat with Basic credentials, ${devices.length} devices, ` +

@@ -4,15 +4,24 @@
  * IPC channel; it answers each command, in order, and exits when the runner goes away.
  */
 import { setTimeout as sleep } from 'node:timers/promises';
+import Redis from 'ioredis';
 import { io, type Socket } from 'socket.io-client';
-import { type BenchDevice, heartbeatBody } from '../runner/local';
+import { type BenchDevice, heartbeatBody, REDIS_URL } from '../runner/local';
 
 export type Server = 'gateway' | 'bare';
 
 export type ClientCommand = { server: Server } & (
   | { type: 'connect'; url: string; devices: BenchDevice[]; concurrency: number }
-  /** The first `sockets` connected sockets each send one heartbeat every `intervalMs`, spread evenly. */
-  | { type: 'start'; sockets: number; intervalMs: number; round: number }
+  /**
+   * Heartbeats: from each of the first `sockets` connected sockets one every `intervalMs`, spread evenly
+   * over the interval; or, with `inFlight`, that many at once, each acked one followed by the next, from
+   * every connected socket in turn (one in flight per device, as agents send them, and each device's
+   * beats as far apart as the load allows). With `presenceKeyPrefix`, every second beat of each socket
+   * finds its device's last persisted payload long ago, as in the steady state (see `agePersisted`).
+   */
+  | ({ type: 'start'; round: number; presenceKeyPrefix?: string } & (
+      { sockets: number; intervalMs: number } | { inFlight: number }
+    ))
   /** Stops sending and waits for the outstanding acks. */
   | { type: 'stop' }
   | { type: 'probe'; payload: unknown }
@@ -38,6 +47,18 @@ export type ClientReply = ({ type: 'state' } & ClientState) | { type: 'failed'; 
 const CONNECT_TIMEOUT_MS = 20_000;
 const ACK_TIMEOUT_MS = 10_000;
 
+const redis = new Redis(REDIS_URL, { lazyConnect: true, maxRetriesPerRequest: 1 });
+
+/**
+ * In the steady state (HEARTBEAT_INTERVAL_SEC 30, HEARTBEAT_PERSIST_INTERVAL_SEC 60) every second beat of
+ * a device is persisted. A run cannot wait a minute per device, so before such a beat its presence hash
+ * is told that the last persisted payload is long past (`persistedAt` 0): the server then does exactly
+ * the work of a persisted beat, whatever its persist interval. The same write goes to either server, so
+ * that both are driven alike; the bare server's hash just gains a field it never reads.
+ */
+const agePersisted = (presenceKeyPrefix: string, deviceId: string): Promise<unknown> =>
+  redis.hset(`${presenceKeyPrefix}presence:${deviceId}`, 'persistedAt', 0);
+
 const newGroup = () => ({
   sockets: [] as Socket[],
   dropped: {} as Record<string, number>,
@@ -45,6 +66,7 @@ const newGroup = () => ({
   beats: { sent: 0, acked: 0, latenciesMs: [] } as ClientState['beats'],
   timers: [] as NodeJS.Timeout[],
   outstanding: new Set<Promise<void>>(),
+  running: false,
 });
 type Group = ReturnType<typeof newGroup>;
 const groups: Record<Server, Group> = { gateway: newGroup(), bare: newGroup() };
@@ -87,13 +109,20 @@ const validAck = (ack: unknown): boolean => {
   return typeof serverTime === 'string' && typeof nextHeartbeatSec === 'number';
 };
 
-function send(group: Group, socket: Socket, payloadIndex: number): void {
+const deviceOf = (socket: Socket): string => (socket.auth as { deviceId: string }).deviceId;
+
+/** One heartbeat; `aged` first marks the device's last persisted payload as long past. */
+function send(group: Group, socket: Socket, payloadIndex: number, aged?: string): Promise<void> {
   const { beats } = group;
   beats.sent += 1;
-  const startedAt = performance.now();
-  const done = socket
-    .timeout(ACK_TIMEOUT_MS)
-    .emitWithAck('heartbeat', JSON.parse(heartbeatBody(payloadIndex)))
+  let startedAt = 0;
+  const done = (aged === undefined ? Promise.resolve() : agePersisted(aged, deviceOf(socket)))
+    .then(() => {
+      startedAt = performance.now();
+      return socket
+        .timeout(ACK_TIMEOUT_MS)
+        .emitWithAck('heartbeat', JSON.parse(heartbeatBody(payloadIndex)) as unknown);
+    })
     .then(
       (ack: unknown) => {
         if (!validAck(ack)) {
@@ -109,6 +138,7 @@ function send(group: Group, socket: Socket, payloadIndex: number): void {
     )
     .finally(() => group.outstanding.delete(done));
   group.outstanding.add(done);
+  return done;
 }
 
 async function handle(command: ClientCommand): Promise<ClientState> {
@@ -129,29 +159,57 @@ async function handle(command: ClientCommand): Promise<ClientState> {
     }
     case 'start': {
       // Connected ones only: a socket the server closed is reported as dropped, not as a lost ack.
-      const sockets = group.sockets.filter((socket) => socket.connected).slice(0, command.sockets);
+      const connected = group.sockets.filter((socket) => socket.connected);
+      const sockets = 'inFlight' in command ? connected : connected.slice(0, command.sockets);
       group.beats = { sent: 0, acked: 0, latenciesMs: [] };
       group.failures = [];
-      // Each socket on its own fixed schedule, spread evenly over the interval: a steady event rate.
-      sockets.forEach((socket, index) => {
-        const payloadIndex = index + command.round * 7;
-        const beat = (): void => {
-          send(group, socket, payloadIndex);
+      group.running = true;
+      const { presenceKeyPrefix } = command;
+      if (presenceKeyPrefix !== undefined && redis.status === 'wait') await redis.connect();
+      const running = group;
+      // Half the sockets start with a persisted beat, half with a throttled one.
+      const beatsOf = sockets.map((_, index) => index);
+      const busy = new Set<number>();
+      const beat = (index: number): Promise<void> => {
+        const aged = (beatsOf[index] = (beatsOf[index] ?? 0) + 1) % 2 === 0 ? presenceKeyPrefix : undefined;
+        return send(running, sockets[index] as Socket, index + command.round * 7, aged);
+      };
+      if ('inFlight' in command) {
+        let next = 0;
+        const loop = (): void => {
+          if (!running.running || sockets.length === 0) return;
+          // Past a socket still waiting for its ack: a device has one heartbeat in flight at a time.
+          while (busy.has(next)) next = (next + 1) % sockets.length;
+          const index = next;
+          next = (next + 1) % sockets.length;
+          busy.add(index);
+          void beat(index).then(() => {
+            busy.delete(index);
+            loop();
+          });
         };
+        for (let slot = 0; slot < Math.min(command.inFlight, sockets.length); slot += 1) loop();
+        break;
+      }
+      const { intervalMs } = command;
+      sockets.forEach((_, index) => {
+        // Each socket on its own fixed schedule, spread evenly over the interval: a steady event rate.
         const first = setTimeout(
           () => {
-            beat();
-            group.timers.push(setInterval(beat, command.intervalMs));
+            void beat(index);
+            running.timers.push(setInterval(() => void beat(index), intervalMs));
           },
-          (index / sockets.length) * command.intervalMs,
+          (index / sockets.length) * intervalMs,
         );
-        group.timers.push(first);
+        running.timers.push(first);
       });
       break;
     }
     case 'stop':
+      group.running = false;
       for (const timer of group.timers.splice(0)) clearTimeout(timer);
-      await Promise.all([...group.outstanding]);
+      // Until nothing is outstanding: a closed loop's ack may have sent one more beat meanwhile.
+      while (group.outstanding.size > 0) await Promise.all([...group.outstanding]);
       break;
     case 'probe':
       ack = await group.sockets[0]?.timeout(ACK_TIMEOUT_MS).emitWithAck('heartbeat', command.payload);
@@ -182,5 +240,6 @@ process.on('message', (command: ClientCommand) => {
 });
 // The runner is gone (finished, failed or killed): nothing here may outlive it.
 process.on('disconnect', () => {
+  redis.disconnect();
   process.exit(0);
 });

@@ -1,15 +1,17 @@
 /**
  * bench:sockets: N idle authenticated device sockets on /agent, then heartbeat events with acks, against
- * the built gateway and the bare Socket.IO server. The figures are RSS per idle socket and server CPU per
- * acked heartbeat event, gateway / bare.
+ * the built gateway and the bare Socket.IO server, in the steady state: every second beat of a device is
+ * persisted, as with the default intervals. The figures are RSS per idle socket and server CPU per acked
+ * heartbeat event, gateway / bare, at a fixed rate or with a closed loop (`--in-flight`).
  */
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { fixed, percentile, printTable } from '../runner/figures';
-import { type BenchDevice, heartbeatBody, shapeOf, STARTUP_TIMEOUT_MS } from '../runner/local';
+import { type BenchDevice, DATA_BACKENDS, heartbeatBody, shapeOf, STARTUP_TIMEOUT_MS } from '../runner/local';
 import { cpuSeconds, memoryBytes, type NodeChild } from '../runner/processes';
-import { integerOption, type OptionValues, type Run, type Sample, type Scenario } from '../runner/runner';
+import { choiceOption, integerOption, type OptionValues, type Run, type Sample } from '../runner/runner';
+import { type Scenario } from '../runner/runner';
 import { type Server as Started, startBare, startGateway } from '../runner/servers';
 import { type ClientCommand, type ClientReply, type ClientState, type Server } from './sockets-client';
 
@@ -28,6 +30,25 @@ const mib = (bytes: number): string => `${fixed(bytes / 1024 ** 2, 1)} MiB`;
 async function readMemory(server: NodeChild): Promise<{ rss: number; heapUsed: number; external: number }> {
   const { usage } = await server.request<{ usage: NodeJS.MemoryUsage }>({ type: 'memory' });
   return { rss: memoryBytes(server.pid, 'VmRSS'), heapUsed: usage.heapUsed, external: usage.external };
+}
+
+/**
+ * The gateway's heartbeat payloads written to its database so far, once its queue is empty: the rows a
+ * window's beats caused are written within a flush interval after it, and belong to its CPU time.
+ */
+async function payloadsWritten(url: string): Promise<number> {
+  for (let attempt = 0; attempt < 40; attempt += 1) {
+    const text = await (await fetch(`${url}/metrics`, { signal: AbortSignal.timeout(5_000) })).text();
+    const read = (name: string): number => Number(new RegExp(`^${name} (\\S+)$`, 'm').exec(text)?.[1]);
+    const [queued, written] = [read('presence_payloads_queued'), read('presence_payloads_written_total')];
+    if (!Number.isFinite(queued) || !Number.isFinite(written))
+      throw new Error(
+        "The gateway's /metrics has no presence_payloads_queued or presence_payloads_written_total",
+      );
+    if (queued === 0) return written;
+    await sleep(250);
+  }
+  throw new Error('The gateway still had heartbeat payloads queued 10 s after the heartbeats stopped');
 }
 
 /** CPU-seconds per second the server spends with its sockets connected and silent (timers, pings, Redis). */
@@ -100,13 +121,29 @@ class SocketClients {
   probe = async (server: Server, payload: unknown) =>
     (await this.all(() => ({ type: 'probe', server, payload }))).ack;
 
-  /** Heartbeats from `sockets` of the server's sockets for `durationMs`; fails unless every one is acked. */
-  async heartbeats(server: Server, sockets: number, intervalMs: number, durationMs: number, round: number) {
-    const each = { type: 'start', server, intervalMs, round } as const;
-    await this.all(
-      (share): ClientCommand => ({ ...each, sockets: share.length }),
-      [...Array(sockets).keys()],
-    );
+  /**
+   * Heartbeats for `durationMs`: from `sockets` of the server's sockets every `intervalMs`, or `inFlight`
+   * at a time from all of them in turn; every second one of each socket persisted when
+   * `presenceKeyPrefix` is given. Fails unless every one is acked.
+   */
+  async heartbeats(
+    server: Server,
+    load: { sockets: number; intervalMs: number } | { inFlight: number },
+    durationMs: number,
+    round: number,
+    presenceKeyPrefix?: string,
+  ) {
+    const each = { type: 'start', server, round, presenceKeyPrefix } as const;
+    if ('inFlight' in load)
+      await this.all(
+        (share): ClientCommand => ({ ...each, inFlight: share.length }),
+        [...Array(load.inFlight).keys()],
+      );
+    else
+      await this.all(
+        (share): ClientCommand => ({ ...each, intervalMs: load.intervalMs, sockets: share.length }),
+        [...Array(load.sockets).keys()],
+      );
     await sleep(durationMs);
     const { beats, failures } = await this.all(() => ({ type: 'stop', server }));
     if (beats.acked !== beats.sent || beats.sent === 0)
@@ -138,8 +175,13 @@ function fileLimitFor(sockets: number, clients: number): number | undefined {
 
 const readSettings = (values: OptionValues, quick: boolean) => {
   const count = integerOption(values, 'sockets', quick ? 200 : 5_000, 10, 20_000);
+  const inFlight = integerOption(values, 'in-flight', 0, 1, 5_000);
+  if (inFlight > count) throw new Error(`--in-flight ${inFlight} needs at least as many --sockets`);
   return {
     sockets: count,
+    /** 0: the fixed rate; N: N sockets in a closed loop, each sending its next beat once acked. */
+    inFlight,
+    dataBackend: choiceOption(values, 'data-backend', DATA_BACKENDS),
     heartbeatSockets: Math.min(
       count,
       integerOption(values, 'heartbeat-sockets', quick ? 100 : 500, 1, 5_000),
@@ -160,6 +202,8 @@ export const sockets: Scenario<ReturnType<typeof readSettings>> = {
     duration: { type: 'string' },
     rounds: { type: 'string' },
     settle: { type: 'string' },
+    'in-flight': { type: 'string' },
+    'data-backend': { type: 'string', default: 'embedded' },
   },
 
   settings: readSettings,
@@ -171,14 +215,14 @@ export const sockets: Scenario<ReturnType<typeof readSettings>> = {
   async run(run, settings) {
     const clientCount = Math.min(8, Math.ceil(settings.sockets / SOCKETS_PER_CLIENT));
     const fileLimit = fileLimitFor(settings.sockets, clientCount);
-    // No presence refresh of silent sockets during the run, and heartbeat payloads reach the database
-    // only on a device's first heartbeat (in the warm-up): the bare server writes no database either.
-    const env = { HEARTBEAT_INTERVAL_SEC: '600', HEARTBEAT_PERSIST_INTERVAL_SEC: '86400' };
+    // No presence refresh of the silent sockets during the run; the persist interval is the default, and
+    // the clients make every second beat a persisted one (sockets-client.ts, agePersisted).
+    const env = { HEARTBEAT_INTERVAL_SEC: '600' };
     const options = { nodeArgs: PROBE, env, process: { fileLimit, ipc: true } };
     const createStarted = performance.now();
     const gateway = await startGateway(run, {
       ...options,
-      dataBackend: 'embedded',
+      dataBackend: settings.dataBackend,
       devices: settings.sockets,
       concurrency: 16,
     });
@@ -208,7 +252,8 @@ export const sockets: Scenario<ReturnType<typeof readSettings>> = {
     const warmup = devices.slice(0, 100);
     for (const server of SERVERS) {
       await clients.connect(server, warmup);
-      await clients.heartbeats(server, warmup.length, settings.intervalMs, 1_000, 0);
+      const load = { sockets: warmup.length, intervalMs: settings.intervalMs };
+      await clients.heartbeats(server, load, 1_000, 0);
       await clients.disconnect(server);
     }
     await sleep(1_000);
@@ -270,12 +315,16 @@ export const sockets: Scenario<ReturnType<typeof readSettings>> = {
       bare: await idleCpuRate(servers.bare, settings.durationSec),
     };
     const rate = (settings.heartbeatSockets * 1000) / settings.intervalMs;
+    const load = settings.inFlight
+      ? `${fixed(settings.inFlight)} events in flight per server, each acked one followed by the next from the next of the ${fixed(settings.sockets)} sockets (a closed loop)`
+      : `${fixed(settings.heartbeatSockets)} of the ${fixed(settings.sockets)} sockets per server send one event each every ${settings.intervalMs} ms (${fixed(rate)} events/s), acked`;
     console.log(
-      `\nHeartbeats: ${fixed(settings.heartbeatSockets)} of the ${fixed(settings.sockets)} sockets per server send ` +
-        `one event each every ${settings.intervalMs} ms (${fixed(rate)} events/s), acked; ${settings.rounds} ` +
-        `round(s) of ${settings.durationSec} s per server, alternating, after a warm-up. Idle CPU, sockets ` +
-        `connected and silent: gateway ${fixed(idle.gateway * 1000, 1)} ms/s, bare ${fixed(idle.bare * 1000, 1)} ms/s`,
+      `\nHeartbeats: ${load}; every second beat of each socket persisted, as in the steady state; ` +
+        `${settings.rounds} round(s) of ${settings.durationSec} s per server, alternating, after a warm-up. ` +
+        `Idle CPU, sockets connected and silent: gateway ${fixed(idle.gateway * 1000, 1)} ms/s, ` +
+        `bare ${fixed(idle.bare * 1000, 1)} ms/s`,
     );
+    const presenceKeyPrefix = { gateway: run.scratch.prefix, bare: `${run.scratch.prefix}bare:` };
     const cpuPerEvent = (sample: Sample<Server>): number => (sample.cpuSec / sample.count) * 1e6;
     const netOfIdle = (sample: Sample<Server>): number =>
       ((sample.cpuSec - idle[sample.subject] * sample.wallSec) / sample.count) * 1e6;
@@ -287,15 +336,14 @@ export const sockets: Scenario<ReturnType<typeof readSettings>> = {
       rounds: settings.rounds,
       durationSec: settings.durationSec,
       async load(server, durationSec, round) {
-        const { heartbeatSockets, intervalMs } = settings;
-        const beats = await clients.heartbeats(
-          server,
-          heartbeatSockets,
-          intervalMs,
-          durationSec * 1_000,
-          round,
-        );
-        return { count: beats.acked, p99Ms: percentile(beats.latenciesMs, 0.99) };
+        const { heartbeatSockets, intervalMs, inFlight } = settings;
+        const beating = inFlight ? { inFlight } : { sockets: heartbeatSockets, intervalMs };
+        const writtenBefore = server === 'gateway' ? await payloadsWritten(gateway.url) : 0;
+        const durationMs = durationSec * 1_000;
+        const beats = await clients.heartbeats(server, beating, durationMs, round, presenceKeyPrefix[server]);
+        // The bare server writes no database.
+        const persisted = server === 'gateway' ? (await payloadsWritten(gateway.url)) - writtenBefore : 0;
+        return { count: beats.acked, p99Ms: percentile(beats.latenciesMs, 0.99), persisted };
       },
       figures: [
         { label: 'acked', digits: 0, of: (sample) => sample.count },
@@ -304,6 +352,7 @@ export const sockets: Scenario<ReturnType<typeof readSettings>> = {
         { label: 'µs CPU/event', digits: 1, of: cpuPerEvent },
         { label: 'net of idle', digits: 1, of: netOfIdle },
         { label: 'p99 ack (ms)', digits: 1, of: (sample) => sample.p99Ms },
+        { label: '% persisted', digits: 1, of: (sample) => (100 * (sample.persisted ?? 0)) / sample.count },
       ],
       ratios: [
         {

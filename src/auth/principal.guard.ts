@@ -23,6 +23,13 @@ const CREDENTIAL_FORMS: Record<PrincipalKind, string> = {
   service: 'Bearer <service key>',
 };
 
+/** What each strategy's verify function answers: the principal, or why not. */
+interface PrincipalStrategy {
+  validate(
+    request: FastifyRequest,
+  ): Principal | [false, AuthFailure] | Promise<Principal | [false, AuthFailure]>;
+}
+
 /** Passport reports one challenge per strategy tried; the most telling one explains the refusal. */
 function mostTellingFailure(info: unknown): AuthFailure | undefined {
   const failures = (Array.isArray(info) ? info : [info]).filter(
@@ -39,15 +46,17 @@ function mostTellingFailure(info: unknown): AuthFailure | undefined {
  * Socket.IO connections authenticate in their handshake with the same verification services; a handler
  * in any context but HTTP (a @SubscribeMessage handler) is refused, never let through unauthenticated.
  *
- * Strategies run on this app's own passport Authenticator, not passport's process-wide singleton (where
- * @nestjs/passport's AuthGuard looks them up): with two gateways in one process, the second would
- * otherwise authenticate the first one's requests with its own configuration.
+ * A route that accepts one kind asks that strategy directly; one that accepts several runs them on this
+ * app's own passport Authenticator, which tries each in turn and gathers their refusals, not passport's
+ * process-wide singleton (where @nestjs/passport's AuthGuard looks them up): with two gateways in one
+ * process, the second would otherwise authenticate the first one's requests with its own configuration.
  */
 @Injectable()
 export class PrincipalGuard implements CanActivate {
   private readonly logger = new Logger('Auth');
   private readonly authenticator = new Authenticator();
   private readonly declarations = new WeakMap<object, PrincipalKind[] | 'public'>();
+  private readonly strategies: Readonly<Record<PrincipalKind, PrincipalStrategy>>;
 
   constructor(
     private readonly reflector: Reflector,
@@ -56,6 +65,7 @@ export class PrincipalGuard implements CanActivate {
     customer: CustomerStrategy,
     service: ServiceStrategy,
   ) {
+    this.strategies = { device, customer, service };
     this.authenticator.use('device', device);
     this.authenticator.use('customer', customer);
     this.authenticator.use('service', service);
@@ -129,11 +139,20 @@ export class PrincipalGuard implements CanActivate {
     return declaration;
   }
 
-  private authenticate(
+  private async authenticate(
     kinds: readonly PrincipalKind[],
     request: FastifyRequest,
     response: unknown,
   ): Promise<Principal> {
+    const [only] = kinds;
+    if (kinds.length === 1 && only !== undefined) {
+      // One kind (every device route, the heartbeat among them): its strategy decides alone, so it is
+      // asked directly. Passport's middleware would add nothing but its per-request cost, which includes
+      // six login helpers assigned onto each request object.
+      const result = await this.strategies[only].validate(request);
+      if (!Array.isArray(result)) return result;
+      throw this.refusal(kinds, request, result[1]);
+    }
     return new Promise<Principal>((resolve, reject) => {
       const middleware = this.authenticator.authenticate(
         [...kinds],

@@ -36,7 +36,9 @@ export class HeartbeatFlusher implements OnApplicationShutdown {
     private readonly config: AppConfig,
     private readonly devices: DeviceRepository,
     private readonly metrics: MetricsService,
-  ) {}
+  ) {
+    metrics.reportQueuedPayloads(() => this.queued.size);
+  }
 
   /** Devices whose payload waits to be written. */
   get queuedDevices(): number {
@@ -100,6 +102,7 @@ export class HeartbeatFlusher implements OnApplicationShutdown {
   private async write(batch: HeartbeatSign[]): Promise<boolean> {
     try {
       await this.devices.recordSigns(batch);
+      this.metrics.countPresencePayloadsWritten(batch.length);
     } catch (error) {
       this.metrics.countPresenceWriteFailure();
       if (!(error instanceof DependencyUnavailableError)) {

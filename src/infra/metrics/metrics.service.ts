@@ -96,6 +96,23 @@ export class MetricsService {
     },
   });
 
+  private readonly presencePayloadsWritten = new Counter({
+    name: 'presence_payloads_written_total',
+    help: 'Heartbeat payloads this instance wrote to the database (one row each, written in batches)',
+    registers: [this.registry],
+  });
+
+  private queuedPayloads: () => number = () => 0;
+
+  private readonly presencePayloadsQueued = new Gauge({
+    name: 'presence_payloads_queued',
+    help: 'Devices whose throttled heartbeat payload waits in this instance for the next batch write; it grows while the database is away',
+    registers: [this.registry],
+    collect: () => {
+      this.presencePayloadsQueued.set(this.queuedPayloads());
+    },
+  });
+
   constructor() {
     collectDefaultMetrics({ register: this.registry });
     // Every series exists from the start, so that a rate over the first outage is not empty.
@@ -164,6 +181,15 @@ export class MetricsService {
 
   measureWaitingPolls(source: () => number): void {
     this.waitingPollsSource = source;
+  }
+
+  countPresencePayloadsWritten(rows: number): void {
+    this.presencePayloadsWritten.inc(rows);
+  }
+
+  /** Read at each scrape, not kept up to date per heartbeat. */
+  reportQueuedPayloads(count: () => number): void {
+    this.queuedPayloads = count;
   }
 
   get contentType(): string {
