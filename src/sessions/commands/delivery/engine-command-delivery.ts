@@ -16,9 +16,6 @@ export const COMMAND_CANCEL_EVENT = serverEvent<{ commandId: string }>('command:
   payload: object<{ commandId: string }>({ commandId: uuid() }),
 });
 
-/** Statuses in which the command may already be on the device. */
-const ON_DEVICE = new Set(['sent', 'delivered', 'running']);
-
 /** The delivery engine behind CommandDelivery: transitions, clocks and routing (see the module). */
 @Injectable()
 export class EngineCommandDelivery extends CommandDelivery {
@@ -43,8 +40,11 @@ export class EngineCommandDelivery extends CommandDelivery {
         status: 'cancelled',
       });
       if (!cancelled) continue;
-      if (ON_DEVICE.has(current.status))
-        this.realtime.toAgent(current.deviceId, COMMAND_CANCEL_EVENT, { commandId });
+      // Sent at least once, it may be on the device, even when it was queued again (its ack timed out)
+      // or claimed between the read above and the cancel.
+      if (cancelled.sentAt !== null) {
+        this.realtime.toAgent(cancelled.deviceId, COMMAND_CANCEL_EVENT, { commandId });
+      }
       return cancelled;
     }
   }
