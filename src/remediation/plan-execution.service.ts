@@ -23,10 +23,13 @@ import { PlanRepository } from './plan.repository';
 const SWEEP_BATCH = 100;
 /**
  * A step's command still queued this long after its issue may never have been handed to the delivery
- * engine (its instance stopped in between); the sweep hands it over again, which the engine takes as a
- * no-op for a command it already knows.
+ * engine: the move that created it committed, but its instance stopped before submit (through PostgREST
+ * a dead instance's statement even runs on and commits after it died). Such a command has no clock (the
+ * engine rebuilds clocks from the database only at start-up and after a cache loss), so it would never
+ * expire, and no work signal, so a connected agent would not be sent it. The sweep hands it over again;
+ * for a command the engine already knows that only re-arms the same clock and signals the device again.
  */
-const HANDOVER_GRACE_MS = 5000;
+export const HANDOVER_GRACE_MS = 5000;
 
 /**
  * Carries approved plans out (issue 12 item 5): step n + 1 is issued only once step n's command
@@ -34,8 +37,8 @@ const HANDOVER_GRACE_MS = 5000;
  * is one call of advance_remediation_plan under the row's lock, so whichever instance sees a step end
  * (the delivery engine's onFinal on the instance that made the final transition) issues the next step,
  * exactly once. A sweep on every instance covers what no listener saw: a step that ended while its
- * instance was stopping, an approved plan whose instance stopped before step 0, plans left undecided
- * past their expiresAt. It also hears of sessions closing, and gives the session view its plans.
+ * instance was stopping, an approved plan whose instance stopped before step 0, a step issued but never
+ * handed to the delivery engine, plans left undecided past their expiresAt. It also hears of sessions closing, and gives the session view its plans.
  */
 @Injectable()
 export class PlanExecutionService
@@ -44,6 +47,11 @@ export class PlanExecutionService
   private readonly logger = new Logger(PlanExecutionService.name);
   private readonly unsubscribes: (() => void)[] = [];
   private sweepTimer: NodeJS.Timeout | undefined;
+  /**
+   * Step commands this instance handed over again, while they stay queued: each once, not at every sweep
+   * for as long as its device is away (each hand-over is a `command:updated` and a work signal).
+   */
+  private readonly handedOver = new Set<string>();
   private sweeping: Promise<void> | undefined;
 
   constructor(
@@ -139,12 +147,18 @@ export class PlanExecutionService
       await this.expired(plan, 'expiresAt passed');
     }
     const due = await this.plans.listToAdvance(new Date(Date.now() - HANDOVER_GRACE_MS), SWEEP_BATCH);
+    const waiting = new Set<string>();
     for (const plan of due) {
       const commandId = plan.status === 'executing' ? plan.steps[plan.currentStep ?? 0]?.commandId : null;
       const command = commandId ? await this.commands.findById(commandId) : null;
-      if (command?.status === 'queued') await this.delivery.submit(command);
-      else await this.advance(plan.id);
+      if (command?.status === 'queued') {
+        waiting.add(command.id);
+        if (this.handedOver.has(command.id)) continue;
+        await this.delivery.submit(command);
+        this.handedOver.add(command.id);
+      } else await this.advance(plan.id);
     }
+    for (const id of this.handedOver) if (!waiting.has(id)) this.handedOver.delete(id);
   }
 
   /** The delivery engine's word that a command is final: for a plan's step, the plan moves on. */
