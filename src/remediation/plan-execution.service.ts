@@ -2,7 +2,7 @@ import {
   Injectable,
   Logger,
   type OnApplicationBootstrap,
-  type OnApplicationShutdown,
+  type BeforeApplicationShutdown,
   type OnModuleDestroy,
   type OnModuleInit,
 } from '@nestjs/common';
@@ -42,7 +42,7 @@ export const HANDOVER_GRACE_MS = 5000;
  */
 @Injectable()
 export class PlanExecutionService
-  implements OnModuleInit, OnModuleDestroy, OnApplicationBootstrap, OnApplicationShutdown
+  implements OnModuleInit, OnModuleDestroy, OnApplicationBootstrap, BeforeApplicationShutdown
 {
   private readonly logger = new Logger(PlanExecutionService.name);
   private readonly unsubscribes: (() => void)[] = [];
@@ -53,6 +53,7 @@ export class PlanExecutionService
    */
   private readonly handedOver = new Set<string>();
   private sweeping: Promise<void> | undefined;
+  private stopping = false;
 
   constructor(
     private readonly config: AppConfig,
@@ -87,7 +88,9 @@ export class PlanExecutionService
     this.sweepTimer.unref();
   }
 
-  async onApplicationShutdown(): Promise<void> {
+  /** Before the connections close: a sweep in flight finishes with the database it started on. */
+  async beforeApplicationShutdown(): Promise<void> {
+    this.stopping = true;
     clearInterval(this.sweepTimer);
     await this.sweeping;
   }
@@ -144,19 +147,26 @@ export class PlanExecutionService
   /** One pass of the sweep; public so that a test drives it without waiting for the interval. */
   async sweep(): Promise<void> {
     for (const plan of await this.plans.expire({ due: true }, SWEEP_BATCH)) {
-      await this.expired(plan, 'expiresAt passed');
+      await this.expired(plan, 'expiresAt passed').catch((error: unknown) => {
+        this.logger.warn(`Could not announce the expiry of plan ${plan.id}: ${String(error)}`);
+      });
     }
     const due = await this.plans.listToAdvance(new Date(Date.now() - HANDOVER_GRACE_MS), SWEEP_BATCH);
     const waiting = new Set<string>();
+    // One plan that fails is logged and retried by the next sweep; the others still move.
     for (const plan of due) {
-      const commandId = plan.status === 'executing' ? plan.steps[plan.currentStep ?? 0]?.commandId : null;
-      const command = commandId ? await this.commands.findById(commandId) : null;
-      if (command?.status === 'queued') {
-        waiting.add(command.id);
-        if (this.handedOver.has(command.id)) continue;
-        await this.delivery.submit(command);
-        this.handedOver.add(command.id);
-      } else await this.advance(plan.id);
+      try {
+        const commandId = plan.status === 'executing' ? plan.steps[plan.currentStep ?? 0]?.commandId : null;
+        const command = commandId ? await this.commands.findById(commandId) : null;
+        if (command?.status === 'queued') {
+          waiting.add(command.id);
+          if (this.handedOver.has(command.id)) continue;
+          await this.delivery.submit(command);
+          this.handedOver.add(command.id);
+        } else await this.advance(plan.id);
+      } catch (error) {
+        this.logger.warn(`Could not move plan ${plan.id} on: ${String(error)}`);
+      }
     }
     for (const id of this.handedOver) if (!waiting.has(id)) this.handedOver.delete(id);
   }
@@ -205,6 +215,7 @@ export class PlanExecutionService
   }
 
   private startSweep(): void {
+    if (this.stopping) return;
     this.sweeping ??= this.sweep()
       .catch((error: unknown) => {
         this.logger.warn(`Remediation sweep failed: ${String(error)}`);

@@ -1,5 +1,6 @@
 import { Module } from '@nestjs/common';
 import { AuditModule } from '../audit/audit.module';
+import { DevicesModule } from '../devices/devices.module';
 import { storageAdapter } from '../infra/adapters';
 import { RealtimeModule } from '../realtime/realtime.module';
 import { SessionsModule } from '../sessions/sessions.module';
@@ -17,7 +18,7 @@ import { SupabasePlanRepository } from './storage/supabase-plan.repository';
  * (CommandDelivery, from sessions). The only writer of the `remediation_plans` rows.
  */
 @Module({
-  imports: [AuditModule, RealtimeModule, SessionsModule],
+  imports: [AuditModule, DevicesModule, RealtimeModule, SessionsModule],
   controllers: [RemediationController],
   providers: [
     RemediationService,

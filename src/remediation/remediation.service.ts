@@ -9,6 +9,8 @@ import { type PlanResponse, toPlanResponse } from './dto/plan.response';
 import { PLAN_EXPIRY_SEC, type ProposePlanDto } from './dto/propose-plan.dto';
 import { type PlanDecision, type PlanDecisionOutcome, type PlanRecord } from './plan';
 import { PlanAnnouncer } from './plan-announcer';
+import { DevicesService } from '../devices/devices.service';
+import { CapabilityMissingError } from '../sessions/commands/commands.errors';
 import { PlanExecutionService } from './plan-execution.service';
 import { planHash } from './plan-hash';
 import { PlanRepository } from './plan.repository';
@@ -35,6 +37,7 @@ export class RemediationService {
   constructor(
     private readonly plans: PlanRepository,
     private readonly sessions: SessionRepository,
+    private readonly devices: DevicesService,
     private readonly execution: PlanExecutionService,
     private readonly announcer: PlanAnnouncer,
   ) {}
@@ -45,6 +48,18 @@ export class RemediationService {
     const steps = checkPlanSteps(input.steps);
     if ('errors' in steps) throw new ValidationFailedError(steps.errors);
     if (session.state !== 'open') throw new SessionClosedError(session.id);
+    // Refused up front, as a command would be: a plan must not stop half-way at a step the device lacks.
+    const device = await this.devices.snapshot(session.deviceId);
+    const lacking = steps.value.findIndex((step) => !device?.capabilities.includes(step.type));
+    const missing = steps.value[lacking];
+    if (device && missing) {
+      throw new CapabilityMissingError(
+        device.id,
+        missing.type,
+        device.capabilities,
+        `steps[${lacking}].type`,
+      );
+    }
     const plan = await this.plans.propose({
       sessionId: session.id,
       summary: input.summary,

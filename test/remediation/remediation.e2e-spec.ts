@@ -216,6 +216,11 @@ describe('remediation plans across two instances', () => {
       expect.arrayContaining(['summary', 'priority']),
     ]);
 
+    // A step the device did not register: refused up front, naming the step.
+    expect(
+      await refused(planBody({ steps: [THREE_STEPS[1], { type: 'reboot', params: {}, description: 'x' }] })),
+    ).toEqual([422, 'capability_missing', ['steps[1].type']]);
+
     // A customer is not a backend service: refused, whoever's session it is.
     const byCustomer = await propose(a, sessionId, planBody(), bearer(customerA.accessToken));
     expect([401, 403]).toContain(byCustomer.status);

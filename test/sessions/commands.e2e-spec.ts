@@ -268,7 +268,7 @@ describe.each<Backend>(['supabase', 'postgres', 'embedded'])('commands on %s', (
         {},
         422,
         'capability_missing',
-        undefined,
+        ['type'],
       ],
     ];
 

@@ -52,14 +52,13 @@ export class CapabilityMissingError extends DomainError<CommandErrorCode.Capabil
     deviceId: string,
     readonly type: CommandType,
     capabilities: readonly string[],
+    /** The request field that names the type, when it is not the body's `type` (a plan's step). */
+    field = 'type',
   ) {
-    super(
+    const detail =
       `Device ${deviceId} did not register the capability ${type}` +
-        (capabilities.length === 0
-          ? ' (it registered none).'
-          : ` (it registered ${capabilities.join(', ')}).`),
-      { type, capabilities: [...capabilities] },
-    );
+      (capabilities.length === 0 ? ' (it registered none).' : ` (it registered ${capabilities.join(', ')}).`);
+    super(detail, { type, capabilities: [...capabilities], errors: [{ field, message: detail }] });
   }
 }
 
