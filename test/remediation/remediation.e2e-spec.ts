@@ -32,7 +32,7 @@ const THREE_STEPS: { type: CommandType; params: Record<string, unknown>; descrip
 ];
 
 /**
- * Remediation plans end to end (PRODUCT §3.2, §3.3, §4, §6; issue 12): two gateway instances on real
+ * Remediation plans end to end (docs/guide.md#remediation-plans, #socketio; issue 12): two gateway instances on real
  * PostgREST/PostgreSQL and real Redis, real HTTP and Socket.IO clients over TCP. Each instance sweeps
  * plans every 100 ms, so a step that ended is followed up by whichever instance gets there first.
  */

@@ -129,7 +129,7 @@ export interface AgentOptions {
   log?: (line: string) => void;
 }
 
-/** The heartbeat both transports send (PRODUCT §3.1). */
+/** The heartbeat both transports send (docs/guide.md#devices-and-presence). */
 export function heartbeatBody() {
   return {
     uptimeSec: Math.floor(uptime()),

@@ -7,7 +7,7 @@ export interface ClockSettings {
 }
 
 /**
- * When a non-final command must next be looked at, from its status (PRODUCT §4, the three clocks):
+ * When a non-final command must next be looked at, from its status (docs/guide.md#the-command-lifecycle-and-its-clocks, the three clocks):
  * queued → its expiry; sent → its ack timeout, or its expiry if that comes first (a command never acked
  * was never delivered); delivered or running → its execution timeout. Null for a final command.
  */
