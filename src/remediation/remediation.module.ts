@@ -13,7 +13,7 @@ import { SqlPlanRepository } from './storage/sql-plan.repository';
 import { SupabasePlanRepository } from './storage/supabase-plan.repository';
 
 /**
- * Remediation plans (PRODUCT §3.2, §3.3, §4; issue 12): proposal by backend services, the customer's
+ * Remediation plans (docs/guide.md#remediation-plans; issue 12): proposal by backend services, the customer's
  * decision bound to the plan's hash, and execution step by step as commands through the delivery engine
  * (CommandDelivery, from sessions). The only writer of the `remediation_plans` rows.
  */

@@ -27,7 +27,7 @@ import {
 type Reader = CustomerPrincipal | ServicePrincipal;
 
 /**
- * Remediation plans (PRODUCT §3.2, §3.3, issue 12): a backend service proposes one in an open session;
+ * Remediation plans (docs/guide.md#remediation-plans, issue 12): a backend service proposes one in an open session;
  * the session's customer approves exactly what it saw (by its hash), rejects it, or cancels it once
  * approved; PlanExecutionService carries it out. Customers see only their own plans ("not found"
  * otherwise); admins and services read every plan; an admin decides only its own.
@@ -88,7 +88,7 @@ export class RemediationService {
     return toPlanResponse(await this.readable(reader, planId));
   }
 
-  /** Approves the plan if `planHash` is its own, then issues its first step (PRODUCT §3.2). */
+  /** Approves the plan if `planHash` is its own, then issues its first step (docs/guide.md#remediation-plans). */
   async approve(customer: CustomerPrincipal, planId: string, input: ApprovePlanDto): Promise<PlanResponse> {
     const plan = await this.decidable(customer, planId);
     const approved = await this.decide(plan, {

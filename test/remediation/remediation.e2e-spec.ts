@@ -38,7 +38,7 @@ const THREE_STEPS: { type: CommandType; params: Record<string, unknown>; descrip
 ];
 
 /**
- * Remediation plans end to end (PRODUCT §3.2, §3.3, §4, §6; issue 12): two gateway instances on real
+ * Remediation plans end to end (docs/guide.md#remediation-plans; issue 12): two gateway instances on real
  * PostgREST/PostgreSQL and real Redis, real HTTP and Socket.IO clients over TCP, and a real agent socket
  * that runs the steps the delivery engine sends it. The plan sweep is set far apart, so that a plan that
  * moves on does so from the step's end (the engine's onFinal on the instance that took the result); the

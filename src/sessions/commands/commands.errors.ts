@@ -33,7 +33,7 @@ export class CommandNotFoundError extends DomainError<CommandErrorCode.NotFound>
   }
 }
 
-/** Remediation types change the device: only an approved remediation plan issues them (PRODUCT §4). */
+/** Remediation types change the device: only an approved remediation plan issues them (docs/guide.md#commands). */
 export class RemediationRequiresPlanError extends DomainError<CommandErrorCode.RemediationRequiresPlan> {
   readonly code = CommandErrorCode.RemediationRequiresPlan;
 

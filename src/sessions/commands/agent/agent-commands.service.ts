@@ -17,7 +17,7 @@ import {
 import { type CommandProgressBodyDto, type CommandResultBodyDto } from './dto/command-report.dto';
 
 /**
- * What an agent reports about its commands (PRODUCT §3.1, §6), over HTTP and over its socket alike. At
+ * What an agent reports about its commands (docs/guide.md#command-delivery, #socketio), over HTTP and over its socket alike. At
  * least once: a repeated ack, progress or result changes nothing. A progress or result before the ack
  * counts as the ack (delivered is recorded first, so deliveredAt tells the truth). A command of another
  * device is a 404, as if it did not exist.

@@ -25,7 +25,7 @@ const REBUILD_BATCH = 500;
 const RECONCILE_INTERVAL_MS = 5 * 60_000;
 
 /**
- * Fires the command clocks (PRODUCT §4): every instance sweeps the shared deadlines; a due one is claimed
+ * Fires the command clocks (docs/guide.md#the-command-lifecycle-and-its-clocks): every instance sweeps the shared deadlines; a due one is claimed
  * with a lease (its time pushed forward, not removed), the command is read from the database and what
  * its status calls for is applied through CommandTransitions, whose winner re-arms or clears the clock.
  * An instance that dies mid-way leaves the claimed clocks to fire again once their lease lapses.

@@ -7,12 +7,12 @@ export interface ClockSettings {
 }
 
 /**
- * When a non-final command must next be looked at, from its status and the time `now` (PRODUCT §4, the
- * three clocks): queued → its expiry, and meanwhile once every ack timeout, when its device's work is
- * signalled again (a signal lost on the bus then delays the command by one ack timeout at most, never
- * lets it expire while its device is connected); sent → its ack timeout, or its expiry if that comes
- * first (a command never acked was never delivered); delivered or running → its execution timeout. Null
- * for a final command.
+ * When a non-final command must next be looked at, from its status and the time `now` (the three clocks
+ * of docs/guide.md#the-command-lifecycle-and-its-clocks): queued → its expiry, and meanwhile once every
+ * ack timeout, when its device's work is signalled again (a signal lost on the bus then delays the
+ * command by one ack timeout at most, never lets it expire while its device is connected); sent → its
+ * ack timeout, or its expiry if that comes first (a command never acked was never delivered); delivered
+ * or running → its execution timeout. Null for a final command.
  */
 export function deadlineOf(command: CommandRecord, settings: ClockSettings, now: number): number | null {
   const expiry = command.expiresAt.getTime();

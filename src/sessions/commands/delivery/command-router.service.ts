@@ -10,7 +10,7 @@ import { COMMAND_SCHEMA, type CommandResponse, toCommandResponse } from '../dto/
 import { CommandTransitions } from './command-transitions.service';
 import { DeviceWorkSignal } from './device-work.signal';
 
-/** Server → agent (PRODUCT §6): a command to run; the agent acks `{ accepted, reason? }`. */
+/** Server → agent (docs/guide.md#socketio): a command to run; the agent acks `{ accepted, reason? }`. */
 export const COMMAND_EVENT = serverEvent<CommandResponse>('command', {
   namespaces: ['/agent'],
   summary:

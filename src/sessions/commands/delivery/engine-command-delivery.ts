@@ -9,7 +9,7 @@ import { CommandDelivery } from './command-delivery';
 import { CommandTransitions } from './command-transitions.service';
 import { DeviceWorkSignal } from './device-work.signal';
 
-/** Server → agent (PRODUCT §6): stop a command that may already be on the device. */
+/** Server → agent (docs/guide.md#socketio): stop a command that may already be on the device. */
 export const COMMAND_CANCEL_EVENT = serverEvent<{ commandId: string }>('command:cancel', {
   namespaces: ['/agent'],
   summary: 'Stop a command that may already be on the device: it was cancelled; its results are refused.',
