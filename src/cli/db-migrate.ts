@@ -144,11 +144,17 @@ async function pushWithSupabaseCli(url: string): Promise<void> {
     );
   }
   const code = await new Promise<number | null>((resolve, reject) => {
+    // The password goes in the child's environment, not on its command line, which every local user can
+    // read (ps, /proc); the CLI's PostgreSQL driver reads PGPASSWORD when the URL has none.
+    const withoutPassword = new URL(url);
+    const password = decodeURIComponent(withoutPassword.password);
+    withoutPassword.password = '';
     const child = spawn(
       SUPABASE_CLI,
-      ['db', 'push', '--db-url', url, '--yes', '--workdir', REPOSITORY_ROOT],
+      ['db', 'push', '--db-url', withoutPassword.toString(), '--yes', '--workdir', REPOSITORY_ROOT],
       {
         stdio: 'inherit',
+        env: password === '' ? process.env : { ...process.env, PGPASSWORD: password },
       },
     );
     child.once('error', reject);

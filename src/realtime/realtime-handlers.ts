@@ -19,14 +19,12 @@ export interface FailureAck {
   schema: AnySchema;
 }
 
-/** `/agent`: `{ error }`. */
-const AGENT_FAILURE_ACK: FailureAck = {
-  build: (problem) => ({ error: problem }),
-  schema: object<{ error: Problem }>({ error: PROBLEM_SCHEMA }),
-};
-
-/** `/portal`: `{ ok: false, error }`, beside the `{ ok: true, ... }` of a handled event. */
-const PORTAL_FAILURE_ACK: FailureAck = {
+/**
+ * `{ ok: false, error }` on both namespaces, beside the `{ ok: true, ... }` of a handled event (the
+ * `command:result` ack of the contract); an agent's heartbeat answers without `ok`, so an agent tells a
+ * failure by `error`.
+ */
+const FAILURE_ACK: FailureAck = {
   build: (problem) => ({ ok: false, error: problem }),
   schema: object<{ ok: false; error: Problem }>({ ok: constant(false), error: PROBLEM_SCHEMA }),
 };
@@ -42,7 +40,7 @@ export class NamespaceHandlers<Connection> {
 
   constructor(
     readonly namespace: string,
-    readonly failureAck: FailureAck = AGENT_FAILURE_ACK,
+    readonly failureAck: FailureAck = FAILURE_ACK,
   ) {}
 
   /** Registers a client event; a second handler for one event is a programming error, refused at start-up. */
@@ -108,6 +106,6 @@ export class NamespaceHandlers<Connection> {
  */
 @Injectable()
 export class RealtimeHandlers {
-  readonly agent = new NamespaceHandlers<AgentConnection>('/agent', AGENT_FAILURE_ACK);
-  readonly portal = new NamespaceHandlers<PortalConnection>('/portal', PORTAL_FAILURE_ACK);
+  readonly agent = new NamespaceHandlers<AgentConnection>('/agent', FAILURE_ACK);
+  readonly portal = new NamespaceHandlers<PortalConnection>('/portal', FAILURE_ACK);
 }

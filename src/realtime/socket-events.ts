@@ -59,7 +59,7 @@ function handleEvent<T>(
   event: string,
   validator: SchemaValidator<T>,
   handler: (payload: T) => Promise<unknown>,
-  failureAck: (problem: Problem) => unknown = (problem) => ({ error: problem }),
+  failureAck: (problem: Problem) => unknown = (problem) => ({ ok: false, error: problem }),
 ): void {
   socket.on(event, (...args: unknown[]) => {
     const { payload, reply } = splitArguments(args);
@@ -105,7 +105,7 @@ function failureReply(
 function refuseUnknownEvents(
   socket: Socket,
   known: readonly string[],
-  failureAck: (problem: Problem) => unknown = (problem) => ({ error: problem }),
+  failureAck: (problem: Problem) => unknown = (problem) => ({ ok: false, error: problem }),
 ): void {
   socket.onAny((event: unknown, ...args: unknown[]) => {
     const name = typeof event === 'string' ? event : String(event);

@@ -249,11 +249,9 @@ describe('npm run db:migrate', () => {
     const database = await createTestDatabase({ migrate: false });
     databases.push(database);
 
-    const outcome = await runCli(DB_MIGRATE, [
-      '--supabase',
-      '--database-url',
-      `${database.url}?sslmode=disable`,
-    ]);
+    // With a password, which goes to the CLI in its environment rather than on its command line.
+    const url = `${database.url.replace('postgres@', 'postgres:a-password@')}?sslmode=disable`;
+    const outcome = await runCli(DB_MIGRATE, ['--supabase', '--database-url', url]);
 
     expect(outcome.code).toBe(0);
     expect(await appliedVersions(database)).toEqual(versions);

@@ -38,8 +38,9 @@ export class CommandsController {
       },
     },
     problems: {
-      403: 'A remediation type outside a plan, or a type the device cannot run',
+      403: "An admin issuing in another customer's session",
       409: 'The session is closed, or the Idempotency-Key was used with another body',
+      422: 'A remediation type outside a plan, or a type the device did not register',
     },
   })
   async issue(
@@ -74,7 +75,8 @@ export class CommandsController {
   @CustomerAuth()
   @Documented({
     summary: 'Cancel a command',
-    responses: { 200: { description: 'The command, cancelled (or already final)', schema: COMMAND_SCHEMA } },
+    responses: { 200: { description: 'The command, cancelled', schema: COMMAND_SCHEMA } },
+    problems: { 409: 'The command is already final' },
   })
   @EmptyBody()
   cancel(

@@ -4,6 +4,7 @@ import { MetricsService } from '../../../infra/metrics/metrics.service';
 import { type AgentConnection } from '../../../realtime/realtime-connections';
 import { RealtimeHandlers } from '../../../realtime/realtime-handlers';
 import { serverEvent } from '../../../realtime/realtime.events';
+import { unstorableInput } from '../../../common/validation/storable-input';
 import { type CommandRecord } from '../command';
 import { boolean, object, optional, string } from '../../../common/docs/typed-schema';
 import { COMMAND_SCHEMA, type CommandResponse, toCommandResponse } from '../dto/command.response';
@@ -238,7 +239,11 @@ function parseAck(ack: unknown): { accepted: boolean; reason?: string } | null {
   if (typeof ack !== 'object' || ack === null) return null;
   const { accepted, reason } = ack as { accepted?: unknown; reason?: unknown };
   if (typeof accepted !== 'boolean') return null;
-  return typeof reason === 'string' && reason.length > 0
-    ? { accepted, reason: reason.split('\u0000').join('').slice(0, MAX_REASON_LENGTH) }
-    : { accepted };
+  if (typeof reason !== 'string' || reason.length === 0) return { accepted };
+  // Cut by code points, so that no surrogate pair is split; a reason the database cannot store (a NUL,
+  // an unpaired surrogate) would lose the refusal itself, so it is replaced.
+  const cut = Array.from(reason).slice(0, MAX_REASON_LENGTH).join('');
+  return unstorableInput(cut).length === 0
+    ? { accepted, reason: cut }
+    : { accepted, reason: 'The agent refused the command with a reason that could not be stored.' };
 }
