@@ -1,4 +1,5 @@
-import { canonicalJson, planHash } from './plan-hash';
+import { canonicalJson } from '../common/canonical-json';
+import { planHash } from './plan-hash';
 
 describe('planHash', () => {
   // The vector the README shows; computed independently (Python: json.dumps(steps, sort_keys=True,

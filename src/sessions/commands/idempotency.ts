@@ -1,5 +1,6 @@
 import { createHash } from 'node:crypto';
 import { type FieldError } from '../../common/errors/domain-error';
+import { canonicalJson } from '../../common/canonical-json';
 
 /** How long an Idempotency-Key answers with the command it created (docs/guide.md#commands). */
 export const IDEMPOTENCY_WINDOW_SEC = 24 * 3600;
@@ -23,18 +24,6 @@ export function checkIdempotencyKey(
       },
     ],
   };
-}
-
-/** JSON with every object's keys sorted, so that one request has one text whatever its key order. */
-export function canonicalJson(value: unknown): string {
-  if (Array.isArray(value)) return `[${value.map(canonicalJson).join(',')}]`;
-  if (typeof value === 'object' && value !== null) {
-    const entries = Object.entries(value as Record<string, unknown>)
-      .filter(([, inner]) => inner !== undefined)
-      .sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0));
-    return `{${entries.map(([key, inner]) => `${JSON.stringify(key)}:${canonicalJson(inner)}`).join(',')}}`;
-  }
-  return JSON.stringify(value);
 }
 
 /**
