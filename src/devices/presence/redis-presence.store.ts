@@ -173,40 +173,48 @@ export class RedisPresenceStore extends PresenceStore {
   }
 
   async applySign(sign: SignInput, staleAfterMs: number): Promise<SignOutcome> {
-    const [applied, previous, persist] = await redisCall(() =>
-      this.commands.presenceApplySign(
-        stateKey(sign.deviceId),
-        DEADLINES_KEY,
-        sign.deviceId,
-        String(sign.at),
-        sign.epoch === undefined ? '' : String(sign.epoch),
-        sign.heartbeat ?? '',
-        String(staleAfterMs),
-        String(sign.persistIntervalMs),
-        String(STATE_TTL_MS),
-      ),
+    const [applied, previous, persist] = await redisCall(
+      () =>
+        this.commands.presenceApplySign(
+          stateKey(sign.deviceId),
+          DEADLINES_KEY,
+          sign.deviceId,
+          String(sign.at),
+          sign.epoch === undefined ? '' : String(sign.epoch),
+          sign.heartbeat ?? '',
+          String(staleAfterMs),
+          String(sign.persistIntervalMs),
+          String(STATE_TTL_MS),
+        ),
+      this.redis,
+      'script',
     );
     return { applied: applied === 1, previousState: previous as PresenceState, persistDue: persist === 1 };
   }
 
   async connect(deviceId: string, at: number, staleAfterMs: number): Promise<ConnectOutcome> {
-    const [epoch, previous] = await redisCall(() =>
-      this.commands.presenceConnect(
-        stateKey(deviceId),
-        DEADLINES_KEY,
-        deviceId,
-        String(at),
-        String(staleAfterMs),
-        String(STATE_TTL_MS),
-        String(connectionEpochFloor(at)),
-      ),
+    const [epoch, previous] = await redisCall(
+      () =>
+        this.commands.presenceConnect(
+          stateKey(deviceId),
+          DEADLINES_KEY,
+          deviceId,
+          String(at),
+          String(staleAfterMs),
+          String(STATE_TTL_MS),
+          String(connectionEpochFloor(at)),
+        ),
+      this.redis,
+      'script',
     );
     return { epoch, previousState: previous as PresenceState };
   }
 
   async disconnect(deviceId: string, epoch: number): Promise<DisconnectOutcome> {
-    const [applied, previous, lastSeenAt] = await redisCall(() =>
-      this.commands.presenceDisconnect(stateKey(deviceId), DEADLINES_KEY, deviceId, String(epoch)),
+    const [applied, previous, lastSeenAt] = await redisCall(
+      () => this.commands.presenceDisconnect(stateKey(deviceId), DEADLINES_KEY, deviceId, String(epoch)),
+      this.redis,
+      'script',
     );
     return {
       applied: applied === 1,
@@ -220,7 +228,7 @@ export class RedisPresenceStore extends PresenceStore {
     const pipeline = this.redis.pipeline();
     for (const id of deviceIds)
       pipeline.hmget(stateKey(id), 'state', 'lastSeenAt', 'epoch', 'heartbeat', 'heartbeatAt');
-    const results = await redisCall(() => pipeline.exec());
+    const results = await redisCall(() => pipeline.exec(), this.redis, 'pipeline');
     return (results ?? []).map(([error, fields]) => {
       if (error) throw new DependencyUnavailableError('cache', error);
       const [state, lastSeenAt, epoch, heartbeat, heartbeatAt] = fields as (string | null)[];
@@ -236,7 +244,11 @@ export class RedisPresenceStore extends PresenceStore {
   }
 
   due(now: number, limit: number): Promise<string[]> {
-    return redisCall(() => this.redis.zrangebyscore(DEADLINES_KEY, '-inf', now, 'LIMIT', 0, limit));
+    return redisCall(
+      () => this.redis.zrangebyscore(DEADLINES_KEY, '-inf', now, 'LIMIT', 0, limit),
+      this.redis,
+      'command',
+    );
   }
 
   async transition(
@@ -245,22 +257,29 @@ export class RedisPresenceStore extends PresenceStore {
     to: PresenceState,
     deadline: number | null,
   ): Promise<boolean> {
-    const made = await redisCall(() =>
-      this.commands.presenceTransition(
-        stateKey(deviceId),
-        DEADLINES_KEY,
-        deviceId,
-        from.state,
-        String(from.lastSeenAt),
-        to,
-        deadline === null ? '' : String(deadline),
-      ),
+    const made = await redisCall(
+      () =>
+        this.commands.presenceTransition(
+          stateKey(deviceId),
+          DEADLINES_KEY,
+          deviceId,
+          from.state,
+          String(from.lastSeenAt),
+          to,
+          deadline === null ? '' : String(deadline),
+        ),
+      this.redis,
+      'script',
     );
     return made === 1;
   }
 
   async forget(deviceId: string): Promise<void> {
-    await redisCall(() => this.redis.multi().del(stateKey(deviceId)).zrem(DEADLINES_KEY, deviceId).exec());
+    await redisCall(
+      () => this.redis.multi().del(stateKey(deviceId)).zrem(DEADLINES_KEY, deviceId).exec(),
+      this.redis,
+      'pipeline',
+    );
   }
 
   async seed(seeds: readonly PresenceSeed[]): Promise<string[]> {
@@ -277,7 +296,7 @@ export class RedisPresenceStore extends PresenceStore {
         String(STATE_TTL_MS),
       );
     }
-    const results = await redisCall(() => pipeline.exec());
+    const results = await redisCall(() => pipeline.exec(), this.redis, 'pipeline');
     return (results ?? []).flatMap(([error, seeded], index) => {
       if (error) throw new DependencyUnavailableError('cache', error);
       const deviceId = seeds[index]?.deviceId;
@@ -286,8 +305,10 @@ export class RedisPresenceStore extends PresenceStore {
   }
 
   async checkRecovery(owner: string, leaseMs: number): Promise<StoreRecovery> {
-    const [state, generation] = await redisCall(() =>
-      this.commands.presenceCheckRecovery(SEEDED_KEY, SEEDING_KEY, owner, String(leaseMs)),
+    const [state, generation] = await redisCall(
+      () => this.commands.presenceCheckRecovery(SEEDED_KEY, SEEDING_KEY, owner, String(leaseMs)),
+      this.redis,
+      'script',
     );
     switch (state) {
       case 'intact':
@@ -301,15 +322,19 @@ export class RedisPresenceStore extends PresenceStore {
   }
 
   async extendRecovery(owner: string, leaseMs: number): Promise<boolean> {
-    const extended = await redisCall(() =>
-      this.commands.presenceExtendRecovery(SEEDING_KEY, owner, String(leaseMs)),
+    const extended = await redisCall(
+      () => this.commands.presenceExtendRecovery(SEEDING_KEY, owner, String(leaseMs)),
+      this.redis,
+      'script',
     );
     return extended === 1;
   }
 
   async completeRecovery(owner: string, generation: string): Promise<boolean> {
-    const completed = await redisCall(() =>
-      this.commands.presenceCompleteRecovery(SEEDED_KEY, SEEDING_KEY, owner, generation),
+    const completed = await redisCall(
+      () => this.commands.presenceCompleteRecovery(SEEDED_KEY, SEEDING_KEY, owner, generation),
+      this.redis,
+      'script',
     );
     return completed === 1;
   }
