@@ -56,6 +56,7 @@ export class AgentGateway
 
   afterInit(namespace: Namespace): void {
     this.namespace = namespace;
+    this.metrics.reportConnectedSockets('agent', () => namespace.sockets.size);
     authenticateHandshakes(
       namespace,
       'device',

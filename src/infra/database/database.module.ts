@@ -1,6 +1,6 @@
 import { type DynamicModule, Global, Logger, Module, type Provider } from '@nestjs/common';
 import { AppConfig, DataBackend } from '../../config/app-config';
-import { MetricsService } from '../metrics/metrics.service';
+import { type MetricsService, OPTIONAL_METRICS, UNOBSERVED } from '../metrics/metrics.service';
 import { SUPABASE_CLIENT, supabaseClientProvider } from '../supabase/supabase-client.provider';
 import { DataHealth } from './data-health';
 import { migrate } from './migrator';
@@ -19,11 +19,11 @@ function providersFor(backend: DataBackend): Provider[] {
     case DataBackend.Embedded:
       return sqlProviders({
         provide: SqlExecutor,
-        inject: [AppConfig, MetricsService],
-        useFactory: async (config: AppConfig, metrics: MetricsService) => {
+        inject: [AppConfig, OPTIONAL_METRICS],
+        useFactory: async (config: AppConfig, metrics?: MetricsService) => {
           const logger = new Logger('DatabaseModule');
           const executor = await PgliteExecutor.open(config.DATA_DIR);
-          executor.observeCalls((operation) => metrics.dataCalls('embedded', operation));
+          executor.observeCalls((operation) => metrics?.dataCalls('embedded', operation) ?? UNOBSERVED);
           if (executor.origin === 'image') {
             logger.log(`Created the embedded database in ${config.DATA_DIR} from the build's image`);
           } else if (executor.origin === 'initdb') {
@@ -42,10 +42,10 @@ function providersFor(backend: DataBackend): Provider[] {
     case DataBackend.Postgres:
       return sqlProviders({
         provide: SqlExecutor,
-        inject: [AppConfig, MetricsService],
-        useFactory: (config: AppConfig, metrics: MetricsService) => {
+        inject: [AppConfig, OPTIONAL_METRICS],
+        useFactory: (config: AppConfig, metrics?: MetricsService) => {
           const executor = PgPoolExecutor.fromConfig(config);
-          executor.observeCalls((operation) => metrics.dataCalls('postgres', operation));
+          executor.observeCalls((operation) => metrics?.dataCalls('postgres', operation) ?? UNOBSERVED);
           return executor;
         },
       });

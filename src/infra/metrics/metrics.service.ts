@@ -304,3 +304,9 @@ export class MetricsService {
     return this.registry.metrics();
   }
 }
+
+/**
+ * How infrastructure providers ask for the metrics: a module built without them (storage contract tests,
+ * command-line tools) gets connections whose calls are simply not observed.
+ */
+export const OPTIONAL_METRICS = { token: MetricsService, optional: true } as const;

@@ -2,7 +2,12 @@ import { Inject, Injectable, Logger, type OnApplicationShutdown, type Provider }
 import Redis, { type RedisOptions, ReplyError } from 'ioredis';
 import { DependencyUnavailableError } from '../../common/errors/common.errors';
 import { AppConfig } from '../../config/app-config';
-import { type CallObserver, MetricsService, type RedisCallOperation } from '../metrics/metrics.service';
+import {
+  type CallObserver,
+  type MetricsService,
+  OPTIONAL_METRICS,
+  type RedisCallOperation,
+} from '../metrics/metrics.service';
 
 export const REDIS_CLIENT = Symbol('REDIS_CLIENT');
 
@@ -118,13 +123,13 @@ export async function closeRedis(client: Redis): Promise<void> {
 
 export const redisClientProvider: Provider<Redis> = {
   provide: REDIS_CLIENT,
-  inject: [AppConfig, MetricsService],
-  useFactory: async (config: AppConfig, metrics: MetricsService): Promise<Redis> => {
+  inject: [AppConfig, OPTIONAL_METRICS],
+  useFactory: async (config: AppConfig, metrics?: MetricsService): Promise<Redis> => {
     const logger = new Logger('Redis');
     // Commands issued in the same tick go out as one write: heartbeats arriving together share a syscall.
     const client = new Redis(config.REDIS_URL, { ...redisOptions(config), enableAutoPipelining: true });
     logConnectionChanges(client, logger, 'command');
-    observeRedisCalls(client, metrics);
+    if (metrics) observeRedisCalls(client, metrics);
     // Start-up must not fail because Redis is away: readiness reports it, and the client keeps retrying.
     await client.connect().catch((error: unknown) => {
       logger.warn(

@@ -2,7 +2,7 @@ import { Inject, type Provider } from '@nestjs/common';
 import { createClient } from '@supabase/supabase-js';
 import WebSocket from 'ws';
 import { AppConfig } from '../../config/app-config';
-import { MetricsService } from '../metrics/metrics.service';
+import { type MetricsService, OPTIONAL_METRICS } from '../metrics/metrics.service';
 import { observedFetch } from './observed-fetch';
 
 export const SUPABASE_CLIENT = Symbol('SUPABASE_CLIENT');
@@ -15,12 +15,12 @@ export const InjectSupabase = (): ParameterDecorator => Inject(SUPABASE_CLIENT);
  */
 export const supabaseClientProvider: Provider = {
   provide: SUPABASE_CLIENT,
-  inject: [AppConfig, MetricsService],
-  useFactory: (config: AppConfig, metrics: MetricsService) =>
+  inject: [AppConfig, OPTIONAL_METRICS],
+  useFactory: (config: AppConfig, metrics?: MetricsService) =>
     createClient(config.SUPABASE_URL ?? '', config.SUPABASE_SERVICE_ROLE_KEY ?? '', {
       auth: { persistSession: false, autoRefreshToken: false, detectSessionInUrl: false },
       db: { timeout: config.DATABASE_TIMEOUT_MS },
-      global: { fetch: observedFetch(metrics) },
+      global: metrics ? { fetch: observedFetch(metrics) } : {},
       realtime: { transport: WebSocket as never },
     }),
 };
