@@ -132,6 +132,18 @@ export class MetricsService {
   });
 
   private presenceCounts: () => Promise<PresenceCounts> = () => Promise.resolve(null);
+  private presenceScrape: Promise<PresenceCounts> | undefined;
+
+  /**
+   * The registry collects its metrics concurrently: the counts and their `_up` gauge share one read, so
+   * that within one scrape they agree.
+   */
+  private readPresence(): Promise<PresenceCounts> {
+    this.presenceScrape ??= this.presenceCounts().finally(() => {
+      this.presenceScrape = undefined;
+    });
+    return this.presenceScrape;
+  }
 
   private readonly devicesByPresence = new Gauge({
     name: 'devices_by_presence',
@@ -139,9 +151,8 @@ export class MetricsService {
     labelNames: ['state'] as const,
     registers: [this.registry],
     collect: async () => {
-      const counts = await this.presenceCounts();
+      const counts = await this.readPresence();
       this.devicesByPresence.reset();
-      this.devicesByPresenceUp.set(counts ? 1 : 0);
       if (counts) for (const [state, devices] of counts) this.devicesByPresence.set({ state }, devices);
     },
   });
@@ -150,6 +161,9 @@ export class MetricsService {
     name: 'devices_by_presence_up',
     help: '1 when devices_by_presence could be read at this scrape (or from the cache), 0 when the database did not answer in time',
     registers: [this.registry],
+    collect: async () => {
+      this.devicesByPresenceUp.set((await this.readPresence()) ? 1 : 0);
+    },
   });
 
   private readonly dataCallDuration = new Histogram({
