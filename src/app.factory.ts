@@ -19,7 +19,7 @@ import {
   effectiveConnectionLimit,
   isRefusedConnection,
 } from './common/http/connection-limits';
-import { isBodyOptional } from './common/http/body-schema';
+import { isBodyOptional, routeBodyLimit } from './common/http/body-schema';
 import { ProblemFilter } from './common/http/problem.filter';
 import { REQUEST_ID_HEADER, requestIdFor } from './common/http/request-id';
 import { createValidationPipe } from './common/http/validation';
@@ -109,6 +109,11 @@ export async function createApp({
     );
   }
   capConnections(app.getHttpServer(), connectionLimit);
+  // Routes are registered at init, after this: a route that declares a larger body (BodyLimit) gets it.
+  fastify.addHook('onRoute', (route) => {
+    const limit = routeBodyLimit(route.config, config);
+    if (limit !== undefined) route.bodyLimit = limit;
+  });
   // The API reads JSON only (PRODUCT §3): a text/plain body is a 415 like any other media type.
   fastify.removeContentTypeParser('text/plain');
   // Route schemas (@BodySchema, HeartbeatRoute) compile with the ajv socket payloads use, so both

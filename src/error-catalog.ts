@@ -4,6 +4,10 @@ import { realtimeProblems, type RealtimeErrorCode } from './realtime/realtime.er
 import { commandProblems, type CommandErrorCode } from './sessions/commands/commands.errors';
 import { remediationProblems, type RemediationErrorCode } from './remediation/remediation.errors';
 import { sessionProblems, type SessionErrorCode } from './sessions/sessions.errors';
+import {
+  agentCommandProblems,
+  type AgentCommandErrorCode,
+} from './sessions/commands/agent/agent-commands.errors';
 import { commonProblems, type CommonErrorCode } from './common/errors/common.errors';
 import { type ProblemCatalog } from './common/errors/problem-catalog';
 
@@ -18,7 +22,8 @@ export type ErrorCode =
   | RealtimeErrorCode
   | SessionErrorCode
   | CommandErrorCode
-  | RemediationErrorCode;
+  | RemediationErrorCode
+  | AgentCommandErrorCode;
 
 /** Typed as a complete Record: an enum member without an HTTP mapping fails to compile. */
 export const ERROR_CATALOG: ProblemCatalog<ErrorCode> = {
@@ -29,4 +34,5 @@ export const ERROR_CATALOG: ProblemCatalog<ErrorCode> = {
   ...sessionProblems,
   ...commandProblems,
   ...remediationProblems,
+  ...agentCommandProblems,
 };

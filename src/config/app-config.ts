@@ -174,9 +174,25 @@ export class AppConfig {
   @IntegerBetween(1, 3600)
   COMMAND_ACK_TIMEOUT_SEC = 30;
 
+  /** Commands one device runs at once (sent, delivered or running); the next goes out when one ends. */
+  @IntegerBetween(1, 100)
+  COMMAND_MAX_IN_FLIGHT_PER_DEVICE = 1;
+
+  /** Deliveries of a command that go unacknowledged before it fails as `undeliverable`. */
+  @IntegerBetween(1, 100)
+  COMMAND_MAX_ATTEMPTS = 3;
+
   /** A command not delivered this long after it was issued expires (the device was away too long). */
   @IntegerBetween(1, 604800)
   COMMAND_EXPIRY_SEC = 3600;
+
+  /** Largest `output` of a command result (its JSON text); a larger result is refused with 413. */
+  @IntegerBetween(1024, 8388608)
+  COMMAND_OUTPUT_MAX_BYTES = 262144;
+
+  /** How often each instance looks for commands whose clock (ack, execution, expiry) has passed. */
+  @IntegerBetween(20, 60000)
+  COMMAND_SWEEP_INTERVAL_MS = 1000;
 
   /** At most one heartbeat payload per device is written to the database per this interval. */
   @IntegerBetween(1, 86400)
@@ -242,9 +258,12 @@ export class AppConfig {
   })
   SOCKET_CORS_ORIGINS?: string;
 
-  /** Largest Socket.IO message; a larger one closes the connection (the engine refuses to buffer it). */
+  /**
+   * Largest Socket.IO message; a larger one closes the connection (the engine refuses to buffer it). It
+   * must admit a command result with the largest output (COMMAND_OUTPUT_MAX_BYTES) and its envelope.
+   */
   @IntegerBetween(1024, 10485760)
-  SOCKET_MAX_MESSAGE_BYTES = 65536;
+  SOCKET_MAX_MESSAGE_BYTES = 327680;
 
   /** Devices one portal socket may subscribe to individually (its customer room covers its own devices). */
   @IntegerBetween(1, 100000)
@@ -265,7 +284,7 @@ export class AppConfig {
   @IntegerBetween(1, 3600)
   DEPENDENCY_RETRY_AFTER_SEC = 5;
 
-  /** Largest accepted request body. */
+  /** Largest accepted request body (a command result's route admits COMMAND_OUTPUT_MAX_BYTES more). */
   @IntegerBetween(1024, 10485760)
   BODY_LIMIT_BYTES = 65536;
 
@@ -356,6 +375,12 @@ function describe(errors: ValidationError[], raw: Record<string, RawValue>): str
   });
 }
 
+/**
+ * Room a command result needs beside its output: the command id, status, error and the framing. An
+ * over-size output still arrives whole (and is answered 413) as long as it is at most this much larger.
+ */
+export const COMMAND_RESULT_ENVELOPE_BYTES = 3072;
+
 /** Rules between variables, checked once each variable is valid on its own. */
 function crossFieldProblems(config: AppConfig, errors: ValidationError[]): string[] {
   const invalid = new Set(errors.map((error) => error.property));
@@ -377,6 +402,16 @@ function crossFieldProblems(config: AppConfig, errors: ValidationError[]): strin
     // A device's payload must be written before its next one is due, which another instance may receive.
     problems.push(
       `PRESENCE_FLUSH_INTERVAL_MS must not exceed HEARTBEAT_PERSIST_INTERVAL_SEC × 1000 (got ${config.PRESENCE_FLUSH_INTERVAL_MS} > ${config.HEARTBEAT_PERSIST_INTERVAL_SEC * 1000})`,
+    );
+  }
+  if (
+    !invalid.has('SOCKET_MAX_MESSAGE_BYTES') &&
+    !invalid.has('COMMAND_OUTPUT_MAX_BYTES') &&
+    config.SOCKET_MAX_MESSAGE_BYTES < config.COMMAND_OUTPUT_MAX_BYTES + COMMAND_RESULT_ENVELOPE_BYTES
+  ) {
+    // A socket result with an output the limit admits would otherwise close the agent's connection.
+    problems.push(
+      `SOCKET_MAX_MESSAGE_BYTES must be at least COMMAND_OUTPUT_MAX_BYTES + ${COMMAND_RESULT_ENVELOPE_BYTES} (got ${config.SOCKET_MAX_MESSAGE_BYTES} < ${config.COMMAND_OUTPUT_MAX_BYTES + COMMAND_RESULT_ENVELOPE_BYTES})`,
     );
   }
   return problems;

@@ -108,6 +108,14 @@ export class DevicesService {
     };
   }
 
+  /**
+   * How many commands wait in the device's queue, told by the delivery engine after each change of it:
+   * the heartbeat answers with it (pendingCommands) without reading commands.
+   */
+  recordPendingCommands(deviceId: string, count: number): Promise<void> {
+    return this.presence.setPendingCommands(deviceId, count);
+  }
+
   /** The current view of a live device, without an access check: for pushing updates to its watchers. */
   async snapshot(deviceId: string): Promise<DeviceResponse | null> {
     const device = await this.devices.findById(deviceId);

@@ -14,6 +14,7 @@ import { type AgentConnection } from './realtime-connections';
 import { RealtimeHandlers } from './realtime-handlers';
 import { rooms } from './realtime.events';
 import { authenticateHandshakes } from './socket-auth';
+import { RealtimeService } from './realtime.service';
 import { announceShutdown, closeConnection, dispatchEvents } from './socket-events';
 
 interface AgentSocketData {
@@ -48,6 +49,7 @@ export class AgentGateway
     private readonly credentials: DeviceCredentialsService,
     private readonly handlers: RealtimeHandlers,
     private readonly metrics: MetricsService,
+    private readonly realtime: RealtimeService,
   ) {}
 
   async beforeApplicationShutdown(): Promise<void> {
@@ -56,6 +58,7 @@ export class AgentGateway
 
   afterInit(namespace: Namespace): void {
     this.namespace = namespace;
+    this.realtime.attachAgent(namespace);
     this.metrics.reportConnectedSockets('agent', () => namespace.sockets.size);
     authenticateHandshakes(
       namespace,
@@ -79,6 +82,8 @@ export class AgentGateway
         if (reason) closeConnection(socket, reason);
         else socket.disconnect(true);
       },
+      emitWithAck: (event, payload, timeoutMs) =>
+        (socket as unknown as Socket).timeout(timeoutMs).emitWithAck(event, payload) as Promise<unknown>,
     };
     this.connections.set(socket, connection);
     void socket.join(rooms.device(connection.device.deviceId));

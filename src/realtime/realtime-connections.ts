@@ -12,6 +12,11 @@ export interface AgentConnection {
    * by the server does not reconnect on its own.
    */
   close(reason?: Extract<ConnectionCloseReason, 'replaced' | 'revoked'>): void;
+  /**
+   * Sends an event to this socket and resolves with the agent's ack; rejects when none arrives within
+   * `timeoutMs` or the socket closes first.
+   */
+  emitWithAck(event: string, payload: unknown, timeoutMs: number): Promise<unknown>;
 }
 
 /** One portal socket on this instance, as features see it. */

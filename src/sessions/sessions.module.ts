@@ -4,12 +4,9 @@ import { DevicesModule } from '../devices/devices.module';
 import { storageAdapter } from '../infra/adapters';
 import { RealtimeModule } from '../realtime/realtime.module';
 import { CloseOnDeviceRevocation } from './close-on-device-revocation';
-import { CommandRepository } from './commands/command.repository';
 import { CommandsController } from './commands/commands.controller';
 import { CommandsService } from './commands/commands.service';
 import { CommandDeliveryModule } from './commands/delivery/command-delivery.module';
-import { SqlCommandRepository } from './commands/storage/sql-command.repository';
-import { SupabaseCommandRepository } from './commands/storage/supabase-command.repository';
 import { SessionClosings } from './session-closings';
 import { SessionPlans } from './session-plans';
 import { SessionRepository } from './session.repository';
@@ -35,10 +32,9 @@ import { SupabaseSessionRepository } from './storage/supabase-session.repository
     SessionClosings,
     SessionPlans,
     storageAdapter(SessionRepository, { sql: SqlSessionRepository, supabase: SupabaseSessionRepository }),
-    storageAdapter(CommandRepository, { sql: SqlCommandRepository, supabase: SupabaseCommandRepository }),
   ],
   // For remediation, which issues its steps as commands of a session and hooks into the session's view
-  // and closing.
-  exports: [SessionRepository, CommandRepository, CommandDeliveryModule, SessionClosings, SessionPlans],
+  // and closing; CommandDeliveryModule brings CommandDelivery and CommandRepository.
+  exports: [SessionRepository, CommandDeliveryModule, SessionClosings, SessionPlans],
 })
 export class SessionsModule {}

@@ -25,11 +25,11 @@ import { type ServerEvent } from '../realtime/realtime.events';
 import { RealtimeService } from '../realtime/realtime.service';
 import { CloseOnDeviceRevocation } from './close-on-device-revocation';
 import { CommandsService } from './commands/commands.service';
-import { RepositoryOnlyDelivery } from './commands/delivery/command-delivery.module';
 import { SessionAlreadyOpenError, SessionClosedError, SessionNotFoundError } from './sessions.errors';
 import { SessionsService } from './sessions.service';
 import { SessionClosings } from './session-closings';
 import { SessionPlans } from './session-plans';
+import { inMemoryDelivery } from '../../test/support/in-memory-delivery';
 
 /** The outbound transport without sockets: what features send, to which rooms. */
 class RecordingRealtime extends RealtimeService {
@@ -69,7 +69,7 @@ describe('SessionsService', () => {
       new HeartbeatFlusher(config, deviceStore, metrics),
     );
     const devices = new DevicesService(deviceStore, credentials, presence, audit, revocations);
-    const delivery = new RepositoryOnlyDelivery(commandStore);
+    const delivery = inMemoryDelivery({ commands: commandStore, devices, metrics, config, realtime });
     const commands = new CommandsService(config, commandStore, sessionStore, devices, delivery, audit);
     const sessions = new SessionsService(
       sessionStore,

@@ -78,6 +78,8 @@ describe('realtime payload discipline', () => {
   beforeAll(async () => {
     cluster = await startRealtimeCluster('realtime-payloads', 1, {
       SOCKET_MAX_MESSAGE_BYTES: String(MAX_MESSAGE_BYTES),
+      // The message limit must admit a command result of the largest output (app-config.ts).
+      COMMAND_OUTPUT_MAX_BYTES: '1024',
       SOCKET_MAX_SUBSCRIPTIONS: String(MAX_SUBSCRIPTIONS),
     });
     [a] = cluster.instances as [GatewayInstance];

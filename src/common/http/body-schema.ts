@@ -1,6 +1,7 @@
 import { applyDecorators, createParamDecorator, type ExecutionContext, type Type } from '@nestjs/common';
 import { RouteConfig, RouteSchema } from '@nestjs/platform-fastify';
 import { type FastifyRequest } from 'fastify';
+import { type AppConfig } from '../../config/app-config';
 import { jsonSchemaOf, type JsonSchema } from '../validation/dto-schema';
 
 /**
@@ -43,3 +44,21 @@ export const SchemaValidatedBody = createParamDecorator(
   (_: unknown, context: ExecutionContext): unknown =>
     context.switchToHttp().getRequest<FastifyRequest>().body,
 );
+
+/** The route config key under which BodyLimit keeps its function. */
+const BODY_LIMIT = 'bodyLimitFromConfig';
+
+/**
+ * A route whose body may be larger than BODY_LIMIT_BYTES (a command result's output): its limit comes
+ * from the configuration, applied when the route is registered (routeBodyLimit, in app.factory.ts).
+ * Above it Fastify answers 413, as for any route.
+ */
+export const BodyLimit = (bytes: (config: AppConfig) => number): MethodDecorator =>
+  RouteConfig({ [BODY_LIMIT]: bytes });
+
+/** The body limit a route's config declares through BodyLimit, if any. */
+export function routeBodyLimit(routeConfig: unknown, config: AppConfig): number | undefined {
+  if (typeof routeConfig !== 'object' || routeConfig === null) return undefined;
+  const bytes: unknown = Reflect.get(routeConfig, BODY_LIMIT);
+  return typeof bytes === 'function' ? (bytes as (config: AppConfig) => number)(config) : undefined;
+}

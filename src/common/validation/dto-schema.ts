@@ -47,8 +47,15 @@ const CONVERTERS: SchemaOptions['additionalConverters'] = {
   ),
 };
 
+/**
+ * Marks a property whose value is free-form JSON the gateway stores as it is (a command's `output`):
+ * `@JSONSchema({ type: 'object', [OPEN_OBJECT]: true })`. Every other object is closed.
+ */
+export const OPEN_OBJECT = 'x-open-object';
+
 /** Unknown fields are refused (PRODUCT §3), so every object in a body schema is closed. */
 function closeObjects(schema: JsonSchema): JsonSchema {
+  if (schema[OPEN_OBJECT] === true) return schema;
   if (schema.type === 'object' || schema.properties !== undefined) {
     schema.additionalProperties = false;
     schema.type = 'object';

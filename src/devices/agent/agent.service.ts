@@ -89,15 +89,14 @@ export class AgentService {
     input: HeartbeatDto,
     epoch?: number,
   ): Promise<HeartbeatResponse> {
-    await this.presence.recordSign(
+    const { pendingCommands } = await this.presence.recordSign(
       { id: principal.deviceId, customerId: principal.customerId },
       { heartbeat: input as unknown as Record<string, unknown>, agentVersion: input.agentVersion, epoch },
     );
     return {
       serverTime: new Date().toISOString(),
       nextHeartbeatSec: this.config.HEARTBEAT_INTERVAL_SEC,
-      // Diagnostic commands arrive with the commands capability; until then none can be pending.
-      pendingCommands: 0,
+      pendingCommands,
     };
   }
 }

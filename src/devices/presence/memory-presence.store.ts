@@ -25,6 +25,7 @@ interface Stored extends HotPresence {
 export class MemoryPresenceStore extends PresenceStore {
   private readonly states = new Map<string, Stored>();
   private readonly deadlines = new Map<string, number>();
+  private readonly pending = new Map<string, number>();
   private generation: string | undefined;
   private lease: { owner: string; until: number } | undefined;
 
@@ -32,7 +33,7 @@ export class MemoryPresenceStore extends PresenceStore {
     const current = this.states.get(sign.deviceId);
     const previousState: PresenceState = current?.state ?? 'unknown';
     if (sign.epoch !== undefined && current && sign.epoch < current.epoch) {
-      return Promise.resolve({ applied: false, previousState, persistDue: false });
+      return Promise.resolve({ applied: false, previousState, persistDue: false, pendingCommands: 0 });
     }
     const at = Math.max(sign.at, current?.lastSeenAt ?? 0);
     const next: Stored = {
@@ -49,7 +50,12 @@ export class MemoryPresenceStore extends PresenceStore {
     if (persistDue) next.persistedAt = at;
     this.states.set(sign.deviceId, next);
     this.deadlines.set(sign.deviceId, at + staleAfterMs);
-    return Promise.resolve({ applied: true, previousState, persistDue });
+    return Promise.resolve({
+      applied: true,
+      previousState,
+      persistDue,
+      pendingCommands: this.pending.get(sign.deviceId) ?? 0,
+    });
   }
 
   async connect(deviceId: string, at: number, staleAfterMs: number): Promise<ConnectOutcome> {
@@ -116,6 +122,13 @@ export class MemoryPresenceStore extends PresenceStore {
   forget(deviceId: string): Promise<void> {
     this.states.delete(deviceId);
     this.deadlines.delete(deviceId);
+    this.pending.delete(deviceId);
+    return Promise.resolve();
+  }
+
+  setPendingCommands(deviceId: string, count: number): Promise<void> {
+    if (count > 0) this.pending.set(deviceId, count);
+    else this.pending.delete(deviceId);
     return Promise.resolve();
   }
 

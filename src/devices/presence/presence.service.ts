@@ -111,7 +111,7 @@ export class PresenceService implements OnApplicationBootstrap, OnApplicationShu
   async recordSign(
     device: DeviceRef,
     sign: { heartbeat?: Record<string, unknown>; agentVersion?: string; epoch?: number } = {},
-  ): Promise<void> {
+  ): Promise<{ pendingCommands: number }> {
     const at = Date.now();
     const outcome = await this.store.applySign(
       {
@@ -123,7 +123,8 @@ export class PresenceService implements OnApplicationBootstrap, OnApplicationShu
       },
       this.timing.staleAfterMs,
     );
-    if (!outcome.applied) return;
+    const answer = { pendingCommands: outcome.pendingCommands };
+    if (!outcome.applied) return answer;
     if (outcome.persistDue && sign.heartbeat) {
       this.heartbeats.add({
         deviceId: device.id,
@@ -137,6 +138,16 @@ export class PresenceService implements OnApplicationBootstrap, OnApplicationShu
       this.announce(device, previousState, 'online', at);
       await this.persist(device.id, { presenceState: 'online', lastSeenAt: new Date(at) });
     }
+    return answer;
+  }
+
+  /**
+   * Records the count of a device's queued commands, which its heartbeats answer with (pendingCommands).
+   * Written by the delivery engine after each change of the device's queue: devices does not read
+   * commands, and the heartbeat's hot path reads the count with the sign it records anyway.
+   */
+  async setPendingCommands(deviceId: string, count: number): Promise<void> {
+    await this.store.setPendingCommands(deviceId, count);
   }
 
   /**

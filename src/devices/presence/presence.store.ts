@@ -48,7 +48,14 @@ export abstract class PresenceStore {
     deadline: number | null,
   ): Promise<boolean>;
 
+  /** Forgets the device's hot state and its count of queued commands. */
   abstract forget(deviceId: string): Promise<void>;
+
+  /**
+   * Records how many commands wait in the device's queue, so that its heartbeats can tell it without a
+   * database read (applySign returns it). Kept apart from the presence state: it survives a disconnect.
+   */
+  abstract setPendingCommands(deviceId: string, count: number): Promise<void>;
 
   /**
    * Rebuilds the hot state of devices the store does not know (from what the database recorded), with

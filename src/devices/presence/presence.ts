@@ -125,4 +125,6 @@ export interface SignOutcome {
   previousState: PresenceState;
   /** True for exactly one sign per persistence interval: that one writes the payload to the database. */
   persistDue: boolean;
+  /** The device's queued commands, as the delivery engine last counted them (0 when it never did). */
+  pendingCommands: number;
 }

@@ -30,19 +30,21 @@ const SEEDING_KEY = 'presence:seeding';
 const STATE_TTL_MS = 7 * 24 * 3600 * 1000;
 
 const stateKey = (deviceId: string): string => `presence:${deviceId}`;
+/** Queued commands by device id, as the delivery engine counts them; lost with the store, then recounted. */
+const PENDING_KEY = 'presence:pending-commands';
 
 /**
  * One round trip per sign. Times travel as strings and are stored as given: a Lua number would be
  * formatted with 14 significant digits, and comparisons rely on the exact text.
  */
 const APPLY_SIGN = `
-local key, deadlines = KEYS[1], KEYS[2]
+local key, deadlines, pending = KEYS[1], KEYS[2], KEYS[3]
 local id, now, epoch, heartbeat = ARGV[1], ARGV[2], ARGV[3], ARGV[4]
 local staleAfter, persistInterval, ttl = tonumber(ARGV[5]), tonumber(ARGV[6]), ARGV[7]
 local current = redis.call('HMGET', key, 'state', 'epoch', 'persistedAt', 'lastSeenAt')
 local previous = current[1] or 'unknown'
 if epoch ~= '' and tonumber(epoch) < tonumber(current[2] or '0') then
-  return {0, previous, 0}
+  return {0, previous, 0, 0}
 end
 if current[4] and tonumber(current[4]) > tonumber(now) then now = current[4] end
 redis.call('HSET', key, 'state', 'online', 'lastSeenAt', now)
@@ -57,7 +59,7 @@ if heartbeat ~= '' then
 end
 redis.call('PEXPIRE', key, ttl)
 redis.call('ZADD', deadlines, tonumber(now) + staleAfter, id)
-return {1, previous, persist}
+return {1, previous, persist, tonumber(redis.call('HGET', pending, id) or '0')}
 `;
 
 /**
@@ -140,7 +142,7 @@ return 1
 `;
 
 interface PresenceCommands {
-  presenceApplySign(...args: string[]): Promise<[number, string, number]>;
+  presenceApplySign(...args: string[]): Promise<[number, string, number, number]>;
   presenceConnect(...args: string[]): Promise<[number, string]>;
   presenceDisconnect(...args: string[]): Promise<[number, string, string]>;
   presenceTransition(...args: string[]): Promise<number>;
@@ -161,7 +163,7 @@ export class RedisPresenceStore extends PresenceStore {
 
   constructor(@InjectRedis() private readonly redis: Redis) {
     super();
-    redis.defineCommand('presenceApplySign', { numberOfKeys: 2, lua: APPLY_SIGN });
+    redis.defineCommand('presenceApplySign', { numberOfKeys: 3, lua: APPLY_SIGN });
     redis.defineCommand('presenceTransition', { numberOfKeys: 2, lua: TRANSITION });
     redis.defineCommand('presenceConnect', { numberOfKeys: 2, lua: CONNECT });
     redis.defineCommand('presenceDisconnect', { numberOfKeys: 2, lua: DISCONNECT });
@@ -173,11 +175,12 @@ export class RedisPresenceStore extends PresenceStore {
   }
 
   async applySign(sign: SignInput, staleAfterMs: number): Promise<SignOutcome> {
-    const [applied, previous, persist] = await redisCall(
+    const [applied, previous, persist, pending] = await redisCall(
       () =>
         this.commands.presenceApplySign(
           stateKey(sign.deviceId),
           DEADLINES_KEY,
+          PENDING_KEY,
           sign.deviceId,
           String(sign.at),
           sign.epoch === undefined ? '' : String(sign.epoch),
@@ -189,7 +192,12 @@ export class RedisPresenceStore extends PresenceStore {
       this.redis,
       'script',
     );
-    return { applied: applied === 1, previousState: previous as PresenceState, persistDue: persist === 1 };
+    return {
+      applied: applied === 1,
+      previousState: previous as PresenceState,
+      persistDue: persist === 1,
+      pendingCommands: pending,
+    };
   }
 
   async connect(deviceId: string, at: number, staleAfterMs: number): Promise<ConnectOutcome> {
@@ -276,9 +284,24 @@ export class RedisPresenceStore extends PresenceStore {
 
   async forget(deviceId: string): Promise<void> {
     await redisCall(
-      () => this.redis.multi().del(stateKey(deviceId)).zrem(DEADLINES_KEY, deviceId).exec(),
+      () =>
+        this.redis
+          .multi()
+          .del(stateKey(deviceId))
+          .zrem(DEADLINES_KEY, deviceId)
+          .hdel(PENDING_KEY, deviceId)
+          .exec(),
       this.redis,
       'pipeline',
+    );
+  }
+
+  async setPendingCommands(deviceId: string, count: number): Promise<void> {
+    await redisCall(
+      () =>
+        count > 0 ? this.redis.hset(PENDING_KEY, deviceId, count) : this.redis.hdel(PENDING_KEY, deviceId),
+      this.redis,
+      'command',
     );
   }
 

@@ -102,6 +102,51 @@ export class MetricsService {
     registers: [this.registry],
   });
 
+  private readonly commandsFinished = new Counter({
+    name: 'commands_finished_total',
+    help: 'Commands that reached a final status through this instance, by type and final status',
+    labelNames: ['type', 'status'] as const,
+    registers: [this.registry],
+  });
+
+  private readonly commandDuration = new Histogram({
+    name: 'command_duration_seconds',
+    help: "Time from a command's creation to its final status, in seconds, by type",
+    labelNames: ['type'] as const,
+    buckets: [0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60, 300, 900, 3600],
+    registers: [this.registry],
+  });
+
+  private readonly commandRedeliveries = new Counter({
+    name: 'command_redeliveries_total',
+    help: 'Commands sent and not acknowledged in time, put back in their queue by this instance, by type',
+    labelNames: ['type'] as const,
+    registers: [this.registry],
+  });
+
+  private queueDepthSource: (() => Promise<number>) | undefined;
+
+  private readonly commandQueueDepth = new Gauge({
+    name: 'command_queue_depth',
+    help: "Commands waiting in their device's queue, across the deployment",
+    registers: [this.registry],
+    collect: async () => {
+      const source = this.queueDepthSource;
+      if (source) this.commandQueueDepth.set(await source().catch(() => Number.NaN));
+    },
+  });
+
+  private waitingPollsSource: (() => number) | undefined;
+
+  private readonly waitingPolls = new Gauge({
+    name: 'agent_command_polls_waiting',
+    help: 'Long polls of agents (GET /v1/agent/commands) waiting for a command on this instance',
+    registers: [this.registry],
+    collect: () => {
+      this.waitingPolls.set(this.waitingPollsSource?.() ?? 0);
+    },
+  });
+
   private readonly presencePayloadsWritten = new Counter({
     name: 'presence_payloads_written_total',
     help: 'Heartbeat payloads this instance wrote to the database (one row each, written in batches)',
@@ -252,6 +297,25 @@ export class MetricsService {
 
   countPresenceWriteFailure(): void {
     this.presenceWriteFailures.inc();
+  }
+
+  /** `type` and `status` come from the closed sets of the command catalogue and lifecycle. */
+  countCommandFinished(type: string, status: string, seconds: number): void {
+    this.commandsFinished.inc({ type, status });
+    this.commandDuration.observe({ type }, seconds);
+  }
+
+  countCommandRedelivery(type: string): void {
+    this.commandRedeliveries.inc({ type });
+  }
+
+  /** Where the queue depth is read from at each scrape (NaN while that source is unavailable). */
+  measureCommandQueueDepth(source: () => Promise<number>): void {
+    this.queueDepthSource = source;
+  }
+
+  measureWaitingPolls(source: () => number): void {
+    this.waitingPollsSource = source;
   }
 
   countPresencePayloadsWritten(rows: number): void {

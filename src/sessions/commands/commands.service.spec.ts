@@ -37,8 +37,8 @@ import {
   RemediationRequiresPlanError,
 } from './commands.errors';
 import { CommandsService } from './commands.service';
-import { RepositoryOnlyDelivery } from './delivery/command-delivery.module';
 import { type IssueCommandDto } from './dto/issue-command.dto';
+import { inMemoryDelivery } from '../../../test/support/in-memory-delivery';
 
 const DIAGNOSTICS: CommandType[] = ['ping', 'traceroute', 'dns_lookup', 'http_check', 'port_check'];
 const service: ServicePrincipal = { kind: 'service', name: 'planner' };
@@ -73,7 +73,7 @@ describe('CommandsService', () => {
       new HeartbeatFlusher(config, deviceStore, metrics),
     );
     const devices = new DevicesService(deviceStore, credentials, presence, audit, revocations);
-    const delivery = new RepositoryOnlyDelivery(commandStore);
+    const delivery = inMemoryDelivery({ commands: commandStore, devices, metrics, config });
     const commands = new CommandsService(config, commandStore, sessionStore, devices, delivery, audit);
     const sessions = new SessionsService(
       sessionStore,

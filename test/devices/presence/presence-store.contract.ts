@@ -30,18 +30,42 @@ export function describePresenceStoreContract(name: string, open: () => Promise<
       await fixture?.close();
     });
 
+    it("answers a sign with the device's queued commands as last counted, which a disconnect keeps and forget drops", async () => {
+      const id = randomUUID();
+      await fixture.store.setPendingCommands(id, 3);
+      expect((await fixture.peer.applySign(sign(id, 1000), STALE_AFTER_MS)).pendingCommands).toBe(3);
+      const { epoch } = await fixture.store.connect(id, 2000, STALE_AFTER_MS);
+      await fixture.store.disconnect(id, epoch);
+      expect((await fixture.peer.applySign(sign(id, 3000), STALE_AFTER_MS)).pendingCommands).toBe(3);
+      await fixture.peer.setPendingCommands(id, 0);
+      expect((await fixture.store.applySign(sign(id, 4000), STALE_AFTER_MS)).pendingCommands).toBe(0);
+      await fixture.store.setPendingCommands(id, 2);
+      await fixture.store.forget(id);
+      expect((await fixture.store.applySign(sign(id, 5000), STALE_AFTER_MS)).pendingCommands).toBe(0);
+    });
+
     it('records a first sign as a transition from unknown, then keeps the device online', async () => {
       const id = randomUUID();
       const first = await fixture.store.applySign(
         sign(id, 1000, { heartbeat: '{"uptimeSec":1}' }),
         STALE_AFTER_MS,
       );
-      expect(first).toEqual({ applied: true, previousState: 'unknown', persistDue: true });
+      expect(first).toEqual({
+        applied: true,
+        previousState: 'unknown',
+        persistDue: true,
+        pendingCommands: 0,
+      });
       const second = await fixture.peer.applySign(
         sign(id, 2000, { heartbeat: '{"uptimeSec":2}' }),
         STALE_AFTER_MS,
       );
-      expect(second).toEqual({ applied: true, previousState: 'online', persistDue: false });
+      expect(second).toEqual({
+        applied: true,
+        previousState: 'online',
+        persistDue: false,
+        pendingCommands: 0,
+      });
       const [hot] = await fixture.store.get([id]);
       expect(hot).toEqual({
         state: 'online',

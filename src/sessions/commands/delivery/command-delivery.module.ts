@@ -1,73 +1,43 @@
-import { Injectable, Logger, Module } from '@nestjs/common';
-import { setTimeout as sleep } from 'node:timers/promises';
-import { storageAdapter } from '../../../infra/adapters';
-import { type CommandRecord } from '../command';
+import { Module } from '@nestjs/common';
+import { DevicesModule } from '../../../devices/devices.module';
+import { cacheAdapter, storageAdapter } from '../../../infra/adapters';
+import { RealtimeModule } from '../../../realtime/realtime.module';
+import { AgentCommandSocketHandlers } from '../agent/agent-command-socket.handlers';
+import { AgentCommandsController } from '../agent/agent-commands.controller';
+import { AgentCommandsService } from '../agent/agent-commands.service';
 import { CommandRepository } from '../command.repository';
-import { isFinalStatus, OPEN_COMMAND_STATUSES } from '../command-lifecycle';
 import { SqlCommandRepository } from '../storage/sql-command.repository';
 import { SupabaseCommandRepository } from '../storage/supabase-command.repository';
+import { CommandClockStore } from './command-clock.store';
+import { CommandClockSweeper } from './command-clock.sweeper';
 import { CommandDelivery } from './command-delivery';
-
-/** How often `settled` reads the command again while it waits. */
-const SETTLED_POLL_MS = 100;
+import { CommandRouter } from './command-router.service';
+import { CommandTransitions } from './command-transitions.service';
+import { DeviceWorkSignal } from './device-work.signal';
+import { EngineCommandDelivery } from './engine-command-delivery';
+import { MemoryCommandClockStore } from './memory-command-clock.store';
+import { RedisCommandClockStore } from './redis-command-clock.store';
 
 /**
- * A provisional CommandDelivery made of the repository alone, so that the customer API of commands runs
- * before the delivery engine (issue 11 items 5-8) lands; the engine's CommandDeliveryModule replaces this
- * file. It delivers nothing: a submitted command waits `queued`, which is what the engine does for a
- * device that is not connected. Cancelling is the engine's same conditional transition, without telling
- * the device (nothing was ever sent to one) and without `command:updated`; the commands it cancels are
- * the final transitions it tells its onFinal listeners of.
+ * The command delivery engine (issue 11 items 5–8): each command's queue, its three clocks in shared
+ * state, the routing to the instance that holds the device's socket or long poll, and the agent's side of
+ * commands (acks, progress, results, over the socket and HTTP). Its interface is CommandDelivery, which
+ * the customer API and remediation use; it also provides the commands' storage to SessionsModule.
  */
-@Injectable()
-export class RepositoryOnlyDelivery extends CommandDelivery {
-  private readonly logger = new Logger(RepositoryOnlyDelivery.name);
-  private readonly finalListeners = new Set<(command: CommandRecord) => Promise<void>>();
-
-  constructor(private readonly commands: CommandRepository) {
-    super();
-  }
-
-  onFinal(listener: (command: CommandRecord) => Promise<void>): () => void {
-    this.finalListeners.add(listener);
-    return () => this.finalListeners.delete(listener);
-  }
-
-  submit(): Promise<void> {
-    return Promise.resolve();
-  }
-
-  async cancel(commandId: string): Promise<CommandRecord | null> {
-    const cancelled = await this.commands.transition(commandId, OPEN_COMMAND_STATUSES, {
-      status: 'cancelled',
-    });
-    if (cancelled) {
-      for (const listener of this.finalListeners) {
-        await listener(cancelled).catch((error: unknown) => {
-          this.logger.warn(`A listener to the end of command ${cancelled.id} failed: ${String(error)}`);
-        });
-      }
-    }
-    return cancelled;
-  }
-
-  async settled(commandId: string, waitMs: number): Promise<CommandRecord | null> {
-    const deadline = Date.now() + waitMs;
-    for (;;) {
-      const command = await this.commands.findById(commandId);
-      const left = deadline - Date.now();
-      if (!command || isFinalStatus(command.status) || left <= 0) return command;
-      await sleep(Math.min(SETTLED_POLL_MS, left));
-    }
-  }
-}
-
-/** Binds CommandDelivery for the sessions feature (SessionsModule imports it). */
 @Module({
+  imports: [DevicesModule, RealtimeModule],
+  controllers: [AgentCommandsController],
   providers: [
     storageAdapter(CommandRepository, { sql: SqlCommandRepository, supabase: SupabaseCommandRepository }),
-    { provide: CommandDelivery, useClass: RepositoryOnlyDelivery },
+    cacheAdapter(CommandClockStore, { memory: MemoryCommandClockStore, redis: RedisCommandClockStore }),
+    DeviceWorkSignal,
+    CommandTransitions,
+    CommandRouter,
+    CommandClockSweeper,
+    AgentCommandsService,
+    AgentCommandSocketHandlers,
+    { provide: CommandDelivery, useClass: EngineCommandDelivery },
   ],
-  exports: [CommandDelivery],
+  exports: [CommandDelivery, CommandRepository],
 })
 export class CommandDeliveryModule {}

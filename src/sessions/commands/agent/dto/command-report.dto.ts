@@ -1,0 +1,105 @@
+import { Type } from 'class-transformer';
+import { JSONSchema } from 'class-validator-jsonschema';
+import {
+  IsIn,
+  IsInt,
+  IsNumber,
+  IsObject,
+  IsOptional,
+  IsString,
+  IsUUID,
+  Length,
+  Max,
+  MaxLength,
+  Min,
+  ValidateNested,
+} from 'class-validator';
+import { OPEN_OBJECT } from '../../../../common/validation/dto-schema';
+
+export const RESULT_STATUSES = ['succeeded', 'failed'] as const;
+export type ResultStatus = (typeof RESULT_STATUSES)[number];
+
+export class CommandErrorDto {
+  @IsString()
+  @Length(1, 64)
+  code!: string;
+
+  @IsString()
+  @MaxLength(1000)
+  message!: string;
+}
+
+/** `POST /v1/agent/commands/:id/progress` (PRODUCT §3.1). */
+export class CommandProgressBodyDto {
+  @IsOptional()
+  @IsString()
+  @MaxLength(500)
+  message?: string;
+
+  @IsOptional()
+  @IsNumber()
+  @Min(0)
+  @Max(100)
+  pct?: number;
+}
+
+/** `POST /v1/agent/commands/:id/result` (PRODUCT §3.1); `output`'s size is bounded by configuration. */
+export class CommandResultBodyDto {
+  @IsIn(RESULT_STATUSES)
+  status!: ResultStatus;
+
+  @IsOptional()
+  @IsObject()
+  @JSONSchema({ type: 'object', [OPEN_OBJECT]: true })
+  output?: Record<string, unknown>;
+
+  @IsOptional()
+  @ValidateNested()
+  @Type(() => CommandErrorDto)
+  error?: CommandErrorDto;
+}
+
+/** Socket `command:progress` (PRODUCT §6): the HTTP body with the command's id. */
+export class CommandProgressEventDto {
+  @IsUUID()
+  commandId!: string;
+
+  @IsOptional()
+  @IsString()
+  @MaxLength(500)
+  message?: string;
+
+  @IsOptional()
+  @IsNumber()
+  @Min(0)
+  @Max(100)
+  pct?: number;
+}
+
+/** Socket `command:result` (PRODUCT §6): the HTTP body with the command's id. */
+export class CommandResultEventDto {
+  @IsUUID()
+  commandId!: string;
+
+  @IsIn(RESULT_STATUSES)
+  status!: ResultStatus;
+
+  @IsOptional()
+  @IsObject()
+  @JSONSchema({ type: 'object', [OPEN_OBJECT]: true })
+  output?: Record<string, unknown>;
+
+  @IsOptional()
+  @ValidateNested()
+  @Type(() => CommandErrorDto)
+  error?: CommandErrorDto;
+}
+
+export class AgentCommandsQueryDto {
+  @IsOptional()
+  @Type(() => Number)
+  @IsInt()
+  @Min(0)
+  @Max(30)
+  waitSec?: number;
+}

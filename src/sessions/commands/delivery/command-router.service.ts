@@ -1,0 +1,225 @@
+import { type BeforeApplicationShutdown, Injectable, Logger, type OnModuleInit } from '@nestjs/common';
+import { AppConfig } from '../../../config/app-config';
+import { MetricsService } from '../../../infra/metrics/metrics.service';
+import { type AgentConnection } from '../../../realtime/realtime-connections';
+import { RealtimeHandlers } from '../../../realtime/realtime-handlers';
+import { serverEvent } from '../../../realtime/realtime.events';
+import { type CommandRecord } from '../command';
+import { boolean, object, optional, string } from '../../../common/docs/typed-schema';
+import { COMMAND_SCHEMA, type CommandResponse, toCommandResponse } from '../dto/command.response';
+import { CommandTransitions } from './command-transitions.service';
+import { DeviceWorkSignal } from './device-work.signal';
+
+/** Server → agent (PRODUCT §6): a command to run; the agent acks `{ accepted, reason? }`. */
+export const COMMAND_EVENT = serverEvent<CommandResponse>('command', {
+  namespaces: ['/agent'],
+  summary:
+    'A command to run, oldest first, at least once (de-duplicate by id): ack `{ accepted: true }` to run ' +
+    'it, `{ accepted: false, reason }` to refuse it; with no ack within COMMAND_ACK_TIMEOUT_SEC it is sent again.',
+  payload: COMMAND_SCHEMA,
+  ack: object<{ accepted: boolean; reason?: string }>({
+    accepted: boolean(),
+    reason: optional(string({ maxLength: 1000 })),
+  }),
+});
+
+/** A long poll waiting for work on this instance. */
+interface Waiter {
+  resolve: (commands: CommandRecord[]) => void;
+}
+
+/**
+ * Routing (issue 11 item 5): a command goes out from the instance that holds its device's `/agent`
+ * socket or long poll, and from no other. This instance tracks its own agent connections (the newest
+ * per device: a takeover replaces the older one, whose late close changes nothing here) and its long
+ * polls; on a work signal, a connection or a long poll it claims the device's oldest queued commands
+ * (claimQueued, bounded by COMMAND_MAX_IN_FLIGHT_PER_DEVICE) and hands them over. A device with neither
+ * on this instance is never claimed for here, so an offline device's commands stay queued.
+ */
+@Injectable()
+export class CommandRouter implements OnModuleInit, BeforeApplicationShutdown {
+  private readonly logger = new Logger(CommandRouter.name);
+  private readonly sockets = new Map<string, AgentConnection>();
+  private readonly waiters = new Map<string, Set<Waiter>>();
+  /** One delivery round per device at a time on this instance; a signal during one asks for another. */
+  private readonly rounds = new Map<string, { again: boolean }>();
+  private readonly cleanups: (() => unknown)[] = [];
+  private stopping = false;
+
+  constructor(
+    private readonly config: AppConfig,
+    private readonly handlers: RealtimeHandlers,
+    private readonly transitions: CommandTransitions,
+    private readonly work: DeviceWorkSignal,
+    metrics: MetricsService,
+  ) {
+    metrics.measureWaitingPolls(() => {
+      let waiting = 0;
+      for (const waiters of this.waiters.values()) waiting += waiters.size;
+      return waiting;
+    });
+  }
+
+  onModuleInit(): void {
+    this.cleanups.push(
+      this.handlers.agent.onConnected((connection) => {
+        this.sockets.set(connection.device.deviceId, connection);
+        this.deliver(connection.device.deviceId);
+      }),
+      this.handlers.agent.onDisconnected((connection) => {
+        const { deviceId } = connection.device;
+        if (this.sockets.get(deviceId) === connection) this.sockets.delete(deviceId);
+      }),
+      // Signals sent while the bus was away are lost: every device held here looks at its queue again.
+      this.work.onResumed(() => {
+        for (const deviceId of this.localDevices()) this.deliver(deviceId);
+      }),
+      this.work.listen((deviceId) => {
+        if (this.holds(deviceId)) this.deliver(deviceId);
+      }),
+    );
+  }
+
+  /** Before the HTTP server closes, which waits for open requests: long polls answer at once. */
+  beforeApplicationShutdown(): void {
+    this.stopping = true;
+    for (const cleanup of this.cleanups) void cleanup();
+    for (const waiters of this.waiters.values()) for (const waiter of waiters) waiter.resolve([]);
+    this.waiters.clear();
+  }
+
+  /**
+   * A long poll (GET /v1/agent/commands): the device's queued commands at once when there are any,
+   * else the first that arrive within `waitMs`, else none. `aborted` ends the wait early (the client
+   * went away); the app's shutdown ends it with none.
+   */
+  async poll(deviceId: string, waitMs: number, aborted: AbortSignal): Promise<CommandRecord[]> {
+    const now = await this.claimFor(deviceId);
+    if (now.length > 0 || waitMs <= 0 || this.stopping || aborted.aborted) return now;
+    const waited = await new Promise<CommandRecord[] | null>((resolve) => {
+      let waiters = this.waiters.get(deviceId);
+      if (!waiters) {
+        waiters = new Set();
+        this.waiters.set(deviceId, waiters);
+      }
+      const set = waiters;
+      const done = (commands: CommandRecord[] | null): void => {
+        clearTimeout(timer);
+        aborted.removeEventListener('abort', onAbort);
+        set.delete(waiter);
+        if (set.size === 0 && this.waiters.get(deviceId) === set) this.waiters.delete(deviceId);
+        resolve(commands);
+      };
+      const waiter: Waiter = {
+        resolve: (commands) => {
+          done(commands);
+        },
+      };
+      const onAbort = (): void => {
+        done([]);
+      };
+      const timer = setTimeout(() => {
+        done(null);
+      }, waitMs);
+      aborted.addEventListener('abort', onAbort);
+      set.add(waiter);
+    });
+    // The wait ran out: one more look, for a signal lost on the way.
+    if (waited === null) return this.ended(aborted) ? [] : this.claimFor(deviceId);
+    return waited;
+  }
+
+  /** The app is stopping, or the long poll's client went away. */
+  private ended(aborted: AbortSignal): boolean {
+    return this.stopping || aborted.aborted;
+  }
+
+  /** Whether this instance holds the device's socket or one of its long polls. */
+  private holds(deviceId: string): boolean {
+    return this.sockets.has(deviceId) || (this.waiters.get(deviceId)?.size ?? 0) > 0;
+  }
+
+  private localDevices(): Set<string> {
+    return new Set([...this.sockets.keys(), ...this.waiters.keys()]);
+  }
+
+  private claimFor(deviceId: string): Promise<CommandRecord[]> {
+    return this.transitions.claim(deviceId, this.config.COMMAND_MAX_IN_FLIGHT_PER_DEVICE);
+  }
+
+  /** Starts a delivery round for the device, or asks the running one to go again. */
+  private deliver(deviceId: string): void {
+    const running = this.rounds.get(deviceId);
+    if (running) {
+      running.again = true;
+      return;
+    }
+    const round = { again: true };
+    this.rounds.set(deviceId, round);
+    void (async () => {
+      try {
+        while (round.again && !this.stopping) {
+          round.again = false;
+          await this.deliverOnce(deviceId);
+        }
+      } catch (error) {
+        this.logger.warn(`Could not deliver to device ${deviceId}: ${String(error)}`);
+      } finally {
+        this.rounds.delete(deviceId);
+      }
+    })();
+  }
+
+  private async deliverOnce(deviceId: string): Promise<void> {
+    const socket = this.sockets.get(deviceId);
+    if (socket) {
+      const claimed = await this.claimFor(deviceId);
+      for (const command of claimed) this.send(socket, command);
+      return;
+    }
+    const waiter = this.waiters.get(deviceId)?.values().next().value;
+    if (!waiter) return;
+    const claimed = await this.claimFor(deviceId);
+    if (claimed.length > 0) waiter.resolve(claimed);
+  }
+
+  /**
+   * Over the socket with an ack: accepted → delivered, refused → failed with the agent's reason. No ack
+   * in time changes nothing here: the shared ack clock puts the command back in its queue.
+   */
+  private send(socket: AgentConnection, command: CommandRecord): void {
+    const ackTimeoutMs = this.transitions.clockSettings.ackTimeoutMs;
+    socket
+      .emitWithAck(COMMAND_EVENT.name, toCommandResponse(command), ackTimeoutMs)
+      .then(
+        async (ack) => {
+          const answer = parseAck(ack);
+          if (!answer) return;
+          if (answer.accepted) {
+            await this.transitions.apply(command.id, ['sent'], { status: 'delivered' });
+          } else {
+            await this.transitions.apply(command.id, ['sent'], {
+              status: 'failed',
+              error: { code: 'refused', message: answer.reason ?? 'The agent refused the command.' },
+            });
+          }
+        },
+        () => undefined,
+      )
+      .catch((error: unknown) => {
+        this.logger.warn(`Could not record the ack of command ${command.id}: ${String(error)}`);
+      });
+  }
+}
+
+const MAX_REASON_LENGTH = 1000;
+
+/** The agent's ack `{ accepted: boolean, reason? }`; anything else is no ack (the ack clock decides). */
+function parseAck(ack: unknown): { accepted: boolean; reason?: string } | null {
+  if (typeof ack !== 'object' || ack === null) return null;
+  const { accepted, reason } = ack as { accepted?: unknown; reason?: unknown };
+  if (typeof accepted !== 'boolean') return null;
+  return typeof reason === 'string' && reason.length > 0
+    ? { accepted, reason: reason.split('\u0000').join('').slice(0, MAX_REASON_LENGTH) }
+    : { accepted };
+}

@@ -1,0 +1,122 @@
+import { Injectable, Logger } from '@nestjs/common';
+import { AppConfig } from '../../../config/app-config';
+import { DevicesService } from '../../../devices/devices.service';
+import { watchersOf } from '../../../devices/devices.events';
+import { MetricsService } from '../../../infra/metrics/metrics.service';
+import { RealtimeService } from '../../../realtime/realtime.service';
+import { COMMAND_UPDATED } from '../../sessions.events';
+import { type CommandChange, type CommandRecord, type CommandStatus } from '../command';
+import { isFinalStatus } from '../command-lifecycle';
+import { CommandRepository } from '../command.repository';
+import { toCommandResponse } from '../dto/command.response';
+import { CommandClockStore } from './command-clock.store';
+import { type ClockSettings, deadlineOf } from './command-clocks';
+import { DeviceWorkSignal } from './device-work.signal';
+
+/**
+ * The one place where commands change status. Each transition is one conditional update in the database
+ * (CommandRepository.transition or claimQueued); only its winner then re-arms or clears the command's
+ * clock, counts it, tells the device's queue count to presence, signals the device's work, and emits
+ * `command:updated` (the full Command) to the portals watching the device. The loser does nothing.
+ */
+@Injectable()
+export class CommandTransitions {
+  private readonly logger = new Logger(CommandTransitions.name);
+  private readonly finalListeners = new Set<(command: CommandRecord) => Promise<void>>();
+  readonly clockSettings: ClockSettings;
+
+  constructor(
+    config: AppConfig,
+    private readonly commands: CommandRepository,
+    private readonly clocks: CommandClockStore,
+    private readonly metrics: MetricsService,
+    private readonly realtime: RealtimeService,
+    private readonly devices: DevicesService,
+    private readonly work: DeviceWorkSignal,
+  ) {
+    this.clockSettings = {
+      ackTimeoutMs: config.COMMAND_ACK_TIMEOUT_SEC * 1000,
+      maxAttempts: config.COMMAND_MAX_ATTEMPTS,
+    };
+  }
+
+  /** See CommandDelivery.onFinal: heard on the instance whose transition made the command final. */
+  onFinal(listener: (command: CommandRecord) => Promise<void>): () => void {
+    this.finalListeners.add(listener);
+    return () => this.finalListeners.delete(listener);
+  }
+
+  /** A command just created: its clock, its device's queue count, its first event, and its device's work. */
+  async submitted(command: CommandRecord): Promise<void> {
+    await this.settle(command, { queueChanged: true });
+  }
+
+  /** The command as it now is, or null when it was in none of `from` (another caller won). */
+  async apply(
+    id: string,
+    from: readonly CommandStatus[],
+    change: CommandChange,
+  ): Promise<CommandRecord | null> {
+    const command = await this.commands.transition(id, from, change);
+    if (!command) return null;
+    if (command.status === 'queued') this.metrics.countCommandRedelivery(command.type);
+    await this.settle(command, { queueChanged: command.status === 'queued' || from.includes('queued') });
+    return command;
+  }
+
+  /** Sends a device's oldest queued commands into its free slots; they are `sent` when returned. */
+  async claim(deviceId: string, maxInFlight: number): Promise<CommandRecord[]> {
+    const claimed = await this.commands.claimQueued(deviceId, maxInFlight);
+    for (const command of claimed) await this.settle(command, { queueChanged: false });
+    if (claimed.length > 0) await this.recountQueue(deviceId);
+    return claimed;
+  }
+
+  /** Tells presence how many of the device's commands wait, for its heartbeats' pendingCommands. */
+  async recountQueue(deviceId: string): Promise<void> {
+    try {
+      await this.devices.recordPendingCommands(deviceId, await this.commands.countQueued(deviceId));
+    } catch (error) {
+      this.logger.warn(`Could not count the queue of device ${deviceId}: ${String(error)}`);
+    }
+  }
+
+  /** The clock a command's status calls for, from its revision: armed, or cleared once it is final. */
+  async rearm(command: CommandRecord): Promise<void> {
+    const at = deadlineOf(command, this.clockSettings);
+    if (at === null) await this.clocks.clear(command.id, command.revision);
+    else
+      await this.clocks.arm([
+        { commandId: command.id, at, revision: command.revision, queued: command.status === 'queued' },
+      ]);
+  }
+
+  private async settle(command: CommandRecord, { queueChanged }: { queueChanged: boolean }): Promise<void> {
+    this.realtime.toPortal(
+      watchersOf({ id: command.deviceId, customerId: command.customerId }),
+      COMMAND_UPDATED,
+      toCommandResponse(command),
+    );
+    const final = isFinalStatus(command.status);
+    if (final) {
+      const seconds =
+        ((command.finishedAt ?? command.updatedAt).getTime() - command.createdAt.getTime()) / 1000;
+      this.metrics.countCommandFinished(command.type, command.status, Math.max(seconds, 0));
+    }
+    try {
+      await this.rearm(command);
+    } catch (error) {
+      // The database holds the truth: the next rebuild of the clocks (cache back, or a restart) arms it.
+      this.logger.warn(`Could not set the clock of command ${command.id}: ${String(error)}`);
+    }
+    if (queueChanged) await this.recountQueue(command.deviceId);
+    if (final || command.status === 'queued') this.work.announce(command.deviceId);
+    if (final) {
+      for (const listener of this.finalListeners) {
+        await listener(command).catch((error: unknown) => {
+          this.logger.warn(`A listener to the end of command ${command.id} failed: ${String(error)}`);
+        });
+      }
+    }
+  }
+}
