@@ -1,4 +1,6 @@
 import { randomBytes, randomUUID } from 'node:crypto';
+import { readFileSync } from 'node:fs';
+import { join } from 'node:path';
 import { Client } from 'pg';
 import { type PlanResponse } from '../../src/remediation/dto/plan.response';
 import { eventually } from '../support/eventually';
@@ -38,6 +40,43 @@ async function lockDevices(databaseUrl: string): Promise<{ release(): Promise<vo
       await client.end();
     },
   };
+}
+
+const DASHBOARD_PATH = join(__dirname, '..', '..', 'deploy', 'grafana', 'gateway-dashboard.json');
+
+interface Dashboard {
+  panels: { id: number; type: string; title: string; targets?: { expr: string; datasource: unknown }[] }[];
+  templating: { list: { name: string; query: unknown }[] };
+}
+
+/** PromQL words that are not metric names: aggregations, functions' modifiers and operators. */
+const PROMQL_KEYWORDS = new Set([
+  'by',
+  'without',
+  'on',
+  'ignoring',
+  'group_left',
+  'group_right',
+  'bool',
+  'and',
+  'or',
+  'unless',
+  'offset',
+]);
+
+/**
+ * The metric names a PromQL expression selects: what is left once label matchers, ranges, strings,
+ * grouping clauses and function calls are taken out.
+ */
+function metricNamesIn(expr: string): string[] {
+  const bare = expr
+    .replace(/"(?:[^"\\]|\\.)*"/g, '')
+    .replace(/\{[^}]*\}/g, '')
+    .replace(/\[[^\]]*\]/g, '')
+    .replace(/\b(?:by|without|on|ignoring|group_left|group_right)\s*\([^)]*\)/g, '');
+  return [...bare.matchAll(/(?<![\w:.])[a-zA-Z_:][\w:]*(?![\w:]|\s*\()/g)]
+    .map((match) => match[0])
+    .filter((name) => !PROMQL_KEYWORDS.has(name));
 }
 
 /** What moved between two scrapes for one series (absent before counts as 0). */
@@ -303,6 +342,60 @@ describe('metrics', () => {
 
       expect(moved(beforeB, await scrape(b.url), 'remediation_plans_ended_total', ended)).toBe(1);
       expect(moved(beforeA, await scrape(a.url), 'remediation_plans_ended_total', ended)).toBe(0);
+    });
+  });
+
+  describe('the Grafana dashboard (deploy/grafana/gateway-dashboard.json)', () => {
+    let cluster: RealtimeCluster;
+
+    beforeAll(async () => {
+      cluster = await startRealtimeCluster('metrics-dashboard', 1);
+    }, 60_000);
+
+    afterAll(async () => {
+      await cluster?.close();
+    });
+
+    it('queries only metrics the gateway exports, in every panel and variable', async () => {
+      const dashboard = JSON.parse(readFileSync(DASHBOARD_PATH, 'utf8')) as Dashboard;
+      const [gateway] = cluster.instances as [GatewayInstance];
+      const exported = (await scrape(gateway.url)).exportedNames();
+
+      const graphs = dashboard.panels.filter((panel) => panel.type !== 'row');
+      const expressions = [
+        ...graphs.flatMap((panel) => (panel.targets ?? []).map((target) => target.expr)),
+        // A variable's label_values(series, label) selects by its first argument.
+        ...dashboard.templating.list.flatMap(({ query }) => {
+          const text =
+            typeof query === 'object' && query !== null && 'query' in query ? String(query.query) : '';
+          return [...text.matchAll(/label_values\(([^,)]+)/g)].map((match) => match[1] ?? '');
+        }),
+      ];
+      const used = new Set(expressions.flatMap(metricNamesIn));
+
+      expect(graphs.every((panel) => (panel.targets ?? []).length > 0)).toBe(true);
+      expect(new Set(dashboard.panels.map((panel) => panel.id)).size).toBe(dashboard.panels.length);
+      expect([...used].filter((name) => !exported.has(name))).toEqual([]);
+      // What the issue asks an operator to see is on it.
+      for (const name of [
+        'http_request_duration_seconds_bucket',
+        'socket_connections',
+        'devices_by_presence',
+        'auth_failures_total',
+        'data_backend_call_duration_seconds_bucket',
+        'data_backend_call_errors_total',
+        'redis_call_duration_seconds_bucket',
+        'redis_call_errors_total',
+        'commands_finished_total',
+        'command_duration_seconds_bucket',
+        'command_queue_depth',
+        'remediation_plans_ended_total',
+      ]) {
+        expect(used).toContain(name);
+      }
+      expect(
+        metricNamesIn('histogram_quantile(0.95, sum by (le, route) (rate(x_bucket{a="b"}[5m])))'),
+      ).toEqual(['x_bucket']);
     });
   });
 

@@ -7,11 +7,18 @@ export interface Sample {
 
 /** What one scrape of /metrics exported, parsed from the text format. */
 export class ScrapedMetrics {
-  constructor(readonly samples: readonly Sample[]) {}
+  constructor(
+    readonly samples: readonly Sample[],
+    /** Every metric family by its `# TYPE` line: there even before a labelled series has a sample. */
+    readonly types: ReadonlyMap<string, string>,
+  ) {}
 
   static parse(text: string): ScrapedMetrics {
     const samples: Sample[] = [];
+    const types = new Map<string, string>();
     for (const line of text.split('\n')) {
+      const type = /^# TYPE (\S+) (\S+)$/.exec(line);
+      if (type?.[1] && type[2]) types.set(type[1], type[2]);
       if (line === '' || line.startsWith('#')) continue;
       const match = /^([a-zA-Z_:][a-zA-Z0-9_:]*)(?:\{(.*)\})? (\S+)$/.exec(line);
       if (!match?.[1] || match[3] === undefined) throw new Error(`not a sample line: ${line}`);
@@ -23,12 +30,23 @@ export class ScrapedMetrics {
       }
       samples.push({ name: match[1], labels, value: Number(match[3]) });
     }
-    return new ScrapedMetrics(samples);
+    return new ScrapedMetrics(samples, types);
   }
 
-  /** The names of every sample (histograms' `_bucket`, `_sum` and `_count` included). */
-  names(): Set<string> {
-    return new Set(this.samples.map((sample) => sample.name));
+  /**
+   * The sample names the families export, whether or not they have samples yet: a histogram's
+   * `_bucket`, `_sum` and `_count`, a summary's `_sum` and `_count` and its own name.
+   */
+  exportedNames(): Set<string> {
+    const names = new Set(this.samples.map((sample) => sample.name));
+    for (const [family, type] of this.types) {
+      if (type === 'histogram')
+        for (const suffix of ['_bucket', '_sum', '_count']) names.add(family + suffix);
+      else if (type === 'summary')
+        for (const name of [family, `${family}_sum`, `${family}_count`]) names.add(name);
+      else names.add(family);
+    }
+    return names;
   }
 
   /** The value of the one sample with exactly these labels; undefined when there is none. */
