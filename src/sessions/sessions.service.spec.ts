@@ -1,35 +1,14 @@
 import { randomUUID } from 'node:crypto';
-import {
-  InMemoryAuditLogRepository,
-  InMemoryCommandRepository,
-  InMemoryDeviceCredentialStore,
-  InMemoryDeviceRepository,
-  InMemorySessionRepository,
-} from '../../test/support/in-memory-storage';
+import { inMemorySessions } from '../../test/support/in-memory-sessions';
 import { customerPrincipal } from '../../test/support/principals';
-import { AuthSecrets } from '../auth/auth-secrets';
-import { DeviceCredentialsService } from '../auth/device-credentials.service';
 import { type ServicePrincipal } from '../auth/principal';
 import { ForbiddenError } from '../common/errors/common.errors';
 import { loadConfig } from '../config/app-config';
-import { DeviceRevocations } from '../devices/device-revocations';
 import { DeviceNotFoundError } from '../devices/devices.errors';
-import { DevicesService } from '../devices/devices.service';
-import { MemoryPresenceStore } from '../devices/presence/memory-presence.store';
-import { PresenceEvents } from '../devices/presence/presence-events';
-import { HeartbeatFlusher } from '../devices/presence/heartbeat-flusher';
-import { PresenceService } from '../devices/presence/presence.service';
-import { MemoryCache } from '../infra/cache/memory-cache';
-import { MetricsService } from '../infra/metrics/metrics.service';
+import { type DevicesService } from '../devices/devices.service';
 import { type ServerEvent } from '../realtime/realtime.events';
 import { RealtimeService } from '../realtime/realtime.service';
-import { CloseOnDeviceRevocation } from './close-on-device-revocation';
-import { CommandsService } from './commands/commands.service';
 import { SessionAlreadyOpenError, SessionClosedError, SessionNotFoundError } from './sessions.errors';
-import { SessionsService } from './sessions.service';
-import { SessionClosings } from './session-closings';
-import { SessionPlans } from './session-plans';
-import { inMemoryDelivery } from '../../test/support/in-memory-delivery';
 
 /** The outbound transport without sockets: what features send, to which rooms. */
 class RecordingRealtime extends RealtimeService {
@@ -44,45 +23,9 @@ const service: ServicePrincipal = { kind: 'service', name: 'planner' };
 
 describe('SessionsService', () => {
   const config = loadConfig({ LOG_LEVEL: 'silent' });
-  const secrets = new AuthSecrets('unit-pepper-0123456789abcdef0123456789abcdef', null);
 
   function build() {
-    const deviceStore = new InMemoryDeviceRepository();
-    const sessionStore = new InMemorySessionRepository(deviceStore);
-    const commandStore = new InMemoryCommandRepository(sessionStore);
-    const audit = new InMemoryAuditLogRepository();
-    const realtime = new RecordingRealtime();
-    const revocations = new DeviceRevocations();
-    const credentials = new DeviceCredentialsService(
-      config,
-      secrets,
-      new InMemoryDeviceCredentialStore(deviceStore),
-      new MemoryCache(),
-    );
-    const metrics = new MetricsService();
-    const presence = new PresenceService(
-      config,
-      new MemoryPresenceStore(),
-      deviceStore,
-      new PresenceEvents(),
-      metrics,
-      new HeartbeatFlusher(config, deviceStore, metrics),
-    );
-    const devices = new DevicesService(deviceStore, credentials, presence, audit, revocations);
-    const delivery = inMemoryDelivery({ commands: commandStore, devices, metrics, config, realtime });
-    const commands = new CommandsService(config, commandStore, sessionStore, devices, delivery, audit);
-    const sessions = new SessionsService(
-      sessionStore,
-      commandStore,
-      devices,
-      audit,
-      realtime,
-      commands,
-      new SessionClosings(),
-      new SessionPlans(),
-    );
-    new CloseOnDeviceRevocation(revocations, sessions).onModuleInit();
-    return { sessions, devices, sessionStore, commandStore, audit, realtime };
+    return inMemorySessions(config, new RecordingRealtime());
   }
 
   const deviceOf = async (devices: DevicesService, owner = customerPrincipal()) => {

@@ -1,3 +1,4 @@
+import { type RebuildState } from '../../infra/redis/redis-rebuild-lease';
 import { type PresenceState } from '../device';
 
 /** The hot presence of one device, as kept in the cache. Times are epoch milliseconds. */
@@ -88,14 +89,8 @@ export interface PresenceSeed {
   deadline: number;
 }
 
-/**
- * Whether the store still holds the presence it was given. `intact` carries the generation of the
- * recovery that last filled it, so an instance notices a loss even when another instance already
- * recovered from it; `claimed` means the store lost its data and the caller now rebuilds it; `busy`
- * that another instance is rebuilding it.
- */
-export type StoreRecovery =
-  { state: 'intact'; generation: string } | { state: 'claimed' } | { state: 'busy' };
+/** Whether the store still holds the presence it was given (PresenceStore.checkRecovery). */
+export type StoreRecovery = RebuildState;
 
 export interface SignInput {
   deviceId: string;

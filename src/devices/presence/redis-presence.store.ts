@@ -14,6 +14,7 @@ import {
 } from './presence';
 import { PresenceStore } from './presence.store';
 import { InjectRedis, redisCall } from '../../infra/redis/redis-client.provider';
+import { RedisRebuildLease } from '../../infra/redis/redis-rebuild-lease';
 
 const DEADLINES_KEY = 'presence:deadlines';
 /**
@@ -117,39 +118,12 @@ redis.call('ZADD', KEYS[2], ARGV[4], ARGV[1])
 return 1
 `;
 
-const CHECK_RECOVERY = `
-local generation = redis.call('GET', KEYS[1])
-if generation then return {'intact', generation} end
-if redis.call('SET', KEYS[2], ARGV[1], 'PX', ARGV[2], 'NX') then return {'claimed', ''} end
-if redis.call('GET', KEYS[2]) == ARGV[1] then
-  redis.call('PEXPIRE', KEYS[2], ARGV[2])
-  return {'claimed', ''}
-end
-return {'busy', ''}
-`;
-
-const EXTEND_RECOVERY = `
-if redis.call('GET', KEYS[1]) ~= ARGV[1] then return 0 end
-redis.call('PEXPIRE', KEYS[1], ARGV[2])
-return 1
-`;
-
-const COMPLETE_RECOVERY = `
-if redis.call('GET', KEYS[2]) ~= ARGV[1] then return 0 end
-redis.call('SET', KEYS[1], ARGV[2])
-redis.call('DEL', KEYS[2])
-return 1
-`;
-
 interface PresenceCommands {
   presenceApplySign(...args: string[]): Promise<[number, string, number, number]>;
   presenceConnect(...args: string[]): Promise<[number, string]>;
   presenceDisconnect(...args: string[]): Promise<[number, string, string]>;
   presenceTransition(...args: string[]): Promise<number>;
   presenceSeed(...args: string[]): Promise<number>;
-  presenceCheckRecovery(...args: string[]): Promise<[string, string]>;
-  presenceExtendRecovery(...args: string[]): Promise<number>;
-  presenceCompleteRecovery(...args: string[]): Promise<number>;
 }
 
 /** The pipeline form of the seed script (ioredis adds defined commands to pipelines too). */
@@ -160,6 +134,7 @@ interface SeedPipeline {
 @Injectable()
 export class RedisPresenceStore extends PresenceStore {
   private readonly commands: PresenceCommands;
+  private readonly rebuild: RedisRebuildLease;
 
   constructor(@InjectRedis() private readonly redis: Redis) {
     super();
@@ -168,10 +143,8 @@ export class RedisPresenceStore extends PresenceStore {
     redis.defineCommand('presenceConnect', { numberOfKeys: 2, lua: CONNECT });
     redis.defineCommand('presenceDisconnect', { numberOfKeys: 2, lua: DISCONNECT });
     redis.defineCommand('presenceSeed', { numberOfKeys: 2, lua: SEED });
-    redis.defineCommand('presenceCheckRecovery', { numberOfKeys: 2, lua: CHECK_RECOVERY });
-    redis.defineCommand('presenceExtendRecovery', { numberOfKeys: 1, lua: EXTEND_RECOVERY });
-    redis.defineCommand('presenceCompleteRecovery', { numberOfKeys: 2, lua: COMPLETE_RECOVERY });
     this.commands = redis as unknown as PresenceCommands;
+    this.rebuild = new RedisRebuildLease(redis, SEEDED_KEY, SEEDING_KEY);
   }
 
   async applySign(sign: SignInput, staleAfterMs: number): Promise<SignOutcome> {
@@ -327,38 +300,15 @@ export class RedisPresenceStore extends PresenceStore {
     });
   }
 
-  async checkRecovery(owner: string, leaseMs: number): Promise<StoreRecovery> {
-    const [state, generation] = await redisCall(
-      () => this.commands.presenceCheckRecovery(SEEDED_KEY, SEEDING_KEY, owner, String(leaseMs)),
-      this.redis,
-      'script',
-    );
-    switch (state) {
-      case 'intact':
-        return { state, generation };
-      case 'claimed':
-      case 'busy':
-        return { state };
-      default:
-        throw new DependencyUnavailableError('cache', new Error(`unexpected recovery state ${state}`));
-    }
+  checkRecovery(owner: string, leaseMs: number): Promise<StoreRecovery> {
+    return this.rebuild.check(owner, leaseMs);
   }
 
-  async extendRecovery(owner: string, leaseMs: number): Promise<boolean> {
-    const extended = await redisCall(
-      () => this.commands.presenceExtendRecovery(SEEDING_KEY, owner, String(leaseMs)),
-      this.redis,
-      'script',
-    );
-    return extended === 1;
+  extendRecovery(owner: string, leaseMs: number): Promise<boolean> {
+    return this.rebuild.extend(owner, leaseMs);
   }
 
-  async completeRecovery(owner: string, generation: string): Promise<boolean> {
-    const completed = await redisCall(
-      () => this.commands.presenceCompleteRecovery(SEEDED_KEY, SEEDING_KEY, owner, generation),
-      this.redis,
-      'script',
-    );
-    return completed === 1;
+  completeRecovery(owner: string, generation: string): Promise<boolean> {
+    return this.rebuild.complete(owner, generation);
   }
 }

@@ -1,33 +1,12 @@
 import { randomUUID } from 'node:crypto';
+import { inMemorySessions } from '../../../test/support/in-memory-sessions';
 import { eventually } from '../../../test/support/eventually';
-import {
-  InMemoryAuditLogRepository,
-  InMemoryCommandRepository,
-  InMemoryDeviceCredentialStore,
-  InMemoryDeviceRepository,
-  InMemorySessionRepository,
-} from '../../../test/support/in-memory-storage';
 import { customerPrincipal } from '../../../test/support/principals';
-import { AuthSecrets } from '../../auth/auth-secrets';
-import { DeviceCredentialsService } from '../../auth/device-credentials.service';
 import { type CustomerPrincipal, type ServicePrincipal } from '../../auth/principal';
 import { ForbiddenError, ValidationFailedError } from '../../common/errors/common.errors';
 import { loadConfig } from '../../config/app-config';
-import { DeviceRevocations } from '../../devices/device-revocations';
 import { DeviceNotFoundError } from '../../devices/devices.errors';
-import { DevicesService } from '../../devices/devices.service';
-import { HeartbeatFlusher } from '../../devices/presence/heartbeat-flusher';
-import { MemoryPresenceStore } from '../../devices/presence/memory-presence.store';
-import { PresenceEvents } from '../../devices/presence/presence-events';
-import { PresenceService } from '../../devices/presence/presence.service';
-import { MemoryCache } from '../../infra/cache/memory-cache';
-import { MetricsService } from '../../infra/metrics/metrics.service';
-import { RealtimeService } from '../../realtime/realtime.service';
-import { CloseOnDeviceRevocation } from '../close-on-device-revocation';
 import { SessionClosedError, SessionNotFoundError } from '../sessions.errors';
-import { SessionsService } from '../sessions.service';
-import { SessionClosings } from '../session-closings';
-import { SessionPlans } from '../session-plans';
 import { COMMAND_CATALOGUE, COMMAND_TYPES, type CommandType } from './command-catalogue';
 import {
   CapabilityMissingError,
@@ -36,9 +15,7 @@ import {
   IdempotencyKeyReusedError,
   RemediationRequiresPlanError,
 } from './commands.errors';
-import { CommandsService } from './commands.service';
 import { type IssueCommandDto } from './dto/issue-command.dto';
-import { inMemoryDelivery } from '../../../test/support/in-memory-delivery';
 
 const DIAGNOSTICS: CommandType[] = ['ping', 'traceroute', 'dns_lookup', 'http_check', 'port_check'];
 const service: ServicePrincipal = { kind: 'service', name: 'planner' };
@@ -49,43 +26,9 @@ const ping = (host = 'example.com', count = 3): IssueCommandDto => ({
 
 describe('CommandsService', () => {
   const config = loadConfig({ LOG_LEVEL: 'silent', COMMAND_EXPIRY_SEC: '600' });
-  const secrets = new AuthSecrets('unit-pepper-0123456789abcdef0123456789abcdef', null);
 
   function build() {
-    const deviceStore = new InMemoryDeviceRepository();
-    const sessionStore = new InMemorySessionRepository(deviceStore);
-    const commandStore = new InMemoryCommandRepository(sessionStore);
-    const audit = new InMemoryAuditLogRepository();
-    const revocations = new DeviceRevocations();
-    const credentials = new DeviceCredentialsService(
-      config,
-      secrets,
-      new InMemoryDeviceCredentialStore(deviceStore),
-      new MemoryCache(),
-    );
-    const metrics = new MetricsService();
-    const presence = new PresenceService(
-      config,
-      new MemoryPresenceStore(),
-      deviceStore,
-      new PresenceEvents(),
-      metrics,
-      new HeartbeatFlusher(config, deviceStore, metrics),
-    );
-    const devices = new DevicesService(deviceStore, credentials, presence, audit, revocations);
-    const delivery = inMemoryDelivery({ commands: commandStore, devices, metrics, config });
-    const commands = new CommandsService(config, commandStore, sessionStore, devices, delivery, audit);
-    const sessions = new SessionsService(
-      sessionStore,
-      commandStore,
-      devices,
-      audit,
-      new RealtimeService(),
-      commands,
-      new SessionClosings(),
-      new SessionPlans(),
-    );
-    new CloseOnDeviceRevocation(revocations, sessions).onModuleInit();
+    const { commands, sessions, devices, deviceStore, commandStore, audit } = inMemorySessions(config);
 
     /** A registered device of `owner` that can run `capabilities`, with an open session on it. */
     async function sessionOf(owner: CustomerPrincipal = customerPrincipal(), capabilities = DIAGNOSTICS) {

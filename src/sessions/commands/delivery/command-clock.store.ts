@@ -1,3 +1,4 @@
+import { type RebuildState } from '../../../infra/redis/redis-rebuild-lease';
 /** One command's clock: when to look at it, from which revision, and whether it waits in its queue. */
 export interface CommandClock {
   commandId: string;
@@ -7,8 +8,7 @@ export interface CommandClock {
 }
 
 /** Whether the store still holds the clocks it was given (see CommandClockStore.checkRecovery). */
-export type ClockRecovery =
-  { state: 'intact'; generation: string } | { state: 'claimed' } | { state: 'busy' };
+export type ClockRecovery = RebuildState;
 
 /**
  * Shared state of the command clocks: one deadline per non-final command, "look at this command at T",

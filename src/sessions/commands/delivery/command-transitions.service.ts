@@ -1,4 +1,5 @@
 import { Injectable, Logger } from '@nestjs/common';
+import { Announcements } from '../../../common/lifecycle/announcements';
 import { AppConfig } from '../../../config/app-config';
 import { DevicesService } from '../../../devices/devices.service';
 import { watchersOf } from '../../../devices/devices.events';
@@ -22,7 +23,10 @@ import { DeviceWorkSignal } from './device-work.signal';
 @Injectable()
 export class CommandTransitions {
   private readonly logger = new Logger(CommandTransitions.name);
-  private readonly finalListeners = new Set<(command: CommandRecord) => Promise<void>>();
+  private readonly finals = new Announcements<CommandRecord>(
+    this.logger,
+    (command) => `the end of command ${command.id}`,
+  );
   readonly clockSettings: ClockSettings;
 
   constructor(
@@ -42,8 +46,7 @@ export class CommandTransitions {
 
   /** See CommandDelivery.onFinal: heard on the instance whose transition made the command final. */
   onFinal(listener: (command: CommandRecord) => Promise<void>): () => void {
-    this.finalListeners.add(listener);
-    return () => this.finalListeners.delete(listener);
+    return this.finals.listen(listener);
   }
 
   /** A command just created: its clock, its device's queue count, its first event, and its device's work. */
@@ -111,12 +114,6 @@ export class CommandTransitions {
     }
     if (queueChanged) await this.recountQueue(command.deviceId);
     if (final || command.status === 'queued') this.work.announce(command.deviceId);
-    if (final) {
-      for (const listener of this.finalListeners) {
-        await listener(command).catch((error: unknown) => {
-          this.logger.warn(`A listener to the end of command ${command.id} failed: ${String(error)}`);
-        });
-      }
-    }
+    if (final) await this.finals.announce(command);
   }
 }

@@ -1,8 +1,8 @@
 import { Injectable } from '@nestjs/common';
 import type Redis from 'ioredis';
-import { DependencyUnavailableError } from '../../../common/errors/common.errors';
 import { InjectRedis, redisCall } from '../../../infra/redis/redis-client.provider';
 import { type ClockRecovery, type CommandClock, CommandClockStore } from './command-clock.store';
+import { RedisRebuildLease } from '../../../infra/redis/redis-rebuild-lease';
 
 /** Deadlines by command id (score: epoch ms). */
 const DEADLINES_KEY = 'commands:clocks';
@@ -47,45 +47,25 @@ for _, id in ipairs(due) do redis.call('ZADD', KEYS[1], ARGV[2], id) end
 return due
 `;
 
-const CHECK_RECOVERY = `
-local generation = redis.call('GET', KEYS[1])
-if generation then return {'intact', generation} end
-if redis.call('SET', KEYS[2], ARGV[1], 'PX', ARGV[2], 'NX') then return {'claimed', ''} end
-if redis.call('GET', KEYS[2]) == ARGV[1] then
-  redis.call('PEXPIRE', KEYS[2], ARGV[2])
-  return {'claimed', ''}
-end
-return {'busy', ''}
-`;
-
-const COMPLETE_RECOVERY = `
-if redis.call('GET', KEYS[2]) ~= ARGV[1] then return 0 end
-redis.call('SET', KEYS[1], ARGV[2])
-redis.call('DEL', KEYS[2])
-return 1
-`;
-
 interface ClockCommands {
   commandClocksArm(...args: string[]): Promise<number>;
   commandClocksClear(...args: string[]): Promise<number>;
   commandClocksClaimDue(...args: string[]): Promise<string[]>;
-  commandClocksCheckRecovery(...args: string[]): Promise<[string, string]>;
-  commandClocksCompleteRecovery(...args: string[]): Promise<number>;
 }
 
 /** The command clocks in Redis, shared by every instance; each step is one atomic script. */
 @Injectable()
 export class RedisCommandClockStore extends CommandClockStore {
   private readonly commands: ClockCommands;
+  private readonly rebuild: RedisRebuildLease;
 
   constructor(@InjectRedis() private readonly redis: Redis) {
     super();
     redis.defineCommand('commandClocksArm', { numberOfKeys: 3, lua: ARM });
     redis.defineCommand('commandClocksClear', { numberOfKeys: 3, lua: CLEAR });
     redis.defineCommand('commandClocksClaimDue', { numberOfKeys: 1, lua: CLAIM_DUE });
-    redis.defineCommand('commandClocksCheckRecovery', { numberOfKeys: 2, lua: CHECK_RECOVERY });
-    redis.defineCommand('commandClocksCompleteRecovery', { numberOfKeys: 2, lua: COMPLETE_RECOVERY });
     this.commands = redis as unknown as ClockCommands;
+    this.rebuild = new RedisRebuildLease(redis, REBUILT_KEY, REBUILDING_KEY);
   }
 
   async arm(clocks: readonly CommandClock[]): Promise<void> {
@@ -131,29 +111,11 @@ export class RedisCommandClockStore extends CommandClockStore {
     );
   }
 
-  async checkRecovery(owner: string, leaseMs: number): Promise<ClockRecovery> {
-    const [state, generation] = await redisCall(
-      () => this.commands.commandClocksCheckRecovery(REBUILT_KEY, REBUILDING_KEY, owner, String(leaseMs)),
-      this.redis,
-      'script',
-    );
-    switch (state) {
-      case 'intact':
-        return { state, generation };
-      case 'claimed':
-      case 'busy':
-        return { state };
-      default:
-        throw new DependencyUnavailableError('cache', new Error(`unexpected recovery state ${state}`));
-    }
+  checkRecovery(owner: string, leaseMs: number): Promise<ClockRecovery> {
+    return this.rebuild.check(owner, leaseMs);
   }
 
-  async completeRecovery(owner: string, generation: string): Promise<boolean> {
-    const completed = await redisCall(
-      () => this.commands.commandClocksCompleteRecovery(REBUILT_KEY, REBUILDING_KEY, owner, generation),
-      this.redis,
-      'script',
-    );
-    return completed === 1;
+  completeRecovery(owner: string, generation: string): Promise<boolean> {
+    return this.rebuild.complete(owner, generation);
   }
 }
