@@ -91,7 +91,7 @@ export async function createApp({
       logger: new PinoNestLogger(logger),
       abortOnError: false,
       // Fastify's own JSON parser: Nest's replacement reads the body as a Buffer and builds a parser per
-      // request, for raw-body support this API does not use. The API reads only JSON (PRODUCT §3), so
+      // request, for raw-body support this API does not use. The API reads only JSON, so
       // Nest's url-encoded parser goes too: such a body is a 415.
       bodyParser: false,
     },
@@ -114,7 +114,7 @@ export async function createApp({
     const limit = routeBodyLimit(route.config, config);
     if (limit !== undefined) route.bodyLimit = limit;
   });
-  // The API reads JSON only (PRODUCT §3): a text/plain body is a 415 like any other media type.
+  // The API reads JSON only: a text/plain body is a 415 like any other media type.
   fastify.removeContentTypeParser('text/plain');
   // Route schemas (@BodySchema, HeartbeatRoute) compile with the ajv socket payloads use, so both
   // validate with one option set.

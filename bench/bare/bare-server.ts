@@ -1,6 +1,6 @@
 /**
  * The references the gateway is measured against: servers that do the heartbeat contract's minimum
- * (PRODUCT §3.1, §6) on the same Fastify, Socket.IO, ajv and ioredis as the gateway, and nothing else. No
+ * (docs/guide.md#devices-and-presence, #socketio) on the same Fastify, Socket.IO, ajv and ioredis as the gateway, and nothing else. No
  * gateway code runs here: the schema, the credential check and the Redis write are written out below.
  *
  * - `--protocol http` (bench:heartbeat): Fastify, `POST /v1/agent/heartbeat`. In onRequest (before the
@@ -65,7 +65,7 @@ const closed = (properties: Record<string, unknown>, required: string[] = []) =>
   required,
   additionalProperties: false,
 });
-/** The heartbeat body of PRODUCT §3.1, with the gateway's bounds. */
+/** The heartbeat body of the contract (docs/guide.md#devices-and-presence), with the gateway's bounds. */
 const HEARTBEAT_SCHEMA = closed(
   {
     uptimeSec: { type: 'integer', minimum: 0 },

@@ -16,7 +16,7 @@ import { SqlDeviceCredentialStore } from './storage/sql-device-credential.store'
 import { SupabaseDeviceCredentialStore } from './storage/supabase-device-credential.store';
 
 /**
- * Principals and their verification (PRODUCT §2). The verifiers are exported for the Socket.IO handshakes;
+ * Principals and their verification (docs/guide.md#principals-and-authentication). The verifiers are exported for the Socket.IO handshakes;
  * the guard is global (registered with useExisting so a test module can override it), and every route,
  * Nest's or registered with Fastify directly, is authenticated with its checks before its body is read
  * (AuthenticateBeforeBody).

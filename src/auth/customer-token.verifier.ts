@@ -34,7 +34,7 @@ interface SupabaseClaims extends JWTPayload {
 }
 
 /**
- * Verifies Supabase access tokens locally (PRODUCT §2). `supabase.auth.getClaims()` is not used: it checks
+ * Verifies Supabase access tokens locally (docs/guide.md#principals-and-authentication). `supabase.auth.getClaims()` is not used: it checks
  * neither `aud`, `iss` nor `role`. The issuer picks the keys; `alg: none` and any algorithm not listed
  * for that issuer are refused by jose before a signature is even looked at.
  */

@@ -25,7 +25,7 @@ function customerToken(options: DevTokenOptions): SignJWT {
 }
 
 /**
- * A customer access token that only an embedded gateway on the same DATA_DIR accepts (PRODUCT §8),
+ * A customer access token that only an embedded gateway on the same DATA_DIR accepts (README.md#running-modes),
  * shaped like Supabase's and signed with the development key kept in DATA_DIR/secrets.
  */
 export async function createDevToken(dataDir: string, options: DevTokenOptions): Promise<string> {

@@ -37,7 +37,7 @@ interface RefusedDevice {
 type RevocationListener = (deviceId: string) => void;
 
 /**
- * Device secrets (PRODUCT §2): 32 random bytes, shown once, stored as an HMAC-SHA-256 under a server
+ * Device secrets (docs/guide.md#principals-and-authentication): 32 random bytes, shown once, stored as an HMAC-SHA-256 under a server
  * pepper. Secrets are high-entropy, so a fast keyed hash is right; a slow password hash would cap
  * heartbeat throughput.
  *

@@ -41,7 +41,7 @@ function mostTellingFailure(info: unknown): AuthFailure | undefined {
 }
 
 /**
- * The one global guard (PRODUCT §2): every route declares its principals with @Auth()/@DeviceAuth()/...
+ * The one global guard (docs/guide.md#principals-and-authentication): every route declares its principals with @Auth()/@DeviceAuth()/...
  * or @Public(); the matching passport-custom strategies run; a route that declares nothing is refused.
  * Socket.IO connections authenticate in their handshake with the same verification services; a handler
  * in any context but HTTP (a @SubscribeMessage handler) is refused, never let through unauthenticated.

@@ -23,8 +23,10 @@ import {
 import { HttpAgent } from './agent-sim/http-agent';
 import { SocketAgent } from './agent-sim/socket-agent';
 import { runCli } from './run-cli';
+import { isUuid } from '../common/uuid';
+import { loadConfigFromEnvironment } from '../config/environment';
 
-const USAGE = `Usage: npm run agent:sim -- [--devices <n>] [--url <gateway>] [--token <customer token>]
+const USAGE = `Usage: npm run agent:sim -- [--devices <n>] [--url <gateway>] [--token <token> | --customer <uuid>]
        [--credentials <file>] [--http] [--slow <ms>] [--fail <type>]... [--refuse <type>]...
        [--drop-acks] [--no-answer] [--disconnect-mid-command]
 
@@ -33,9 +35,13 @@ Simulated device agents: each registers with every command type as a capability,
 
   --devices <n>            how many devices, 1..10000 (1); created on first run, their credentials
                            kept in --credentials (agent-sim.credentials.json) and reused
-  --url <gateway>          http://127.0.0.1:3000
+  --url <gateway>          http://127.0.0.1:<PORT>, PORT from the environment as the gateway reads it
+                           (3000)
   --token <token>          a customer token to create the devices with; without it one is minted as
-                           dev:token does, for customer ${SIM_CUSTOMER_SUB}
+                           dev:token does, for --customer
+  --customer <uuid>        the customer a minted token is for (${SIM_CUSTOMER_SUB})
+  --credentials <file>     a JSON array of { deviceId, secret }: devices already created (by the
+                           POST /v1/devices answer's credentials) are run as they are
   --http                   no socket: long-poll GET /v1/agent/commands and report over HTTP
   --slow <ms>              every execution takes that long, with a progress report halfway
   --fail <type>            commands of that type fail with simulated_failure (repeatable)
@@ -83,8 +89,9 @@ async function main(): Promise<void> {
   const { values } = parseArgs({
     options: {
       devices: { type: 'string', default: '1' },
-      url: { type: 'string', default: 'http://127.0.0.1:3000' },
+      url: { type: 'string' },
       token: { type: 'string' },
+      customer: { type: 'string' },
       credentials: { type: 'string', default: 'agent-sim.credentials.json' },
       http: { type: 'boolean', default: false },
       slow: { type: 'string' },
@@ -107,11 +114,16 @@ async function main(): Promise<void> {
   const transport = values.http ? 'long polls' : 'sockets';
   const count = Number(values.devices);
   if (!Number.isInteger(count) || count < 1 || count > 10_000) throw new Error('--devices must be 1..10000');
-  const url = values.url.replace(/\/+$/, '');
+  if (values.token !== undefined && values.customer !== undefined)
+    throw new Error('--customer names whom a minted token is for; leave it out with --token');
+  const customer = values.customer ?? SIM_CUSTOMER_SUB;
+  if (!isUuid(customer)) throw new Error('--customer must be a UUID');
+  // The gateway's own reading of PORT, so that one environment starts both on the same port.
+  const url = (values.url ?? `http://127.0.0.1:${loadConfigFromEnvironment().PORT}`).replace(/\/+$/, '');
   const agents: (SocketAgent | HttpAgent)[] = [];
   const stopping = new AbortController();
   let token: Promise<string> | undefined;
-  const lazyToken = () => (token ??= customerToken(values.token));
+  const lazyToken = () => (token ??= customerToken(values.token, customer));
 
   const report = setInterval(() => {
     const connected = agents.filter((agent) => agent.connected).length;
@@ -172,7 +184,9 @@ async function main(): Promise<void> {
   if (stopping.signal.aborted) return;
   log(`${count} agents started against ${url} (${values.http ? 'HTTP long poll' : 'socket'})`);
   if (values.token === undefined)
-    log(`their devices belong to customer ${SIM_CUSTOMER_SUB} (dev:token --sub)`);
+    log(
+      `their devices belong to customer ${customer} (a token for it: npm run dev:token -- --sub ${customer})`,
+    );
 }
 
 runCli(USAGE, main);

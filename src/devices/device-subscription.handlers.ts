@@ -13,7 +13,7 @@ import { reserveSubscription } from './subscription-limit';
 const DEVICE_ROOM = rooms.device('');
 
 /**
- * `device:subscribe` / `device:unsubscribe` on /portal (PRODUCT §6): a portal socket watches single
+ * `device:subscribe` / `device:unsubscribe` on /portal (docs/guide.md#socketio): a portal socket watches single
  * devices, its customer's own or (admins) any, at most SOCKET_MAX_SUBSCRIPTIONS of them.
  */
 @Injectable()

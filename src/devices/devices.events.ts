@@ -1,7 +1,7 @@
 import { rooms, serverEvent } from '../realtime/realtime.events';
 import { DEVICE_SCHEMA, type DeviceResponse } from './dto/device.response';
 
-/** Server → portal (PRODUCT §6): a device's full current state, after each presence transition. */
+/** Server → portal (docs/guide.md#socketio): a device's full current state, after each presence transition. */
 export const DEVICE_STATUS = serverEvent<DeviceResponse>('device:status', {
   namespaces: ['/portal'],
   summary:

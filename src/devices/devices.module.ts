@@ -24,7 +24,7 @@ import { SqlDeviceRepository } from './storage/sql-device.repository';
 import { SupabaseDeviceRepository } from './storage/supabase-device.repository';
 
 /**
- * Devices (PRODUCT §3–§6): the customers' devices API and their live status on /portal, the agents'
+ * Devices: the customers' devices API and their live status on /portal, the agents'
  * register and heartbeat over HTTP and /agent, and presence. The only writer of the `devices` rows.
  * Features that act on devices use DevicesService and hear of deletions through DeviceRevocations.
  */

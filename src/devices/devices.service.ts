@@ -41,7 +41,7 @@ export const CREATED_DEVICE_SCHEMA = object<CreatedDevice>({
   }),
 });
 
-/** Customers' devices (PRODUCT §3.2). A device of another customer is "not found", never "forbidden". */
+/** Customers' devices (docs/guide.md#devices-and-presence). A device of another customer is "not found", never "forbidden". */
 @Injectable()
 export class DevicesService {
   private readonly logger = new Logger(DevicesService.name);

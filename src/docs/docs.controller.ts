@@ -7,7 +7,7 @@ import { AsyncApiDocument } from './asyncapi.document';
 import { OpenApiDocument } from './openapi.document';
 import { DOCS_INIT_SCRIPT, DOCS_PAGE, SWAGGER_UI_ASSETS, swaggerUiAsset } from './swagger-ui.page';
 
-/** The API documents (PRODUCT §3.4): public, like the other operations endpoints. */
+/** The API documents (README.md#the-api-in-short): public, like the other operations endpoints. */
 @Public()
 @Controller('docs')
 export class DocsController {

@@ -19,7 +19,7 @@ import { PROBLEM_DEFINITION, problemExamples } from './problem-docs';
 import { type RecordedRoute, RouteRecorder } from './route-recorder';
 import { SchemaComponents } from './schema-components';
 
-/** How each principal authenticates over HTTP (PRODUCT §2); operations routes take none. */
+/** How each principal authenticates over HTTP (docs/guide.md#principals-and-authentication); operations routes take none. */
 const SECURITY_SCHEMES: Record<PrincipalKind, JsonSchema> = {
   device: {
     type: 'http',

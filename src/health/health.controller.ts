@@ -31,7 +31,7 @@ const READINESS_SCHEMA = described<HealthCheckResult>({
   required: ['status', 'details'],
 });
 
-/** Operations endpoints (PRODUCT §3.4): no authentication, meant for the cluster network only. */
+/** Operations endpoints (README.md#the-api-in-short): no authentication, meant for the cluster network only. */
 @Public()
 @Controller()
 export class HealthController {

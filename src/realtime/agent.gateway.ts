@@ -29,7 +29,7 @@ type AgentSocket = Socket<
 >;
 
 /**
- * `/agent` (PRODUCT §6), the transport: devices authenticate in the handshake with the same verification
+ * `/agent` (docs/guide.md#socketio), the transport: devices authenticate in the handshake with the same verification
  * as HTTP and join `device:<id>`; their events go to the handlers features registered (RealtimeHandlers),
  * and features hear of each connection and its end. An instance that stops tells its sockets `shutdown`
  * and closes them at the transport, so agents reconnect elsewhere.

@@ -39,7 +39,7 @@ type PortalSocket = Socket<
 const MAX_TIMER_MS = 2 ** 31 - 1;
 
 /**
- * `/portal` (PRODUCT §6), the transport: customers authenticate with their access token and join
+ * `/portal` (docs/guide.md#socketio), the transport: customers authenticate with their access token and join
  * `customer:<sub>`; their other events go to the handlers features registered (RealtimeHandlers). When the
  * token expires the socket is closed with `token_expired`, unless the client sent a fresh one with
  * `auth:refresh`. An instance that stops tells its sockets `shutdown` and closes them at the transport

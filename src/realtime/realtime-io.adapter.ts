@@ -9,7 +9,7 @@ import { SocketClusterAdapter } from './socket-cluster.adapter';
 import { answerProblemsWith } from './socket-events';
 
 /**
- * How sockets are carried (PRODUCT §6): path /socket.io, websocket only, no permessage-deflate (about 17×
+ * How sockets are carried (docs/guide.md#socketio): path /socket.io, websocket only, no permessage-deflate (about 17×
  * the memory per socket), messages bounded. Shared with the bare baseline of bench/sockets.
  */
 export function socketTransportOptions(config: AppConfig): Partial<ServerOptions> {
@@ -24,7 +24,7 @@ export function socketTransportOptions(config: AppConfig): Partial<ServerOptions
 }
 
 /**
- * Socket.IO on the app's own HTTP server (PRODUCT §6): path /socket.io, websocket transport only,
+ * Socket.IO on the app's own HTTP server (docs/guide.md#socketio): path /socket.io, websocket transport only,
  * permessage-deflate off (it costs about 17× the memory per socket), limits and CORS from configuration,
  * and the Redis Streams adapter when instances share Redis. The cluster adapter is built once, before the
  * first namespace is created, from the DI-provided SocketClusterAdapter.

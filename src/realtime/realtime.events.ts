@@ -2,7 +2,7 @@ import { PROBLEM_SCHEMA } from '../common/docs/problem-schema';
 import { type AnySchema, allOf, object, oneOfValues, type Schema, string } from '../common/docs/typed-schema';
 import { type Problem } from '../common/errors/problem';
 
-/** The Socket.IO namespaces of PRODUCT §6. */
+/** The Socket.IO namespaces of the contract (docs/guide.md#socketio). */
 export type RealtimeNamespace = '/agent' | '/portal';
 
 /** What the AsyncAPI document says of a server → client event: one declaration beside its name. */

@@ -7,7 +7,7 @@ import { RealtimeService } from './realtime.service';
 import { SocketClusterAdapter } from './socket-cluster.adapter';
 
 /**
- * The realtime transport (PRODUCT §6): the `/agent` and `/portal` namespaces, handshake authentication,
+ * The realtime transport (docs/guide.md#socketio): the `/agent` and `/portal` namespaces, handshake authentication,
  * rooms, and the two sides features plug into: RealtimeHandlers (client events, connections) and
  * RealtimeService (server events).
  */

@@ -7,7 +7,7 @@ import { InjectSocketAdapterRedis } from '../infra/redis/redis-client.provider';
 type AdapterConstructor = ReturnType<typeof createAdapter>;
 
 /**
- * Joins every instance's Socket.IO server into one (PRODUCT §6) with the Redis Streams adapter, chosen over
+ * Joins every instance's Socket.IO server into one (docs/guide.md#socketio) with the Redis Streams adapter, chosen over
  * the Pub/Sub one because it supports connection state recovery (a client that reconnects within
  * SOCKET_RECOVERY_WINDOW_MS gets the events it missed) and does not lose packets when Redis blips.
  * Its Redis client comes from DI (SOCKET_ADAPTER_REDIS); names carry REDIS_KEY_PREFIX explicitly because

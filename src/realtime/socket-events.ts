@@ -50,7 +50,7 @@ export function problemForEvent(error: unknown, socket: Socket, event: string, m
 type Ack = (response: unknown) => void;
 
 /**
- * Registers an event handler with the payload discipline of PRODUCT §6: the payload is validated like an
+ * Registers an event handler with the payload discipline of the contract (docs/guide.md#socketio): the payload is validated like an
  * HTTP body; the handler's result is the ack; any failure becomes a problem in the ack, or in an `error`
  * event when the client asked for no ack. Nothing a client sends can crash the process or hang.
  */

@@ -2,7 +2,7 @@ import {
   Injectable,
   Logger,
   type OnApplicationBootstrap,
-  type OnApplicationShutdown,
+  type BeforeApplicationShutdown,
   type OnModuleDestroy,
   type OnModuleInit,
 } from '@nestjs/common';
@@ -23,10 +23,13 @@ import { PlanRepository } from './plan.repository';
 const SWEEP_BATCH = 100;
 /**
  * A step's command still queued this long after its issue may never have been handed to the delivery
- * engine (its instance stopped in between); the sweep hands it over again, which the engine takes as a
- * no-op for a command it already knows.
+ * engine: the move that created it committed, but its instance stopped before submit (through PostgREST
+ * a dead instance's statement even runs on and commits after it died). Such a command has no clock (the
+ * engine rebuilds clocks from the database only at start-up and after a cache loss), so it would never
+ * expire, and no work signal, so a connected agent would not be sent it. The sweep hands it over again;
+ * for a command the engine already knows that only re-arms the same clock and signals the device again.
  */
-const HANDOVER_GRACE_MS = 5000;
+export const HANDOVER_GRACE_MS = 5000;
 
 /**
  * Carries approved plans out (issue 12 item 5): step n + 1 is issued only once step n's command
@@ -34,17 +37,23 @@ const HANDOVER_GRACE_MS = 5000;
  * is one call of advance_remediation_plan under the row's lock, so whichever instance sees a step end
  * (the delivery engine's onFinal on the instance that made the final transition) issues the next step,
  * exactly once. A sweep on every instance covers what no listener saw: a step that ended while its
- * instance was stopping, an approved plan whose instance stopped before step 0, plans left undecided
- * past their expiresAt. It also hears of sessions closing, and gives the session view its plans.
+ * instance was stopping, an approved plan whose instance stopped before step 0, a step issued but never
+ * handed to the delivery engine, plans left undecided past their expiresAt. It also hears of sessions closing, and gives the session view its plans.
  */
 @Injectable()
 export class PlanExecutionService
-  implements OnModuleInit, OnModuleDestroy, OnApplicationBootstrap, OnApplicationShutdown
+  implements OnModuleInit, OnModuleDestroy, OnApplicationBootstrap, BeforeApplicationShutdown
 {
   private readonly logger = new Logger(PlanExecutionService.name);
   private readonly unsubscribes: (() => void)[] = [];
   private sweepTimer: NodeJS.Timeout | undefined;
+  /**
+   * Step commands this instance handed over again, while they stay queued: each once, not at every sweep
+   * for as long as its device is away (each hand-over is a `command:updated` and a work signal).
+   */
+  private readonly handedOver = new Set<string>();
   private sweeping: Promise<void> | undefined;
+  private stopping = false;
 
   constructor(
     private readonly config: AppConfig,
@@ -79,7 +88,9 @@ export class PlanExecutionService
     this.sweepTimer.unref();
   }
 
-  async onApplicationShutdown(): Promise<void> {
+  /** Before the connections close: a sweep in flight finishes with the database it started on. */
+  async beforeApplicationShutdown(): Promise<void> {
+    this.stopping = true;
     clearInterval(this.sweepTimer);
     await this.sweeping;
   }
@@ -136,15 +147,28 @@ export class PlanExecutionService
   /** One pass of the sweep; public so that a test drives it without waiting for the interval. */
   async sweep(): Promise<void> {
     for (const plan of await this.plans.expire({ due: true }, SWEEP_BATCH)) {
-      await this.expired(plan, 'expiresAt passed');
+      await this.expired(plan, 'expiresAt passed').catch((error: unknown) => {
+        this.logger.warn(`Could not announce the expiry of plan ${plan.id}: ${String(error)}`);
+      });
     }
     const due = await this.plans.listToAdvance(new Date(Date.now() - HANDOVER_GRACE_MS), SWEEP_BATCH);
+    const waiting = new Set<string>();
+    // One plan that fails is logged and retried by the next sweep; the others still move.
     for (const plan of due) {
-      const commandId = plan.status === 'executing' ? plan.steps[plan.currentStep ?? 0]?.commandId : null;
-      const command = commandId ? await this.commands.findById(commandId) : null;
-      if (command?.status === 'queued') await this.delivery.submit(command);
-      else await this.advance(plan.id);
+      try {
+        const commandId = plan.status === 'executing' ? plan.steps[plan.currentStep ?? 0]?.commandId : null;
+        const command = commandId ? await this.commands.findById(commandId) : null;
+        if (command?.status === 'queued') {
+          waiting.add(command.id);
+          if (this.handedOver.has(command.id)) continue;
+          await this.delivery.submit(command);
+          this.handedOver.add(command.id);
+        } else await this.advance(plan.id);
+      } catch (error) {
+        this.logger.warn(`Could not move plan ${plan.id} on: ${String(error)}`);
+      }
     }
+    for (const id of this.handedOver) if (!waiting.has(id)) this.handedOver.delete(id);
   }
 
   /** The delivery engine's word that a command is final: for a plan's step, the plan moves on. */
@@ -191,6 +215,7 @@ export class PlanExecutionService
   }
 
   private startSweep(): void {
+    if (this.stopping) return;
     this.sweeping ??= this.sweep()
       .catch((error: unknown) => {
         this.logger.warn(`Remediation sweep failed: ${String(error)}`);

@@ -25,7 +25,7 @@ export function canonicalJson(value: unknown): string {
   return text;
 }
 
-/** `planHash` (PRODUCT §4): SHA-256, hex, of the canonical JSON of the steps' type, params and description. */
+/** `planHash` (README.md#the-plan-hash): SHA-256, hex, of the canonical JSON of the steps' type, params and description. */
 export function planHash(steps: readonly HashedStep[]): string {
   const content = steps.map(({ type, params, description }) => ({ type, params, description }));
   return createHash('sha256').update(canonicalJson(content), 'utf8').digest('hex');

@@ -1,7 +1,7 @@
 import { type Actor } from '../audit/audit-event';
 import { type CommandType } from '../sessions/commands/command-catalogue';
 
-/** The Plan lifecycle (PRODUCT §4, issue 12 item 2); every change is one conditional update. */
+/** The Plan lifecycle (docs/guide.md#remediation-plans, issue 12 item 2); every change is one conditional update. */
 export const PLAN_STATUSES = [
   'proposed',
   'approved',

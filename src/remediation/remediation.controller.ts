@@ -16,7 +16,7 @@ import { PLAN_SCHEMA, type PlanResponse } from './dto/plan.response';
 import { ProposePlanDto } from './dto/propose-plan.dto';
 import { RemediationService } from './remediation.service';
 
-/** Remediation plans: proposed by backend services (PRODUCT §3.3), decided by customers (§3.2). */
+/** Remediation plans (docs/guide.md#remediation-plans): proposed by backend services, decided by customers. */
 @Controller('v1')
 export class RemediationController {
   constructor(private readonly remediation: RemediationService) {}

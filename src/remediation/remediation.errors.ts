@@ -37,7 +37,7 @@ export class PlanNotFoundError extends DomainError<RemediationErrorCode.NotFound
   }
 }
 
-/** The customer approves exactly what it saw: the hash it sends must be the plan's (PRODUCT §3.2). */
+/** The customer approves exactly what it saw: the hash it sends must be the plan's (docs/guide.md#remediation-plans). */
 export class PlanHashMismatchError extends DomainError<RemediationErrorCode.HashMismatch> {
   readonly code = RemediationErrorCode.HashMismatch;
 

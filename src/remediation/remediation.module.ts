@@ -1,5 +1,6 @@
 import { Module } from '@nestjs/common';
 import { AuditModule } from '../audit/audit.module';
+import { DevicesModule } from '../devices/devices.module';
 import { storageAdapter } from '../infra/adapters';
 import { RealtimeModule } from '../realtime/realtime.module';
 import { SessionsModule } from '../sessions/sessions.module';
@@ -12,12 +13,12 @@ import { SqlPlanRepository } from './storage/sql-plan.repository';
 import { SupabasePlanRepository } from './storage/supabase-plan.repository';
 
 /**
- * Remediation plans (PRODUCT §3.2, §3.3, §4; issue 12): proposal by backend services, the customer's
+ * Remediation plans (docs/guide.md#remediation-plans; issue 12): proposal by backend services, the customer's
  * decision bound to the plan's hash, and execution step by step as commands through the delivery engine
  * (CommandDelivery, from sessions). The only writer of the `remediation_plans` rows.
  */
 @Module({
-  imports: [AuditModule, RealtimeModule, SessionsModule],
+  imports: [AuditModule, DevicesModule, RealtimeModule, SessionsModule],
   controllers: [RemediationController],
   providers: [
     RemediationService,

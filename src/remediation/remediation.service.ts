@@ -9,6 +9,8 @@ import { type PlanResponse, toPlanResponse } from './dto/plan.response';
 import { PLAN_EXPIRY_SEC, type ProposePlanDto } from './dto/propose-plan.dto';
 import { type PlanDecision, type PlanDecisionOutcome, type PlanRecord } from './plan';
 import { PlanAnnouncer } from './plan-announcer';
+import { DevicesService } from '../devices/devices.service';
+import { CapabilityMissingError } from '../sessions/commands/commands.errors';
 import { PlanExecutionService } from './plan-execution.service';
 import { planHash } from './plan-hash';
 import { PlanRepository } from './plan.repository';
@@ -25,7 +27,7 @@ import {
 type Reader = CustomerPrincipal | ServicePrincipal;
 
 /**
- * Remediation plans (PRODUCT §3.2, §3.3, issue 12): a backend service proposes one in an open session;
+ * Remediation plans (docs/guide.md#remediation-plans, issue 12): a backend service proposes one in an open session;
  * the session's customer approves exactly what it saw (by its hash), rejects it, or cancels it once
  * approved; PlanExecutionService carries it out. Customers see only their own plans ("not found"
  * otherwise); admins and services read every plan; an admin decides only its own.
@@ -35,6 +37,7 @@ export class RemediationService {
   constructor(
     private readonly plans: PlanRepository,
     private readonly sessions: SessionRepository,
+    private readonly devices: DevicesService,
     private readonly execution: PlanExecutionService,
     private readonly announcer: PlanAnnouncer,
   ) {}
@@ -45,6 +48,18 @@ export class RemediationService {
     const steps = checkPlanSteps(input.steps);
     if ('errors' in steps) throw new ValidationFailedError(steps.errors);
     if (session.state !== 'open') throw new SessionClosedError(session.id);
+    // Refused up front, as a command would be: a plan must not stop half-way at a step the device lacks.
+    const device = await this.devices.snapshot(session.deviceId);
+    const lacking = steps.value.findIndex((step) => !device?.capabilities.includes(step.type));
+    const missing = steps.value[lacking];
+    if (device && missing) {
+      throw new CapabilityMissingError(
+        device.id,
+        missing.type,
+        device.capabilities,
+        `steps[${lacking}].type`,
+      );
+    }
     const plan = await this.plans.propose({
       sessionId: session.id,
       summary: input.summary,
@@ -73,7 +88,7 @@ export class RemediationService {
     return toPlanResponse(await this.readable(reader, planId));
   }
 
-  /** Approves the plan if `planHash` is its own, then issues its first step (PRODUCT §3.2). */
+  /** Approves the plan if `planHash` is its own, then issues its first step (docs/guide.md#remediation-plans). */
   async approve(customer: CustomerPrincipal, planId: string, input: ApprovePlanDto): Promise<PlanResponse> {
     const plan = await this.decidable(customer, planId);
     const approved = await this.decide(plan, {

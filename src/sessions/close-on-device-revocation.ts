@@ -3,7 +3,7 @@ import { DeviceRevocations } from '../devices/device-revocations';
 import { SessionsService } from './sessions.service';
 
 /**
- * `DELETE /v1/devices/:id` closes the device's open session (PRODUCT §3.2). Sessions depend on devices,
+ * `DELETE /v1/devices/:id` closes the device's open session (docs/guide.md#diagnostic-sessions). Sessions depend on devices,
  * not the reverse, so the devices feature announces the deletion and this listens.
  */
 @Injectable()

@@ -6,7 +6,7 @@ export type SessionPlanView = object;
 type PlansReader = (sessionId: string) => Promise<SessionPlanView[]>;
 
 /**
- * How the session view (`GET /v1/sessions/:id`, PRODUCT §3.2) includes its remediation plans, which
+ * How the session view (`GET /v1/sessions/:id`, docs/guide.md#diagnostic-sessions) includes its remediation plans, which
  * belong to a later feature that sessions may not import: remediation registers the reader here. With no
  * reader registered a session has no plans.
  */

@@ -14,7 +14,7 @@ import {
 } from './dto/session.response';
 import { SessionsService } from './sessions.service';
 
-/** Diagnostic sessions (PRODUCT §3.2); backend services may read a session by id (§3.3), nothing else. */
+/** Diagnostic sessions (docs/guide.md#diagnostic-sessions); backend services may read a session by id (docs/guide.md#principals-and-authentication), nothing else. */
 @Controller('v1')
 export class SessionsController {
   constructor(private readonly sessions: SessionsService) {}

@@ -21,7 +21,7 @@ export class SessionNotFoundError extends DomainError<SessionErrorCode.NotFound>
   }
 }
 
-/** At most one open session per device (PRODUCT §3.2): the problem names the open one, `openSessionId`. */
+/** At most one open session per device (docs/guide.md#diagnostic-sessions): the problem names the open one, `openSessionId`. */
 export class SessionAlreadyOpenError extends DomainError<SessionErrorCode.AlreadyOpen> {
   readonly code = SessionErrorCode.AlreadyOpen;
 

@@ -2,14 +2,14 @@ import { serverEvent } from '../realtime/realtime.events';
 import { COMMAND_SCHEMA, type CommandResponse } from './commands/dto/command.response';
 import { SESSION_SCHEMA, type SessionResponse } from './dto/session.response';
 
-/** Server → portal (PRODUCT §6): a session's full current state, when it opens and when it closes. */
+/** Server → portal (docs/guide.md#socketio): a session's full current state, when it opens and when it closes. */
 export const SESSION_UPDATED = serverEvent<SessionResponse>('session:updated', {
   namespaces: ['/portal'],
   summary: "A session's full current state, when it opens and when it closes, to its customer's sockets.",
   payload: SESSION_SCHEMA,
 });
 
-/** Server → portal (PRODUCT §6): a command's full current state, when it is issued and after each transition. */
+/** Server → portal (docs/guide.md#socketio): a command's full current state, when it is issued and after each transition. */
 export const COMMAND_UPDATED = serverEvent<CommandResponse>('command:updated', {
   namespaces: ['/portal'],
   summary:

@@ -16,7 +16,7 @@ import { SqlSessionRepository } from './storage/sql-session.repository';
 import { SupabaseSessionRepository } from './storage/supabase-session.repository';
 
 /**
- * Diagnostic sessions (PRODUCT §3.2, §3.3) and their commands: the customer API of sessions and of
+ * Diagnostic sessions (docs/guide.md#diagnostic-sessions, #principals-and-authentication) and their commands: the customer API of sessions and of
  * commands (delivered by the engine behind CommandDelivery), `session:updated` on /portal, and the
  * closing of a deleted device's session with its commands. The only writer of the
  * `diagnostic_sessions` and `commands` rows: remediation reads and writes them through the ports

@@ -33,7 +33,7 @@ const CANCEL_REASON: Record<SessionCloseReason, CancelReason> = {
 };
 
 /**
- * Diagnostic sessions (PRODUCT §3.2, §3.3): a customer opens one on its own live device, at most one open
+ * Diagnostic sessions (docs/guide.md#diagnostic-sessions, #principals-and-authentication): a customer opens one on its own live device, at most one open
  * per device, and closes it. A session of another customer is "not found"; admins and backend services
  * read every session; only its customer opens or closes one. Each opening and closing is audited and sent
  * to the portals watching the device as `session:updated`; closing cancels the session's open commands.

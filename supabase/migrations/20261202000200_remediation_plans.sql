@@ -1,5 +1,5 @@
 -- Remediation plans as the gateway writes them (issue 12). The table is older than its first writer, so
--- this migration reshapes it to the public contract (the Plan object, PRODUCT §4) and adds the SQL
+-- this migration reshapes it to the public contract (the Plan object, docs/guide.md#remediation-plans) and adds the SQL
 -- functions every data backend calls (pg, PGlite, and supabase-js through PostgREST's rpc), so that each
 -- step that must be atomic is written once. As in the sessions migration, the functions run as their
 -- caller (the gateway's service role) and name every object with its schema, under an empty search_path.

@@ -23,7 +23,7 @@ async function devToken(dataDir: string, ...args: string[]): Promise<string> {
   return stdout.trim();
 }
 
-describe('customer access tokens (PRODUCT §2)', () => {
+describe('customer access tokens (docs/guide.md#principals-and-authentication)', () => {
   let stack: SupabaseStack;
   let gateway: GatewayInstance;
   let withSecret: GatewayInstance;
@@ -161,7 +161,7 @@ describe('customer access tokens (PRODUCT §2)', () => {
   });
 });
 
-describe('development tokens in the embedded mode (PRODUCT §8)', () => {
+describe('development tokens in the embedded mode (README.md#running-modes)', () => {
   let embedded: InProcessApp;
 
   beforeAll(async () => {

@@ -3,8 +3,8 @@ import { AppConfig } from '../../src/config/app-config';
 import { type CommandResponse } from '../../src/sessions/commands/dto/command.response';
 import {
   assertBuilt,
-  BARE_ENV,
   BUILT_MAIN,
+  environmentOf,
   readyOrOutput,
   ROOT,
   START_DEADLINE_MS,
@@ -27,15 +27,6 @@ import {
 } from './command-fixtures';
 
 const FINAL = ['succeeded', 'failed', 'timed_out', 'expired', 'cancelled'];
-
-/** The environment that gives a child gateway the in-process instance's configuration. */
-function environmentOf(config: AppConfig, port: number): NodeJS.ProcessEnv {
-  const env: NodeJS.ProcessEnv = { ...BARE_ENV };
-  for (const [key, value] of Object.entries(config)) {
-    if (value !== undefined) env[key] = String(value);
-  }
-  return { ...env, PORT: String(port), HOST: '127.0.0.1', LOG_LEVEL: 'warn' };
-}
 
 /**
  * An instance SIGKILLed with commands in flight (issue 11, done when): a gateway child process holds the

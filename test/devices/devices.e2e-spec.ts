@@ -26,7 +26,7 @@ const HEARTBEAT = {
 
 /**
  * Devices end to end, DATA_BACKEND=supabase (real PostgREST on real PostgreSQL) and CACHE_BACKEND=redis
- * (real Redis), two gateway instances sharing both: PRODUCT §2, §3.1, §3.2, §5.
+ * (real Redis), two gateway instances sharing both: docs/guide.md#principals-and-authentication, #devices-and-presence.
  */
 describe('devices across two instances', () => {
   let stack: SupabaseStack;

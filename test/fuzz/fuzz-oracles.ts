@@ -1,7 +1,7 @@
 import { type LightMyRequestResponse } from 'fastify';
 import { ANSWER_TIMEOUT_MS } from './fuzz-budget';
 
-/** An RFC 9457 problem as the gateway writes it (PRODUCT §3). */
+/** An RFC 9457 problem as the gateway writes it. */
 export interface FuzzProblem {
   type: string;
   title: string;

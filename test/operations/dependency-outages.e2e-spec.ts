@@ -70,7 +70,7 @@ async function call<Body = Record<string, unknown>>(
   };
 }
 
-/** The answer PRODUCT-wide for an outage: 503 problem+json, when to retry, and nothing about the cause. */
+/** The answer to an outage on every route: 503 problem+json, when to retry, and nothing about the cause. */
 function expectOutageAnswer(answer: Answer, boundMs: number): void {
   expect(answer.status).toBe(503);
   expect(answer.headers.get('content-type')).toMatch(/^application\/problem\+json/);
@@ -113,7 +113,7 @@ interface DeviceCredentials {
 }
 
 /**
- * PRODUCT §3, §6, §8 under outages: the data backend or the cache stops (a throwaway PostgreSQL cluster
+ * README.md#when-a-dependency-is-down under outages: the data backend or the cache stops (a throwaway PostgreSQL cluster
  * crashed or frozen, a throwaway Redis killed or frozen) under a running gateway. Requests and socket
  * events are answered 503 dependency_unavailable within their timeout, and the same instance serves
  * again by itself once the dependency is back, with nothing stored lost.

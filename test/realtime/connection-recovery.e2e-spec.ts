@@ -23,7 +23,7 @@ function reconnection(socket: Socket): Promise<number> {
 }
 
 /**
- * Connection state recovery with the Redis Streams adapter (PRODUCT §6): a portal whose connection drops
+ * Connection state recovery with the Redis Streams adapter (docs/guide.md#socketio): a portal whose connection drops
  * and comes back within SOCKET_RECOVERY_WINDOW_MS gets the events it missed, on whatever instance
  * emitted them, with its rooms (customer and subscriptions) as they were.
  */

@@ -27,7 +27,7 @@ function nested(depth: number): unknown {
 type Case = [string, unknown, string];
 
 /**
- * Nothing a client sends crashes the gateway or is silently dropped (PRODUCT §6): every event validates
+ * Nothing a client sends crashes the gateway or is silently dropped (docs/guide.md#socketio): every event validates
  * its payload like an HTTP body and answers a problem, in the ack or, without one, in an `error` event.
  */
 describe('realtime payload discipline', () => {

@@ -19,7 +19,7 @@ function expiryOf(token: string): number {
 }
 
 /**
- * Who may see what over Socket.IO (PRODUCT §2, §6): handshake authentication on /agent and /portal,
+ * Who may see what over Socket.IO (docs/guide.md#principals-and-authentication, #socketio): handshake authentication on /agent and /portal,
  * per-device access on subscription, token expiry and refresh, and revocation across instances.
  */
 describe('realtime access control across two instances', () => {

@@ -17,7 +17,7 @@ import { record, SocketClients } from '../support/socket-clients';
 const DEVICES = 20;
 /** Long enough for a restart of the embedded gateway (PGlite included) to fit within the deadlines. */
 const HEARTBEAT_INTERVAL_SEC = 3;
-/** Offline after 3 heartbeat intervals of silence (PRODUCT §5). */
+/** Offline after 3 heartbeat intervals of silence (docs/guide.md#devices-and-presence). */
 const OFFLINE_AFTER_MS = 3 * HEARTBEAT_INTERVAL_SEC * 1000;
 
 type Credentials = { deviceId: string; secret: string };

@@ -26,7 +26,7 @@ function statesOf(seen: Statuses, deviceId: string): string[] {
 }
 
 /**
- * Presence stays true when Redis loses its data (PRODUCT §5): connection epochs that outrank every older
+ * Presence stays true when Redis loses its data (docs/guide.md#devices-and-presence): connection epochs that outrank every older
  * connection even when Redis restarted empty, and deadlines rebuilt from the database after a flush or an
  * eviction. Instances on a Redis of this file's own, which it kills, restarts empty and flushes.
  */

@@ -20,7 +20,7 @@ function statesOf(seen: { payload: DeviceResponse }[], deviceId: string): string
 }
 
 /**
- * Presence crosses instances (PRODUCT §5, §6): signs on one instance, `device:status` on portals of every
+ * Presence crosses instances (docs/guide.md#devices-and-presence, #socketio): signs on one instance, `device:status` on portals of every
  * other, through the Redis Streams adapter; takeover by epoch; socket heartbeats visible over HTTP.
  */
 describe('realtime presence across three instances', () => {

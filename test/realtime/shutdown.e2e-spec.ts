@@ -32,7 +32,7 @@ async function createDevice(url: string, token: string): Promise<Credentials> {
 }
 
 /**
- * PRODUCT §6 and §8: when an instance stops, its sockets are told `connection:closing { reason:
+ * docs/guide.md#socketio, README.md#running-modes: when an instance stops, its sockets are told `connection:closing { reason:
  * "shutdown" }`, then closed with a reason agents reconnect on (a transport close, which socket.io-client
  * retries by itself), not a server disconnect (which it does not).
  */

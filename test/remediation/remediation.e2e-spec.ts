@@ -1,9 +1,13 @@
 import { randomBytes, randomUUID } from 'node:crypto';
 import { type PlanResponse } from '../../src/remediation/dto/plan.response';
 import { planHash } from '../../src/remediation/plan-hash';
+import { DEFAULT_BEHAVIOUR } from '../../src/cli/agent-sim/command-runner';
+import { SocketAgent } from '../../src/cli/agent-sim/socket-agent';
+import { PlanExecutionService } from '../../src/remediation/plan-execution.service';
 import { type CommandRecord } from '../../src/sessions/commands/command';
 import { type CommandType } from '../../src/sessions/commands/command-catalogue';
 import { CommandRepository } from '../../src/sessions/commands/command.repository';
+import { type CommandResponse } from '../../src/sessions/commands/dto/command.response';
 import { type SessionWithCommandsResponse } from '../../src/sessions/dto/session.response';
 import { eventually } from '../support/eventually';
 import { basic, bearer, type GatewayInstance, request } from '../support/gateway-instance';
@@ -18,6 +22,8 @@ interface Problem {
 }
 type PlanAnswer = PlanResponse & Problem;
 
+/** The longest sweep interval the configuration takes: no sweep comes due while a test runs. */
+const SWEEP_INTERVAL_MS = 60_000;
 const SERVICE_KEY = randomBytes(32).toString('base64url');
 const service = bearer(SERVICE_KEY);
 
@@ -32,9 +38,11 @@ const THREE_STEPS: { type: CommandType; params: Record<string, unknown>; descrip
 ];
 
 /**
- * Remediation plans end to end (PRODUCT §3.2, §3.3, §4, §6; issue 12): two gateway instances on real
- * PostgREST/PostgreSQL and real Redis, real HTTP and Socket.IO clients over TCP. Each instance sweeps
- * plans every 100 ms, so a step that ended is followed up by whichever instance gets there first.
+ * Remediation plans end to end (docs/guide.md#remediation-plans; issue 12): two gateway instances on real
+ * PostgREST/PostgreSQL and real Redis, real HTTP and Socket.IO clients over TCP, and a real agent socket
+ * that runs the steps the delivery engine sends it. The plan sweep is set far apart, so that a plan that
+ * moves on does so from the step's end (the engine's onFinal on the instance that took the result); the
+ * expiry test runs a sweep itself. The sweep's own rescue is test/remediation/instance-crash.e2e-spec.ts.
  */
 describe('remediation plans across two instances', () => {
   let cluster: RealtimeCluster;
@@ -42,11 +50,12 @@ describe('remediation plans across two instances', () => {
   let b: GatewayInstance;
   let customerA: { accessToken: string; customerId: string };
   let customerB: { accessToken: string; customerId: string };
+  const simulatedAgents: SocketAgent[] = [];
 
   beforeAll(async () => {
     cluster = await startRealtimeCluster('remediation', 2, {
       SERVICE_KEYS: `planner:${SERVICE_KEY}`,
-      REMEDIATION_SWEEP_INTERVAL_MS: '100',
+      REMEDIATION_SWEEP_INTERVAL_MS: String(SWEEP_INTERVAL_MS),
     });
     [a, b] = cluster.instances as [GatewayInstance, GatewayInstance];
     customerA = await cluster.stack.mintCustomerToken();
@@ -54,29 +63,30 @@ describe('remediation plans across two instances', () => {
   }, 60_000);
 
   afterAll(async () => {
+    for (const simulated of simulatedAgents) simulated.stop();
     await cluster?.close();
   });
 
   /**
-   * The device side of a step, in one place. Until the delivery engine is merged, the step's command is
-   * moved in the database as the engine moves it on the agent's ack and result (sent → delivered →
-   * final), and the instances' sweeps see that the step ended. With the engine, a reference agent
-   * connected to the device answers instead, and this is where a test switches to it.
+   * The device: a real socket.io-client agent on `/agent` of `instance`. It acks each `command`, then
+   * answers its result over the socket, and records when each command
+   * arrived and when its result left, so that a test sees the order the device lived. A command
+   * delivered again (at least once) is acked and answered again, not recorded twice.
    */
-  const device = {
-    async runs(command: CommandRecord, outcome: 'succeeded' | 'failed'): Promise<void> {
-      const commands = a.app.get(CommandRepository);
-      const [sent] = await commands.claimQueued(command.deviceId, 1);
-      expect(sent?.id).toBe(command.id);
-      await commands.transition(command.id, ['sent'], { status: 'delivered' });
-      await commands.transition(command.id, ['delivered'], {
-        status: outcome,
-        ...(outcome === 'succeeded'
-          ? { output: { ok: true } }
-          : { error: { code: 'link_down', message: 'wlan0 did not come back' } }),
-      });
-    },
-  };
+  async function deviceAgent(instance: GatewayInstance, credentials: { deviceId: string; secret: string }) {
+    const socket = await cluster.sockets.connectAgent(instance.url, credentials);
+    const seen: { event: 'command' | 'result'; commandId: string; type: CommandType; at: number }[] = [];
+    const deliveries: string[] = [];
+    socket.on('command', (command: CommandResponse, ack: (answer: { accepted: boolean }) => void) => {
+      deliveries.push(command.id);
+      const again = seen.some((entry) => entry.commandId === command.id);
+      if (!again) seen.push({ event: 'command', commandId: command.id, type: command.type, at: Date.now() });
+      ack({ accepted: true });
+      if (!again) seen.push({ event: 'result', commandId: command.id, type: command.type, at: Date.now() });
+      socket.emit('command:result', { commandId: command.id, status: 'succeeded', output: { ok: true } });
+    });
+    return { seen, deliveries };
+  }
 
   /** The commands a plan has put on the device's queue, oldest first. */
   async function commandsOfPlan(planId: string): Promise<CommandRecord[]> {
@@ -90,7 +100,11 @@ describe('remediation plans across two instances', () => {
   }
 
   /** A registered (active) device of customer A with an open session. */
-  async function openSessionOfA(): Promise<{ deviceId: string; sessionId: string }> {
+  async function openSessionOfA(): Promise<{
+    deviceId: string;
+    sessionId: string;
+    credentials: { deviceId: string; secret: string };
+  }> {
     const { device: created, credentials } = await cluster.createDevice(customerA.accessToken);
     const registered = await request(`${a.url}/v1/agent/register`, {
       method: 'POST',
@@ -104,7 +118,7 @@ describe('remediation plans across two instances', () => {
       body: {},
     });
     expect(session.status).toBe(201);
-    return { deviceId: created.id, sessionId: session.body.id };
+    return { deviceId: created.id, sessionId: session.body.id, credentials };
   }
 
   function propose(instance: GatewayInstance, sessionId: string, body: unknown, authorization = service) {
@@ -202,6 +216,11 @@ describe('remediation plans across two instances', () => {
       expect.arrayContaining(['summary', 'priority']),
     ]);
 
+    // A step the device did not register: refused up front, naming the step.
+    expect(
+      await refused(planBody({ steps: [THREE_STEPS[1], { type: 'reboot', params: {}, description: 'x' }] })),
+    ).toEqual([422, 'capability_missing', ['steps[1].type']]);
+
     // A customer is not a backend service: refused, whoever's session it is.
     const byCustomer = await propose(a, sessionId, planBody(), bearer(customerA.accessToken));
     expect([401, 403]).toContain(byCustomer.status);
@@ -222,7 +241,8 @@ describe('remediation plans across two instances', () => {
   });
 
   it('runs a three-step plan strictly in order to completed, live on the portal, audited, in the session view', async () => {
-    const { deviceId, sessionId } = await openSessionOfA();
+    const { deviceId, sessionId, credentials } = await openSessionOfA();
+    const agent = await deviceAgent(a, credentials);
     const portal = await cluster.sockets.connectPortal(b.url, customerA.accessToken);
     const bystander = await cluster.sockets.connectPortal(b.url, customerB.accessToken);
     const bystanderSaw = record<PlanResponse>(bystander, 'remediation:updated');
@@ -266,27 +286,33 @@ describe('remediation plans across two instances', () => {
       steps: [{ status: 'issued' }, { status: 'pending' }, { status: 'pending' }],
     });
 
-    for (const index of [0, 1, 2]) {
-      const issued = await eventually(
-        `step ${index} issued`,
-        () => commandsOfPlan(plan.id),
-        (commands) => commands.length === index + 1,
+    const completed = await planUntil(plan.id, (read) => read.status === 'completed');
+    const steps = await commandsOfPlan(plan.id);
+    expect(steps.map((command) => [command.stepIndex, command.type, command.params, command.status])).toEqual(
+      THREE_STEPS.map((step, index) => [index, step.type, step.params, 'succeeded']),
+    );
+    expect(new Set(steps.map((command) => command.issuedBy))).toEqual(
+      new Set([`customer:${customerA.customerId}`]),
+    );
+    // What the device lived, in its order: each step arrived only after the one before had answered.
+    expect(agent.seen.map((entry) => [entry.event, entry.commandId])).toEqual(
+      steps.flatMap((command) => [
+        ['command', command.id],
+        ['result', command.id],
+      ]),
+    );
+    expect(new Set(agent.deliveries)).toEqual(new Set(steps.map((command) => command.id)));
+    for (const index of [1, 2]) {
+      const answered = agent.seen[2 * index - 1]!;
+      const arrived = agent.seen[2 * index]!;
+      expect(arrived.at).toBeGreaterThanOrEqual(answered.at);
+      expect(steps[index]!.createdAt.getTime()).toBeGreaterThanOrEqual(
+        steps[index - 1]!.finishedAt!.getTime(),
       );
-      // Only the step due is on the device's queue, issued after the one before succeeded.
-      expect(issued.map((command) => command.stepIndex)).toEqual([0, 1, 2].slice(0, index + 1));
-      const current = issued[index]!;
-      expect(current).toMatchObject({
-        type: THREE_STEPS[index]!.type,
-        params: THREE_STEPS[index]!.params,
-        status: 'queued',
-        issuedBy: `customer:${customerA.customerId}`,
-      });
-      if (index > 0)
-        expect(current.createdAt.getTime()).toBeGreaterThanOrEqual(issued[index - 1]!.finishedAt!.getTime());
-      await device.runs(current, 'succeeded');
+      // The step's end moved the plan on at once (the engine's onFinal), not a sweep: none is due yet.
+      expect(arrived.at - answered.at).toBeLessThan(SWEEP_INTERVAL_MS);
     }
 
-    const completed = await planUntil(plan.id, (read) => read.status === 'completed');
     expect(completed.steps.map((step) => step.status)).toEqual(['succeeded', 'succeeded', 'succeeded']);
     expect(completed.failure).toBeNull();
     await eventually(
@@ -335,39 +361,100 @@ describe('remediation plans across two instances', () => {
       actor: `customer:${customerA.customerId}`,
       details: { planHash: plan.planHash, decidedAt: completed.decidedAt },
     });
-    expect(
-      rows.filter((row) => row.action === 'remediation.step_ended').map((row) => row.details.status),
-    ).toEqual(['succeeded', 'succeeded', 'succeeded']);
+    expect(rows.filter((row) => row.action === 'remediation.step_issued').map((row) => row.details)).toEqual(
+      steps.map((command, index) => ({
+        step: index,
+        type: command.type,
+        commandId: command.id,
+        sessionId,
+        deviceId,
+      })),
+    );
+    expect(rows.filter((row) => row.action === 'remediation.step_ended').map((row) => row.details)).toEqual(
+      steps.map((command, index) => ({
+        step: index,
+        type: command.type,
+        commandId: command.id,
+        sessionId,
+        deviceId,
+        status: 'succeeded',
+        error: null,
+      })),
+    );
   });
 
-  it('fails the plan naming step two when it fails, and never issues step three', async () => {
-    const { sessionId } = await openSessionOfA();
+  it('fails the plan naming step two when the reference agent fails it, and never sends step three', async () => {
+    const { sessionId, credentials } = await openSessionOfA();
+    const lines: string[] = [];
+    const simulated = new SocketAgent({
+      url: a.url,
+      credentials,
+      capabilities: THREE_STEPS.map((step) => step.type),
+      behaviour: { ...DEFAULT_BEHAVIOUR, fail: new Set(['flush_dns']) },
+      log: (line) => lines.push(line),
+    });
+    simulatedAgents.push(simulated);
+    await simulated.start();
+    await eventually(
+      'the reference agent is online',
+      () => cluster.getDevice(b, credentials.deviceId, customerA.accessToken),
+      (read) => read.presence.state === 'online',
+    );
     const plan = await proposed(sessionId);
-    await act(a, plan.id, 'approve', customerA.accessToken, { planHash: plan.planHash });
-
-    const [first] = await eventually(
-      'step one',
-      () => commandsOfPlan(plan.id),
-      (c) => c.length === 1,
-    );
-    await device.runs(first!, 'succeeded');
-    const [, second] = await eventually(
-      'step two',
-      () => commandsOfPlan(plan.id),
-      (c) => c.length === 2,
-    );
-    await device.runs(second!, 'failed');
+    await act(b, plan.id, 'approve', customerA.accessToken, { planHash: plan.planHash });
 
     const failed = await planUntil(plan.id, (read) => read.status === 'failed');
-    expect(failed.failure).toEqual({ step: 1, code: 'link_down', message: 'wlan0 did not come back' });
+
+    const message = 'the simulator fails every flush_dns (--fail flush_dns)';
+    expect(failed.failure).toEqual({ step: 1, code: 'simulated_failure', message });
     expect(failed.steps.map((step) => step.status)).toEqual(['succeeded', 'failed', 'skipped']);
     expect(failed.steps[2]!.commandId).toBeNull();
-    // The plan's row says failed from the move that recorded it: no instance issues step three after.
-    expect(await commandsOfPlan(plan.id)).toHaveLength(2);
+    const steps = await commandsOfPlan(plan.id);
+    expect(steps.map((command) => [command.type, command.status])).toEqual([
+      ['restart_interface', 'succeeded'],
+      ['flush_dns', 'failed'],
+    ]);
+    await eventually(
+      'the agent reported the failure',
+      () => Promise.resolve(lines),
+      (seen) => seen.some((line) => line.includes(`command ${steps[1]!.id} (flush_dns) failed`)),
+    );
+    // Step three never reached the device: the agent ran the first two, and nothing else.
+    expect(lines.filter((line) => line.endsWith(' accepted'))).toEqual(
+      steps.map((command) => `${credentials.deviceId}: command ${command.id} (${command.type}) accepted`),
+    );
+    expect(lines.some((line) => line.includes('set_dns_servers'))).toBe(false);
+
+    const { rows } = await queryDatabase<{ action: string; details: Record<string, unknown> }>(
+      cluster.stack.database.url,
+      `select action, details from public.audit_events
+       where subject_type = 'remediation_plan' and subject_id = $1 order by id`,
+      [plan.id],
+    );
+    expect(rows.map((row) => row.action)).toEqual([
+      'remediation.proposed',
+      'remediation.approved',
+      'remediation.step_issued',
+      'remediation.step_ended',
+      'remediation.step_issued',
+      'remediation.step_ended',
+      'remediation.failed',
+    ]);
+    expect(rows[5]?.details).toEqual({
+      sessionId,
+      deviceId: credentials.deviceId,
+      step: 1,
+      type: 'flush_dns',
+      commandId: steps[1]!.id,
+      status: 'failed',
+      error: { code: 'simulated_failure', message },
+    });
+    expect(rows[6]?.details).toEqual({ sessionId, deviceId: credentials.deviceId, failure: failed.failure });
   });
 
   it('approves only with the plan’s hash, only once, and dispatches once when two instances approve together', async () => {
-    const { sessionId } = await openSessionOfA();
+    const { sessionId, credentials } = await openSessionOfA();
+    const agent = await deviceAgent(b, credentials);
     const plan = await proposed(sessionId);
 
     const wrong = await act(a, plan.id, 'approve', customerA.accessToken, { planHash: 'a'.repeat(64) });
@@ -388,8 +475,14 @@ describe('remediation plans across two instances', () => {
     ]);
     const again = await act(b, plan.id, 'approve', customerA.accessToken, { planHash: plan.planHash });
     expect([again.status, again.body.code]).toEqual([409, 'plan_not_proposed']);
-    await planUntil(plan.id, (read) => read.status === 'executing');
-    expect((await commandsOfPlan(plan.id)).map((command) => command.stepIndex)).toEqual([0]);
+    await planUntil(plan.id, (read) => read.status === 'completed');
+    const steps = await commandsOfPlan(plan.id);
+    expect(steps.map((command) => command.stepIndex)).toEqual([0, 1, 2]);
+    // At least once may deliver a step again, but one command per step reached the device.
+    expect(agent.seen.filter((entry) => entry.event === 'command').map((entry) => entry.commandId)).toEqual(
+      steps.map((command) => command.id),
+    );
+    expect(new Set(agent.deliveries)).toEqual(new Set(steps.map((command) => command.id)));
   });
 
   it('refuses to approve an expired plan, and sweeps undecided plans to expired', async () => {
@@ -405,6 +498,7 @@ describe('remediation plans across two instances', () => {
     const approve = await act(a, late.id, 'approve', customerA.accessToken, { planHash: late.planHash });
 
     expect([approve.status, approve.body.code]).toEqual([409, 'plan_expired']);
+    await b.app.get(PlanExecutionService).sweep();
     const expired = await planUntil(swept.id, (read) => read.status === 'expired');
     expect(expired.decidedBy).toBeNull();
     expect((await readPlan(b, late.id)).body.status).toBe('expired');

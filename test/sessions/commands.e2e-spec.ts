@@ -73,7 +73,7 @@ async function startGateways(backend: Backend): Promise<Gateways> {
 }
 
 /**
- * The customer API of commands end to end (PRODUCT §3.2, §3.3, §4; issue 11 items 2, 3, 9), on every data
+ * The customer API of commands end to end (docs/guide.md#diagnostic-sessions, #principals-and-authentication, #commands; issue 11 items 2, 3, 9), on every data
  * backend, over real HTTP. No agent is connected: a command that nothing refuses waits `queued`, which is
  * what the delivery engine does for a device that is offline.
  */
@@ -268,7 +268,7 @@ describe.each<Backend>(['supabase', 'postgres', 'embedded'])('commands on %s', (
         {},
         422,
         'capability_missing',
-        undefined,
+        ['type'],
       ],
     ];
 

@@ -20,7 +20,7 @@ interface Problem {
 const SERVICE_KEY = randomBytes(32).toString('base64url');
 
 /**
- * Diagnostic sessions end to end (PRODUCT §3.2, §3.3, §6; issue 11 item 2): two gateway instances on
+ * Diagnostic sessions end to end (docs/guide.md#diagnostic-sessions, #principals-and-authentication, #socketio; issue 11 item 2): two gateway instances on
  * real PostgREST/PostgreSQL and real Redis, real HTTP and Socket.IO clients over TCP.
  */
 describe('diagnostic sessions across two instances', () => {
@@ -220,7 +220,7 @@ describe('diagnostic sessions across two instances', () => {
     expect([adminOpen.status, adminOpen.body.code]).toEqual([403, 'forbidden']);
     expect(serviceRead.status).toBe(200);
     expect(serviceRead.body).toEqual({ ...opened, commands: [], plans: [] });
-    // §3.3: a backend service reads a session by its id, and calls nothing else here.
+    // A backend service reads a session by its id, and calls nothing else here.
     const serviceAttempts = [
       await listSessions(a, '', service),
       await request(`${a.url}/v1/sessions/${opened.id}/close`, { method: 'POST', authorization: service }),

@@ -1,5 +1,6 @@
 import { existsSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
+import { type AppConfig } from '../../src/config/app-config';
 import { type ManagedProcess } from './child-process';
 import { eventually } from './eventually';
 import { httpGet } from './http';
@@ -13,6 +14,15 @@ export const BARE_ENV = { PATH: process.env.PATH ?? '/usr/bin:/bin', HOME: proce
 export const NPM_ENV = { ...BARE_ENV, npm_config_update_notifier: 'false' };
 /** Start-up includes opening PGlite and migrating it, which takes seconds on a slow machine. */
 export const START_DEADLINE_MS = 45_000;
+
+/** The environment that gives a child gateway an in-process instance's configuration, on its own port. */
+export function environmentOf(config: AppConfig, port: number): NodeJS.ProcessEnv {
+  const env: NodeJS.ProcessEnv = { ...BARE_ENV };
+  for (const [key, value] of Object.entries(config)) {
+    if (value !== undefined) env[key] = String(value);
+  }
+  return { ...env, PORT: String(port), HOST: '127.0.0.1', LOG_LEVEL: 'warn' };
+}
 
 export function assertBuilt(): void {
   if (!existsSync(BUILT_MAIN)) {

@@ -1,6 +1,6 @@
 import { io, type ManagerOptions, type Socket, type SocketOptions } from 'socket.io-client';
 
-/** What a refused handshake gives the client (PRODUCT §6): `message` and `data.code`. */
+/** What a refused handshake gives the client (docs/guide.md#socketio): `message` and `data.code`. */
 export type ConnectError = Error & { data?: { code?: string } };
 
 type ClientOptions = Partial<ManagerOptions & SocketOptions>;

@@ -27,7 +27,7 @@ export const DEFAULT_BEHAVIOUR: SimBehaviour = {
   noAnswer: false,
 };
 
-/** The agent's answer to a `command` (PRODUCT §6). */
+/** The agent's answer to a `command` (docs/guide.md#socketio). */
 export interface AckReply {
   accepted: boolean;
   reason?: string;

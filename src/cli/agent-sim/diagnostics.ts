@@ -37,7 +37,7 @@ import {
  * - http_check answers the status in a path `/status/<code>`, 200 otherwise.
  */
 
-/** The params of each type, as the gateway validated them (PRODUCT §4). */
+/** The params of each type, as the gateway validated them (README.md#the-command-catalogue). */
 export interface CommandParams {
   ping: PingParamsDto;
   traceroute: TracerouteParamsDto;

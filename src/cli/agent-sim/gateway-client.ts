@@ -16,7 +16,7 @@ export interface RegisterResponse {
   realtime: { namespace: string; path: string };
 }
 
-/** The customer the simulator's devices belong to when it mints its own token (embedded gateway). */
+/** The customer the simulator's devices belong to when it mints its own token without --customer. */
 export const SIM_CUSTOMER_SUB = '00000000-0000-4000-8000-00000000a9e7';
 
 export function log(message: string): void {
@@ -74,10 +74,10 @@ export const basic = ({ deviceId, secret }: Credentials): string =>
   `Basic ${Buffer.from(`${deviceId}:${secret}`).toString('base64')}`;
 
 /** The token the simulator creates its devices with: the one given, or one minted as `dev:token` does. */
-export async function customerToken(given: string | undefined): Promise<string> {
+export async function customerToken(given: string | undefined, customer: string): Promise<string> {
   if (given) return given;
   const config = loadConfigFromEnvironment();
-  const options = { sub: SIM_CUSTOMER_SUB, ttlSec: 24 * 3600, email: 'agent-sim@example.test' };
+  const options = { sub: customer, ttlSec: 24 * 3600, email: 'agent-sim@example.test' };
   if (config.DATA_BACKEND === DataBackend.Embedded) return createDevToken(config.DATA_DIR, options);
   if (config.SUPABASE_URL !== undefined && config.SUPABASE_JWT_SECRET !== undefined) {
     return createSecretSignedToken(
@@ -129,7 +129,7 @@ export interface AgentOptions {
   log?: (line: string) => void;
 }
 
-/** The heartbeat both transports send (PRODUCT §3.1). */
+/** The heartbeat both transports send (docs/guide.md#devices-and-presence). */
 export function heartbeatBody() {
   return {
     uptimeSec: Math.floor(uptime()),

@@ -12,7 +12,7 @@ import { basic, type Credentials, type GatewayAnswer, request } from './gateway-
 const MAX_RETRY_DELAY_MS = 30_000;
 const REQUEST_TIMEOUT_MS = 10_000;
 
-/** What an answer to a report means for the command (PRODUCT §3.1). */
+/** What an answer to a report means for the command (docs/guide.md#command-delivery). */
 export function outcomeOf(status: number): ReportOutcome | 'retry' {
   if (status >= 200 && status <= 299) return 'taken';
   if (status === 404 || status === 409) return 'gone';

@@ -138,7 +138,7 @@ export function array<T>(items: Schema<T>, options: Annotations & { maxItems?: n
   };
 }
 
-/** A list page (PRODUCT §3): `{ items, nextCursor }`, nextCursor null on the last page. */
+/** A list page: `{ items, nextCursor }`, nextCursor null on the last page. */
 export function page<T>(items: Schema<T>): Schema<{ items: T[]; nextCursor: string | null }> {
   return object<{ items: T[]; nextCursor: string | null }>({
     items: array(items),

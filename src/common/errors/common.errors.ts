@@ -78,7 +78,7 @@ export class DependencyUnavailableError extends DomainError<CommonErrorCode.Depe
   }
 }
 
-/** A valid principal that may not do this (PRODUCT §2); the gateway's one 403 code. */
+/** A valid principal that may not do this (docs/guide.md#principals-and-authentication); the gateway's one 403 code. */
 export class ForbiddenError extends DomainError<CommonErrorCode.Forbidden> {
   readonly code = CommonErrorCode.Forbidden;
 }

@@ -1,7 +1,7 @@
 import { Type } from 'class-transformer';
 import { IsInt, IsOptional, IsString, Max, MaxLength, Min } from 'class-validator';
 
-/** The paging half of every list query (PRODUCT §3: lists are `{ items, nextCursor }`). */
+/** The paging half of every list query (lists are `{ items, nextCursor }`). */
 export class PageQuery {
   @IsOptional()
   @IsString()

@@ -53,7 +53,7 @@ const CONVERTERS: SchemaOptions['additionalConverters'] = {
  */
 export const OPEN_OBJECT = 'x-open-object';
 
-/** Unknown fields are refused (PRODUCT §3), so every object in a body schema is closed. */
+/** Unknown fields are refused, so every object in a body schema is closed. */
 function closeObjects(schema: JsonSchema): JsonSchema {
   if (schema[OPEN_OBJECT] === true) return schema;
   if (schema.type === 'object' || schema.properties !== undefined) {

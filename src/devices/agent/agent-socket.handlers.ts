@@ -32,7 +32,7 @@ interface SocketPresence {
 }
 
 /**
- * Agents' sockets in presence (PRODUCT §5, §6): each connection gets a newer epoch and takes over, so the
+ * Agents' sockets in presence (docs/guide.md#devices-and-presence, #socketio): each connection gets a newer epoch and takes over, so the
  * device's older sockets, on any instance, are closed as `replaced` and their late close changes nothing;
  * a live socket counts as a sign; a closed one takes the device offline; a revoked device's sockets are
  * closed on every instance. The socket `heartbeat` event is the HTTP heartbeat's use case.
@@ -59,7 +59,8 @@ export class AgentSocketHandlers implements OnModuleInit, OnApplicationShutdown 
   async onModuleInit(): Promise<void> {
     this.handlers.agent.handle({
       event: 'heartbeat',
-      summary: "A heartbeat over the socket: the HTTP heartbeat's use case (PRODUCT §3.1)",
+      summary:
+        "A heartbeat over the socket: the HTTP heartbeat's use case (docs/guide.md#devices-and-presence)",
       payload: HeartbeatDto,
       ack: SOCKET_HEARTBEAT_ACK_SCHEMA,
       handle: (payload, connection) => this.heartbeat(connection, payload),
@@ -90,7 +91,7 @@ export class AgentSocketHandlers implements OnModuleInit, OnApplicationShutdown 
     } catch (error) {
       this.logger.warn(`Could not subscribe to agent takeovers yet: ${String(error)}`);
     }
-    // A live socket counts as a sign (PRODUCT §5) even from an agent that sends no heartbeat events.
+    // A live socket counts as a sign (docs/guide.md#devices-and-presence) even from an agent that sends no heartbeat events.
     // A socket silent for an interval is refreshed at the next check, so the longest gap between its
     // signs is 1.25 intervals, short of stale (1.5); checking only once per interval allowed nearly 2.
     // Agents that heartbeat every interval are never silent that long and cost no extra write.

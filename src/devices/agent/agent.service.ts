@@ -38,7 +38,7 @@ export const HEARTBEAT_RESPONSE_SCHEMA = object<HeartbeatResponse>({
   pendingCommands: integer({ description: 'Commands queued for the device' }),
 });
 
-/** What device agents do over HTTP (PRODUCT §3.1). */
+/** What device agents do over HTTP (docs/guide.md#devices-and-presence). */
 @Injectable()
 export class AgentService {
   constructor(

@@ -20,13 +20,13 @@ const HEARTBEAT_CONFIG: PrincipalRouteConfig & DocumentedRouteConfig = {
     summary: 'Send a heartbeat',
     description:
       "A sign of life with the device's health; answered with when to send the next one and how many " +
-      'commands wait. A live /agent socket counts as a sign too (PRODUCT §5).',
+      'commands wait. A live /agent socket counts as a sign too (docs/guide.md#devices-and-presence).',
     responses: { 200: { description: 'Recorded', schema: HEARTBEAT_RESPONSE_SCHEMA } },
   },
 };
 
 /**
- * `POST /v1/agent/heartbeat` (PRODUCT §3.1), registered with Fastify directly rather than as a Nest
+ * `POST /v1/agent/heartbeat` (docs/guide.md#devices-and-presence), registered with Fastify directly rather than as a Nest
  * route: every device calls it every interval, and Nest's router runs a dozen promise-returning steps
  * per request (guards and interceptors consumers, pipes, response controller, exception proxy) that cost
  * about as much CPU as the heartbeat's own work (bench/README.md). What it shares with Nest routes: the

@@ -19,7 +19,7 @@ import {
 } from '../device';
 import { type PresenceView } from '../presence/presence.service';
 
-/** A device as clients see it (PRODUCT §3.2): never the credential hash. */
+/** A device as clients see it (docs/guide.md#devices-and-presence): never the credential hash. */
 export interface DeviceResponse {
   id: string;
   customerId: string;
@@ -62,7 +62,10 @@ export const DEVICE_SCHEMA = named(
     createdAt: timestamp(),
     updatedAt: timestamp(),
     presence: object<DeviceResponse['presence']>({
-      state: oneOfValues(PRESENCE_STATES, 'PRODUCT §5: unknown (never seen), online, stale, offline'),
+      state: oneOfValues(
+        PRESENCE_STATES,
+        'unknown (never seen), online, stale, offline: docs/guide.md#devices-and-presence',
+      ),
       lastSeenAt: nullable(timestamp()),
       lastHeartbeat: nullable(openObject('The last heartbeat body, as the agent sent it')),
     }),

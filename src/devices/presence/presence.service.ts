@@ -18,7 +18,7 @@ import { HeartbeatFlusher } from './heartbeat-flusher';
 import { PresenceEvents } from './presence-events';
 import { PresenceStore } from './presence.store';
 
-/** The presence a client sees (PRODUCT §3.2 Device.presence). */
+/** The presence a client sees (Device.presence, docs/guide.md#devices-and-presence). */
 export interface PresenceView {
   state: PresenceState;
   lastSeenAt: Date | null;
@@ -36,7 +36,7 @@ const SWEEP_BATCH = 1000;
 const RECOVERY_BATCH = 500;
 
 /**
- * Presence (PRODUCT §5): signs go to the hot store in one atomic step; every instance sweeps the shared
+ * Presence (docs/guide.md#devices-and-presence): signs go to the hot store in one atomic step; every instance sweeps the shared
  * deadline set and moves silent devices online → stale → offline. A transition is made by exactly one
  * caller, published once on the internal bus and written to the database at once. Heartbeat payloads
  * reach the database at most once per HEARTBEAT_PERSIST_INTERVAL_SEC per device, written in batches off
@@ -167,7 +167,7 @@ export class PresenceService implements OnApplicationBootstrap, OnApplicationShu
   }
 
   /**
-   * The connection of `epoch` closed (PRODUCT §5): the device is offline at once, unless a newer
+   * The connection of `epoch` closed (docs/guide.md#devices-and-presence): the device is offline at once, unless a newer
    * connection took over, in which case this late close changes nothing.
    */
   async disconnect(device: DeviceRef, epoch: number): Promise<void> {
@@ -375,7 +375,7 @@ export class PresenceService implements OnApplicationBootstrap, OnApplicationShu
     }
     return {
       // Judged at read time, so a reader is exact even between two sweeps. A closed socket is offline at
-      // once (PRODUCT §5) although its last sign is recent; the next sign stores online again.
+      // once (docs/guide.md#devices-and-presence) although its last sign is recent; the next sign stores online again.
       state: hot.state === 'offline' ? 'offline' : stateAt(hot.lastSeenAt, now, this.timing),
       lastSeenAt: new Date(hot.lastSeenAt),
       lastHeartbeat:

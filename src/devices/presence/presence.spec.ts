@@ -1,7 +1,7 @@
 import { PRESENCE_STATES } from '../device';
 import { connectionEpochFloor, isLivePresence, nextDeadline, stateAt, timingFor } from './presence';
 
-describe('presence timing (PRODUCT §5)', () => {
+describe('presence timing (docs/guide.md#devices-and-presence)', () => {
   const timing = timingFor(10);
 
   it('derives stale at 1.5 and offline at 3 heartbeat intervals', () => {

@@ -23,7 +23,7 @@ export function timingFor(heartbeatIntervalSec: number): PresenceTiming {
   return { staleAfterMs: heartbeatIntervalSec * 1500, offlineAfterMs: heartbeatIntervalSec * 3000 };
 }
 
-/** The state a device is in at `now`, judged only by its last sign (PRODUCT §5). */
+/** The state a device is in at `now`, judged only by its last sign (docs/guide.md#devices-and-presence). */
 export function stateAt(lastSeenAt: number, now: number, timing: PresenceTiming): PresenceState {
   const silentFor = now - lastSeenAt;
   if (silentFor < timing.staleAfterMs) return 'online';

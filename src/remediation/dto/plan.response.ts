@@ -35,7 +35,7 @@ export interface PlanStepResponse {
   status: PlanStepStatus;
 }
 
-/** The Plan object (PRODUCT §4, issue 12 item 2), as the API and every `remediation:updated` return it. */
+/** The Plan object (docs/guide.md#remediation-plans, issue 12 item 2), as the API and every `remediation:updated` return it. */
 export interface PlanResponse {
   id: string;
   sessionId: string;
@@ -103,7 +103,8 @@ export const PLAN_SCHEMA = named(
       revision: integer({ minimum: 0, description: 'Grows by one with every change; keep the highest' }),
     },
     {
-      description: 'A remediation plan (PRODUCT §4): proposed by a backend service, decided by its customer',
+      description:
+        'A remediation plan (docs/guide.md#remediation-plans): proposed by a backend service, decided by its customer',
     },
   ),
 );

@@ -20,7 +20,7 @@ export const MAX_PLAN_STEPS = 20;
 export const PLAN_EXPIRY_SEC = { default: 3600, min: 60, max: 86_400 } as const;
 
 /**
- * `POST /v1/sessions/:id/remediation-plans` (PRODUCT §3.3). The steps are checked one by one against the
+ * `POST /v1/sessions/:id/remediation-plans` (docs/guide.md#remediation-plans). The steps are checked one by one against the
  * command catalogue by the service, so that every error names its step (`steps[1].params.interface`);
  * the body schema only bounds their number.
  */

@@ -82,7 +82,7 @@ function acceptedByDto(type: CommandType, params: unknown): boolean {
 }
 
 describe('the command catalogue', () => {
-  it('declares the diagnostic and remediation types of PRODUCT §4, and only those', () => {
+  it('declares the diagnostic and remediation types of the README catalogue, and only those', () => {
     const byRisk = (risk: string) => COMMAND_TYPES.filter((type) => COMMAND_CATALOGUE[type].risk === risk);
 
     expect(byRisk('diagnostic')).toEqual([

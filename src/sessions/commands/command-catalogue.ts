@@ -214,7 +214,7 @@ export interface CommandOutputs {
 
 export type CommandType = keyof CommandOutputs;
 
-/** The catalogue (PRODUCT §4): one declaration per type, typed so that a type without one fails to compile. */
+/** The catalogue (README.md#the-command-catalogue): one declaration per type, typed so that a type without one fails to compile. */
 export const COMMAND_CATALOGUE: Readonly<Record<CommandType, CommandTypeDeclaration>> = {
   ping: {
     risk: 'diagnostic',

@@ -8,7 +8,7 @@ import {
 } from './command-lifecycle';
 
 /**
- * The lifecycle of issue 11 item 4 and PRODUCT §4, written out here independently of the table: every
+ * The lifecycle of issue 11 item 4 and docs/guide.md#the-command-lifecycle-and-its-clocks, written out here independently of the table: every
  * allowed transition, why it exists, and what it stamps. Anything not listed must be refused.
  */
 const ALLOWED: [from: CommandStatus, to: CommandStatus, why: string][] = [

@@ -18,7 +18,7 @@ export interface CommandTransitionRule {
 const FINAL = { stamps: 'finishedAt', countsAttempt: false } as const;
 
 /**
- * Every transition of the Command lifecycle (PRODUCT §4, issue 11 item 4), by the status entered. A
+ * Every transition of the Command lifecycle (docs/guide.md#the-command-lifecycle-and-its-clocks, issue 11 item 4), by the status entered. A
  * command is created `queued`. Each transition is one conditional update from its `from` statuses
  * (CommandRepository.transition, or claimQueued for queued → sent), so of two instances racing for one
  * command, one wins and the other changes nothing. A result or a progress report that arrives before the

@@ -1,7 +1,7 @@
 import { type Actor } from '../../audit/audit-event';
 import { type CommandType } from './command-catalogue';
 
-/** The Command lifecycle (PRODUCT §4); the transitions between them are in command-lifecycle.ts. */
+/** The Command lifecycle (docs/guide.md#the-command-lifecycle-and-its-clocks); the transitions between them are in command-lifecycle.ts. */
 export const COMMAND_STATUSES = [
   'queued',
   'sent',

@@ -9,7 +9,7 @@ import { COMMAND_SCHEMA, type CommandResponse } from './dto/command.response';
 import { IssueCommandDto } from './dto/issue-command.dto';
 import { IssueCommandQuery } from './dto/issue-command.query';
 
-/** Commands of diagnostic sessions (PRODUCT §3.2); backend services may read a command by id (§3.3). */
+/** Commands of diagnostic sessions (docs/guide.md#commands); backend services may read a command by id (docs/guide.md#principals-and-authentication). */
 @Controller('v1')
 export class CommandsController {
   constructor(private readonly commands: CommandsService) {}

@@ -33,7 +33,7 @@ export class CommandNotFoundError extends DomainError<CommandErrorCode.NotFound>
   }
 }
 
-/** Remediation types change the device: only an approved remediation plan issues them (PRODUCT §4). */
+/** Remediation types change the device: only an approved remediation plan issues them (docs/guide.md#commands). */
 export class RemediationRequiresPlanError extends DomainError<CommandErrorCode.RemediationRequiresPlan> {
   readonly code = CommandErrorCode.RemediationRequiresPlan;
 
@@ -52,14 +52,13 @@ export class CapabilityMissingError extends DomainError<CommandErrorCode.Capabil
     deviceId: string,
     readonly type: CommandType,
     capabilities: readonly string[],
+    /** The request field that names the type, when it is not the body's `type` (a plan's step). */
+    field = 'type',
   ) {
-    super(
+    const detail =
       `Device ${deviceId} did not register the capability ${type}` +
-        (capabilities.length === 0
-          ? ' (it registered none).'
-          : ` (it registered ${capabilities.join(', ')}).`),
-      { type, capabilities: [...capabilities] },
-    );
+      (capabilities.length === 0 ? ' (it registered none).' : ` (it registered ${capabilities.join(', ')}).`);
+    super(detail, { type, capabilities: [...capabilities], errors: [{ field, message: detail }] });
   }
 }
 

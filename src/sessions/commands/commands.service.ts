@@ -38,7 +38,7 @@ export interface IssuedCommand {
 }
 
 /**
- * The customer API of commands (PRODUCT §3.2, §4; issue 11 item 9): issuing a diagnostic in an open
+ * The customer API of commands (docs/guide.md#commands; issue 11 item 9): issuing a diagnostic in an open
  * session of the customer's, reading a command, cancelling one, and cancelling a closed session's open
  * commands. Delivery, the clocks and `command:updated` belong to the engine behind CommandDelivery.
  * Customers reach their own commands only (another's is "not found"); admins and backend services read

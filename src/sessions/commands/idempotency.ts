@@ -1,7 +1,7 @@
 import { createHash } from 'node:crypto';
 import { type FieldError } from '../../common/errors/domain-error';
 
-/** How long an Idempotency-Key answers with the command it created (PRODUCT §4). */
+/** How long an Idempotency-Key answers with the command it created (docs/guide.md#commands). */
 export const IDEMPOTENCY_WINDOW_SEC = 24 * 3600;
 
 export const IDEMPOTENCY_KEY_HEADER = 'Idempotency-Key';

@@ -20,7 +20,7 @@ import {
 } from '../session';
 import { type SessionPlanView } from '../session-plans';
 
-/** A diagnostic session as clients see it (PRODUCT §3.2), in lists and in `session:updated`. */
+/** A diagnostic session as clients see it (docs/guide.md#diagnostic-sessions), in lists and in `session:updated`. */
 export interface SessionResponse {
   id: string;
   deviceId: string;

@@ -6,7 +6,7 @@ import { AgentCommandsService } from './agent-commands.service';
 import { CommandProgressEventDto, CommandResultEventDto } from './dto/command-report.dto';
 
 /**
- * `/agent` events about commands (PRODUCT §6): `command:progress` and `command:result`, the same use
+ * `/agent` events about commands (docs/guide.md#socketio): `command:progress` and `command:result`, the same use
  * cases as the HTTP routes; a failure is the ack's problem (`{ error }`, as the transport answers).
  */
 @Injectable()
@@ -20,7 +20,7 @@ export class AgentCommandSocketHandlers implements OnModuleInit {
     this.handlers.agent.handle({
       event: 'command:progress',
       summary:
-        "The command's progress (PRODUCT §6): `delivered → running`, as POST /v1/agent/commands/:id/progress; " +
+        "The command's progress (docs/guide.md#socketio): `delivered → running`, as POST /v1/agent/commands/:id/progress; " +
         'before the ack it counts as the ack.',
       payload: CommandProgressEventDto,
       ack: object<{ ok: true }>({ ok: constant(true) }),

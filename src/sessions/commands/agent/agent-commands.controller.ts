@@ -20,7 +20,7 @@ import {
   CommandResultBodyDto,
 } from './dto/command-report.dto';
 
-/** The agent's command routes over HTTP (PRODUCT §3.1), for agents without a socket. */
+/** The agent's command routes over HTTP (docs/guide.md#command-delivery), for agents without a socket. */
 @DeviceAuth()
 @Controller('v1/agent/commands')
 export class AgentCommandsController {

@@ -17,7 +17,7 @@ import {
 import { type CommandProgressBodyDto, type CommandResultBodyDto } from './dto/command-report.dto';
 
 /**
- * What an agent reports about its commands (PRODUCT §3.1, §6), over HTTP and over its socket alike. At
+ * What an agent reports about its commands (docs/guide.md#command-delivery, #socketio), over HTTP and over its socket alike. At
  * least once: a repeated ack, progress or result changes nothing. A progress or result before the ack
  * counts as the ack (delivered is recorded first, so deliveredAt tells the truth). A command of another
  * device is a 404, as if it did not exist.
@@ -59,18 +59,21 @@ export class AgentCommandsService {
     const bytes = result.output === undefined ? 0 : Buffer.byteLength(JSON.stringify(result.output));
     if (bytes > this.config.COMMAND_OUTPUT_MAX_BYTES)
       throw new CommandOutputTooLargeError(bytes, this.config.COMMAND_OUTPUT_MAX_BYTES);
-    const command = await this.delivered(await this.own(device, commandId));
-    if (isFinalStatus(command.status)) return toCommandResponse(this.sameResult(command, result));
-    const finished = await this.transitions.apply(commandId, ['delivered', 'running'], {
+    const change = {
       status: result.status,
       ...(result.output === undefined ? {} : { output: result.output }),
       ...(result.error === undefined
         ? {}
         : { error: { code: result.error.code, message: result.error.message } }),
-    });
-    if (finished) return toCommandResponse(finished);
-    // A clock or a cancel ended it first.
-    return toCommandResponse(this.sameResult(await this.own(device, commandId), result));
+    };
+    // Twice at most: a clock or a claim may move the command between the read and the transition.
+    for (let attempt = 0; ; attempt += 1) {
+      const command = await this.delivered(await this.own(device, commandId));
+      if (isFinalStatus(command.status)) return toCommandResponse(this.sameResult(command, result));
+      const finished = await this.transitions.apply(commandId, ['delivered', 'running'], change);
+      if (finished) return toCommandResponse(finished);
+      if (attempt === 1) throw new CommandResultConflictError(command.id, command.status);
+    }
   }
 
   private async own(device: DevicePrincipal, commandId: string): Promise<CommandRecord> {
@@ -85,15 +88,13 @@ export class AgentCommandsService {
    */
   private async delivered(command: CommandRecord): Promise<CommandRecord> {
     let current = command;
-    if (current.status === 'queued') {
-      current = (await this.transitions.apply(current.id, ['queued'], { status: 'sent' })) ?? current;
-    }
-    if (current.status === 'sent') {
-      current = (await this.transitions.apply(current.id, ['sent'], { status: 'delivered' })) ?? current;
-    }
-    if (current.status === 'queued' || current.status === 'sent') {
-      // Another caller moved it in between: read what it is now.
-      return (await this.commands.findById(current.id)) ?? current;
+    // queued → sent → delivered, each step once more when another caller moved the command in between.
+    for (let step = 0; step < 4 && (current.status === 'queued' || current.status === 'sent'); step += 1) {
+      const next = current.status === 'queued' ? 'sent' : 'delivered';
+      current =
+        (await this.transitions.apply(current.id, [current.status], { status: next })) ??
+        (await this.commands.findById(current.id)) ??
+        current;
     }
     return current;
   }

@@ -18,9 +18,14 @@ import { DeviceWorkSignal } from './device-work.signal';
 const SWEEP_BATCH = 200;
 /** Commands read from the database per step when the clocks are rebuilt. */
 const REBUILD_BATCH = 500;
+/**
+ * Every instance also rebuilds this often: a command committed by an instance that died before it wrote
+ * the clock has none, and no loss of the cache announces it.
+ */
+const RECONCILE_INTERVAL_MS = 5 * 60_000;
 
 /**
- * Fires the command clocks (PRODUCT §4): every instance sweeps the shared deadlines; a due one is claimed
+ * Fires the command clocks (docs/guide.md#the-command-lifecycle-and-its-clocks): every instance sweeps the shared deadlines; a due one is claimed
  * with a lease (its time pushed forward, not removed), the command is read from the database and what
  * its status calls for is applied through CommandTransitions, whose winner re-arms or clears the clock.
  * An instance that dies mid-way leaves the claimed clocks to fire again once their lease lapses.
@@ -39,6 +44,7 @@ export class CommandClockSweeper implements OnApplicationBootstrap, BeforeApplic
   private timer: NodeJS.Timeout | undefined;
   private sweeping: Promise<void> | undefined;
   private rebuildWanted = true;
+  private lastRebuildAt = 0;
   private stopping = false;
   private failing = false;
 
@@ -117,6 +123,8 @@ export class CommandClockSweeper implements OnApplicationBootstrap, BeforeApplic
       }
       const due = dueTransition(command, now, this.transitions.clockSettings);
       if (!due) {
+        // A queued command's look-again time: its device may be connected here or anywhere.
+        if (command.status === 'queued') this.work.announce(command.deviceId);
         // Not due (its status moved on) or final: the clock its revision calls for.
         await this.transitions.rearm(command);
         return;
@@ -129,11 +137,15 @@ export class CommandClockSweeper implements OnApplicationBootstrap, BeforeApplic
 
   /** At start-up, after an outage, or when the store says it lost its clocks. */
   private async recoverIfNeeded(): Promise<void> {
+    if (this.transitions.takeRebuildRequest() || Date.now() - this.lastRebuildAt >= RECONCILE_INTERVAL_MS) {
+      this.rebuildWanted = true;
+    }
     const recovery = await this.clocks.checkRecovery(this.instanceId, this.leaseMs);
     if (recovery.state === 'busy') return;
     if (recovery.state === 'intact' && !this.rebuildWanted) return;
     this.rebuildWanted = false;
     try {
+      this.lastRebuildAt = Date.now();
       const rebuilt = await this.rebuild();
       if (recovery.state === 'claimed') await this.clocks.completeRecovery(this.instanceId, randomUUID());
       if (rebuilt > 0) this.logger.log(`Armed the clocks of ${rebuilt} command(s) that are not final`);
@@ -151,7 +163,7 @@ export class CommandClockSweeper implements OnApplicationBootstrap, BeforeApplic
     for (;;) {
       const page: CommandRecord[] = await this.commands.listNotFinal({ afterId, limit: REBUILD_BATCH });
       const clocks: CommandClock[] = page.flatMap((command) => {
-        const at = deadlineOf(command, this.transitions.clockSettings);
+        const at = deadlineOf(command, this.transitions.clockSettings, Date.now());
         if (command.status === 'queued') devices.add(command.deviceId);
         return at === null
           ? []

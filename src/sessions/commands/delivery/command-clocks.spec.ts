@@ -39,8 +39,10 @@ describe('the command clocks', () => {
   describe('queued', () => {
     const queued = command();
 
-    it('waits for its expiry, and nothing is due before', () => {
-      expect(deadlineOf(queued, SETTINGS)).toBe(T0 + 3_600_000);
+    it('is looked at again every ack timeout until its expiry, and nothing is due before it expires', () => {
+      expect(deadlineOf(queued, SETTINGS, T0)).toBe(T0 + SETTINGS.ackTimeoutMs);
+      expect(deadlineOf(queued, SETTINGS, T0 + 3_599_000)).toBe(T0 + 3_600_000);
+      expect(dueTransition(queued, T0 + SETTINGS.ackTimeoutMs, SETTINGS)).toBeNull();
       expect(dueTransition(queued, T0 + 3_599_999, SETTINGS)).toBeNull();
     });
 
@@ -57,7 +59,7 @@ describe('the command clocks', () => {
     const sent = command({ status: 'sent', sentAt: new Date(T0 + 1000), revision: 2 });
 
     it('waits for the ack timeout after sentAt', () => {
-      expect(deadlineOf(sent, SETTINGS)).toBe(T0 + 31_000);
+      expect(deadlineOf(sent, SETTINGS, T0)).toBe(T0 + 31_000);
       expect(dueTransition(sent, T0 + 30_999, SETTINGS)).toBeNull();
     });
 
@@ -79,7 +81,7 @@ describe('the command clocks', () => {
 
     it('expires instead when its expiry comes before or with the ack timeout', () => {
       const soon = { ...sent, expiresAt: new Date(T0 + 10_000) };
-      expect(deadlineOf(soon, SETTINGS)).toBe(T0 + 10_000);
+      expect(deadlineOf(soon, SETTINGS, T0)).toBe(T0 + 10_000);
       expect(dueTransition(soon, T0 + 10_000, SETTINGS)).toEqual({
         from: 'sent',
         change: { status: 'expired' },
@@ -98,7 +100,7 @@ describe('the command clocks', () => {
     });
 
     it('waits for timeoutSec after delivery', () => {
-      expect(deadlineOf(onDevice, SETTINGS)).toBe(T0 + 62_000);
+      expect(deadlineOf(onDevice, SETTINGS, T0)).toBe(T0 + 62_000);
       expect(dueTransition(onDevice, T0 + 61_999, SETTINGS)).toBeNull();
     });
 
@@ -115,7 +117,7 @@ describe('the command clocks', () => {
     'has no clock once %s',
     (status) => {
       const final = command({ status, finishedAt: new Date(T0) });
-      expect(deadlineOf(final, SETTINGS)).toBeNull();
+      expect(deadlineOf(final, SETTINGS, T0)).toBeNull();
       expect(dueTransition(final, T0 + 10_000_000, SETTINGS)).toBeNull();
     },
   );

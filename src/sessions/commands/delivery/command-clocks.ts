@@ -7,15 +7,18 @@ export interface ClockSettings {
 }
 
 /**
- * When a non-final command must next be looked at, from its status (PRODUCT §4, the three clocks):
- * queued → its expiry; sent → its ack timeout, or its expiry if that comes first (a command never acked
- * was never delivered); delivered or running → its execution timeout. Null for a final command.
+ * When a non-final command must next be looked at, from its status and the time `now` (the three clocks
+ * of docs/guide.md#the-command-lifecycle-and-its-clocks): queued → its expiry, and meanwhile once every
+ * ack timeout, when its device's work is signalled again (a signal lost on the bus then delays the
+ * command by one ack timeout at most, never lets it expire while its device is connected); sent → its
+ * ack timeout, or its expiry if that comes first (a command never acked was never delivered); delivered
+ * or running → its execution timeout. Null for a final command.
  */
-export function deadlineOf(command: CommandRecord, settings: ClockSettings): number | null {
+export function deadlineOf(command: CommandRecord, settings: ClockSettings, now: number): number | null {
   const expiry = command.expiresAt.getTime();
   switch (command.status) {
     case 'queued':
-      return expiry;
+      return Math.min(expiry, now + settings.ackTimeoutMs);
     case 'sent': {
       const sentAt = (command.sentAt ?? command.updatedAt).getTime();
       return Math.min(sentAt + settings.ackTimeoutMs, expiry);
@@ -53,12 +56,14 @@ export function dueTransition(
   settings: ClockSettings,
 ): DueTransition | null {
   if (isFinalStatus(command.status)) return null;
-  const deadline = deadlineOf(command, settings);
-  if (deadline === null || deadline > now) return null;
   const expired = command.expiresAt.getTime() <= now;
+  if (command.status === 'queued') {
+    // Its look-again time makes no transition: the sweep signals the device's work again.
+    return expired ? { from: 'queued', change: { status: 'expired' }, redelivery: false } : null;
+  }
+  const deadline = deadlineOf(command, settings, now);
+  if (deadline === null || deadline > now) return null;
   switch (command.status) {
-    case 'queued':
-      return { from: 'queued', change: { status: 'expired' }, redelivery: false };
     case 'sent':
       if (expired) return { from: 'sent', change: { status: 'expired' }, redelivery: false };
       if (command.attempt >= settings.maxAttempts) {

@@ -10,7 +10,7 @@ import { COMMAND_SCHEMA, type CommandResponse, toCommandResponse } from '../dto/
 import { CommandTransitions } from './command-transitions.service';
 import { DeviceWorkSignal } from './device-work.signal';
 
-/** Server → agent (PRODUCT §6): a command to run; the agent acks `{ accepted, reason? }`. */
+/** Server → agent (docs/guide.md#socketio): a command to run; the agent acks `{ accepted, reason? }`. */
 export const COMMAND_EVENT = serverEvent<CommandResponse>('command', {
   namespaces: ['/agent'],
   summary:
@@ -25,7 +25,17 @@ export const COMMAND_EVENT = serverEvent<CommandResponse>('command', {
 
 /** A long poll waiting for work on this instance. */
 interface Waiter {
-  resolve: (commands: CommandRecord[]) => void;
+  /**
+   * A delivery round is claiming commands for it: its timeout, its client going away and the shutdown
+   * wait for the round, so that commands it claims are never handed to a poll that already answered.
+   */
+  claiming: boolean;
+  /** How the poll ended while a round was claiming for it: null for its timeout, [] otherwise. */
+  endedWhileClaiming?: CommandRecord[] | null;
+  /** Answers the poll (null: its time ran out) and forgets the waiter. */
+  finish: (commands: CommandRecord[] | null) => void;
+  /** Its timeout, its client going away or the shutdown: waits for a claiming round to end. */
+  end: (commands: CommandRecord[] | null) => void;
 }
 
 /**
@@ -84,18 +94,17 @@ export class CommandRouter implements OnModuleInit, BeforeApplicationShutdown {
   beforeApplicationShutdown(): void {
     this.stopping = true;
     for (const cleanup of this.cleanups) void cleanup();
-    for (const waiters of this.waiters.values()) for (const waiter of waiters) waiter.resolve([]);
-    this.waiters.clear();
+    for (const waiters of this.waiters.values()) for (const waiter of [...waiters]) waiter.end([]);
   }
 
   /**
    * A long poll (GET /v1/agent/commands): the device's queued commands at once when there are any,
    * else the first that arrive within `waitMs`, else none. `aborted` ends the wait early (the client
-   * went away); the app's shutdown ends it with none.
+   * went away); the app's shutdown ends it with none. The poll waits as soon as it starts, and a
+   * delivery round claims for it, so that a command arriving meanwhile is not left for the next poll.
    */
   async poll(deviceId: string, waitMs: number, aborted: AbortSignal): Promise<CommandRecord[]> {
-    const now = await this.claimFor(deviceId);
-    if (now.length > 0 || waitMs <= 0 || this.stopping || aborted.aborted) return now;
+    if (waitMs <= 0 || this.stopping || aborted.aborted) return this.claimFor(deviceId);
     const waited = await new Promise<CommandRecord[] | null>((resolve) => {
       let waiters = this.waiters.get(deviceId);
       if (!waiters) {
@@ -103,26 +112,29 @@ export class CommandRouter implements OnModuleInit, BeforeApplicationShutdown {
         this.waiters.set(deviceId, waiters);
       }
       const set = waiters;
-      const done = (commands: CommandRecord[] | null): void => {
-        clearTimeout(timer);
-        aborted.removeEventListener('abort', onAbort);
-        set.delete(waiter);
-        if (set.size === 0 && this.waiters.get(deviceId) === set) this.waiters.delete(deviceId);
-        resolve(commands);
-      };
       const waiter: Waiter = {
-        resolve: (commands) => {
-          done(commands);
+        claiming: false,
+        finish: (commands) => {
+          clearTimeout(timer);
+          aborted.removeEventListener('abort', onAbort);
+          set.delete(waiter);
+          if (set.size === 0 && this.waiters.get(deviceId) === set) this.waiters.delete(deviceId);
+          resolve(commands);
+        },
+        end: (commands) => {
+          if (waiter.claiming) waiter.endedWhileClaiming = commands;
+          else waiter.finish(commands);
         },
       };
       const onAbort = (): void => {
-        done([]);
+        waiter.end([]);
       };
       const timer = setTimeout(() => {
-        done(null);
+        waiter.end(null);
       }, waitMs);
       aborted.addEventListener('abort', onAbort);
       set.add(waiter);
+      this.deliver(deviceId);
     });
     // The wait ran out: one more look, for a signal lost on the way.
     if (waited === null) return this.ended(aborted) ? [] : this.claimFor(deviceId);
@@ -177,10 +189,17 @@ export class CommandRouter implements OnModuleInit, BeforeApplicationShutdown {
       for (const command of claimed) this.send(socket, command);
       return;
     }
-    const waiter = this.waiters.get(deviceId)?.values().next().value;
+    const waiter = [...(this.waiters.get(deviceId) ?? [])].find((each) => !each.claiming);
     if (!waiter) return;
-    const claimed = await this.claimFor(deviceId);
-    if (claimed.length > 0) waiter.resolve(claimed);
+    waiter.claiming = true;
+    let claimed: CommandRecord[] = [];
+    try {
+      claimed = await this.claimFor(deviceId);
+    } finally {
+      waiter.claiming = false;
+      if (claimed.length > 0) waiter.finish(claimed);
+      else if (waiter.endedWhileClaiming !== undefined) waiter.finish(waiter.endedWhileClaiming);
+    }
   }
 
   /**

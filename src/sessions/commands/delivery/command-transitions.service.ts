@@ -28,6 +28,8 @@ export class CommandTransitions {
     (command) => `the end of command ${command.id}`,
   );
   readonly clockSettings: ClockSettings;
+  /** Set when a clock could not be written; the sweeper takes it (takeRebuildRequest). */
+  private clocksNeedRebuild = false;
 
   constructor(
     config: AppConfig,
@@ -42,6 +44,13 @@ export class CommandTransitions {
       ackTimeoutMs: config.COMMAND_ACK_TIMEOUT_SEC * 1000,
       maxAttempts: config.COMMAND_MAX_ATTEMPTS,
     };
+  }
+
+  /** Whether a clock write failed since the last call: the clocks must then be rebuilt. */
+  takeRebuildRequest(): boolean {
+    const wanted = this.clocksNeedRebuild;
+    this.clocksNeedRebuild = false;
+    return wanted;
   }
 
   /** See CommandDelivery.onFinal: heard on the instance whose transition made the command final. */
@@ -86,7 +95,7 @@ export class CommandTransitions {
 
   /** The clock a command's status calls for, from its revision: armed, or cleared once it is final. */
   async rearm(command: CommandRecord): Promise<void> {
-    const at = deadlineOf(command, this.clockSettings);
+    const at = deadlineOf(command, this.clockSettings, Date.now());
     if (at === null) await this.clocks.clear(command.id, command.revision);
     else
       await this.clocks.arm([
@@ -109,7 +118,8 @@ export class CommandTransitions {
     try {
       await this.rearm(command);
     } catch (error) {
-      // The database holds the truth: the next rebuild of the clocks (cache back, or a restart) arms it.
+      // The database holds the truth: the sweeper rebuilds the clocks from it at its next sweep.
+      this.clocksNeedRebuild = true;
       this.logger.warn(`Could not set the clock of command ${command.id}: ${String(error)}`);
     }
     if (queueChanged) await this.recountQueue(command.deviceId);

@@ -9,15 +9,12 @@ import { CommandDelivery } from './command-delivery';
 import { CommandTransitions } from './command-transitions.service';
 import { DeviceWorkSignal } from './device-work.signal';
 
-/** Server → agent (PRODUCT §6): stop a command that may already be on the device. */
+/** Server → agent (docs/guide.md#socketio): stop a command that may already be on the device. */
 export const COMMAND_CANCEL_EVENT = serverEvent<{ commandId: string }>('command:cancel', {
   namespaces: ['/agent'],
   summary: 'Stop a command that may already be on the device: it was cancelled; its results are refused.',
   payload: object<{ commandId: string }>({ commandId: uuid() }),
 });
-
-/** Statuses in which the command may already be on the device. */
-const ON_DEVICE = new Set(['sent', 'delivered', 'running']);
 
 /** The delivery engine behind CommandDelivery: transitions, clocks and routing (see the module). */
 @Injectable()
@@ -43,8 +40,11 @@ export class EngineCommandDelivery extends CommandDelivery {
         status: 'cancelled',
       });
       if (!cancelled) continue;
-      if (ON_DEVICE.has(current.status))
-        this.realtime.toAgent(current.deviceId, COMMAND_CANCEL_EVENT, { commandId });
+      // Sent at least once, it may be on the device, even when it was queued again (its ack timed out)
+      // or claimed between the read above and the cancel.
+      if (cancelled.sentAt !== null) {
+        this.realtime.toAgent(cancelled.deviceId, COMMAND_CANCEL_EVENT, { commandId });
+      }
       return cancelled;
     }
   }

@@ -12,7 +12,7 @@ import {
 import { IsHttpUrl, IsIpAddress, IsNetworkHost } from '../../../common/validation/network-address';
 
 /**
- * The parameters of each command type (PRODUCT §4), the one source of their rules: served as JSON Schema
+ * The parameters of each command type (README.md#the-command-catalogue), the one source of their rules: served as JSON Schema
  * and checked with it before anything is stored or sent. Nothing free-form reaches a device: every string
  * is a host, an address, a URL, an interface name or one of a fixed set of words.
  */

@@ -23,7 +23,7 @@ import {
 import { COMMAND_TYPES, type CommandType } from '../command-catalogue';
 import { catalogueDescription, commandOutputSchema, commandParamsSchema } from '../command-schemas';
 
-/** The Command object (PRODUCT §4), as the API and every event return it. */
+/** The Command object (docs/guide.md#commands), as the API and every event return it. */
 export interface CommandResponse {
   id: string;
   sessionId: string;
@@ -63,7 +63,7 @@ export const COMMAND_SCHEMA = named(
       params: vouch<Record<string, unknown>>(anyOf(...COMMAND_TYPES.map(commandParamsSchema))),
       status: oneOfValues(
         COMMAND_STATUSES,
-        'queued → sent → delivered → running → a final status (PRODUCT §4)',
+        'queued → sent → delivered → running → a final status (docs/guide.md#commands)',
       ),
       attempt: integer({ minimum: 1, description: 'Deliveries tried so far' }),
       timeoutSec: integer({ minimum: 1, description: 'How long it may run once delivered' }),

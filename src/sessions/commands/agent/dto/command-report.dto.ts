@@ -29,7 +29,7 @@ export class CommandErrorDto {
   message!: string;
 }
 
-/** `POST /v1/agent/commands/:id/progress` (PRODUCT §3.1). */
+/** `POST /v1/agent/commands/:id/progress` (docs/guide.md#command-delivery). */
 export class CommandProgressBodyDto {
   @IsOptional()
   @IsString()
@@ -43,7 +43,7 @@ export class CommandProgressBodyDto {
   pct?: number;
 }
 
-/** `POST /v1/agent/commands/:id/result` (PRODUCT §3.1); `output`'s size is bounded by configuration. */
+/** `POST /v1/agent/commands/:id/result` (docs/guide.md#command-delivery); `output`'s size is bounded by configuration. */
 export class CommandResultBodyDto {
   @IsIn(RESULT_STATUSES)
   status!: ResultStatus;
@@ -59,7 +59,7 @@ export class CommandResultBodyDto {
   error?: CommandErrorDto;
 }
 
-/** Socket `command:progress` (PRODUCT §6): the HTTP body with the command's id. */
+/** Socket `command:progress` (docs/guide.md#socketio): the HTTP body with the command's id. */
 export class CommandProgressEventDto {
   @IsUUID()
   commandId!: string;
@@ -76,7 +76,7 @@ export class CommandProgressEventDto {
   pct?: number;
 }
 
-/** Socket `command:result` (PRODUCT §6): the HTTP body with the command's id. */
+/** Socket `command:result` (docs/guide.md#socketio): the HTTP body with the command's id. */
 export class CommandResultEventDto {
   @IsUUID()
   commandId!: string;
