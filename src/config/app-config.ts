@@ -209,6 +209,13 @@ export class AppConfig {
   @IntegerBetween(1, 10000)
   PRESENCE_FLUSH_MAX_ROWS = 500;
 
+  /**
+   * How long one read of the cluster's devices by presence state (the devices_by_presence metric) serves
+   * scrapes, so that a scrape storm or many instances cost one query per this interval each.
+   */
+  @IntegerBetween(0, 600000)
+  METRICS_PRESENCE_CACHE_MS = 5000;
+
   /** How often each instance looks for devices whose presence deadline has passed. */
   @IntegerBetween(50, 60000)
   PRESENCE_SWEEP_INTERVAL_MS = 1000;

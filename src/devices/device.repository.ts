@@ -31,6 +31,9 @@ export abstract class DeviceRepository {
     page: { afterId?: string; limit: number },
   ): Promise<DeviceRecord[]>;
 
+  /** Live (not revoked) devices of every customer by recorded presence state; states without any are 0. */
+  abstract countByPresence(): Promise<Record<PresenceState, number>>;
+
   /** Returns null when the device does not exist or is revoked. */
   abstract update(id: string, changes: DeviceChanges): Promise<DeviceRecord | null>;
 

@@ -73,3 +73,19 @@ export interface DeviceListQuery {
   cursor?: string;
   limit: number;
 }
+
+/** Counts of the migration's count_devices_by_presence, every state present. */
+export function presenceCountsOf(
+  rows: readonly { presence_state: string; devices: string | number }[],
+): Record<PresenceState, number> {
+  const counts = Object.fromEntries(PRESENCE_STATES.map((state) => [state, 0])) as Record<
+    PresenceState,
+    number
+  >;
+  for (const row of rows) {
+    if ((PRESENCE_STATES as readonly string[]).includes(row.presence_state)) {
+      counts[row.presence_state as PresenceState] = Number(row.devices);
+    }
+  }
+  return counts;
+}

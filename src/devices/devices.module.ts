@@ -17,6 +17,7 @@ import { MemoryPresenceStore } from './presence/memory-presence.store';
 import { PresenceEvents } from './presence/presence-events';
 import { PresenceRelay } from './presence/presence-relay';
 import { PresenceStore } from './presence/presence.store';
+import { PresenceCensus } from './presence/presence-census';
 import { PresenceService } from './presence/presence.service';
 import { RedisPresenceStore } from './presence/redis-presence.store';
 import { SqlDeviceRepository } from './storage/sql-device.repository';
@@ -41,6 +42,7 @@ import { SupabaseDeviceRepository } from './storage/supabase-device.repository';
     PresenceEvents,
     PresenceRelay,
     HeartbeatFlusher,
+    PresenceCensus,
     storageAdapter(DeviceRepository, { sql: SqlDeviceRepository, supabase: SupabaseDeviceRepository }),
     cacheAdapter(PresenceStore, { memory: MemoryPresenceStore, redis: RedisPresenceStore }),
   ],

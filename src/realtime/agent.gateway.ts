@@ -59,6 +59,7 @@ export class AgentGateway
   afterInit(namespace: Namespace): void {
     this.namespace = namespace;
     this.realtime.attachAgent(namespace);
+    this.metrics.reportConnectedSockets('agent', () => namespace.sockets.size);
     authenticateHandshakes(
       namespace,
       'device',

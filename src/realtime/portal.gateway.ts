@@ -97,6 +97,7 @@ export class PortalGateway
   afterInit(namespace: Namespace): void {
     this.namespace = namespace;
     this.realtime.attachPortal(namespace);
+    this.metrics.reportConnectedSockets('portal', () => namespace.sockets.size);
     authenticateHandshakes(
       namespace,
       'customer',

@@ -303,6 +303,30 @@ export function describeStorageContract(
         expect(unknownOnly.items.map((device) => device.id)).toEqual([untouched.id]);
       });
 
+      it('counts live devices of every customer by recorded presence state, every state present', async () => {
+        const before = await devices.countByPresence();
+        const make = async (presenceState: DeviceChanges['presenceState'], customerId = randomUUID()) => {
+          const device = await devices.create(newDevice({ customerId }));
+          return (await devices.update(device.id, { presenceState, lastSeenAt: new Date() })) ?? device;
+        };
+        await make('online');
+        await make('online');
+        await make('stale');
+        await devices.create(newDevice());
+        const revoked = await make('offline');
+        await devices.revoke(revoked.id);
+
+        const after = await devices.countByPresence();
+
+        expect(Object.keys(after).sort()).toEqual(['offline', 'online', 'stale', 'unknown']);
+        expect({
+          online: after.online - before.online,
+          stale: after.stale - before.stale,
+          unknown: after.unknown - before.unknown,
+          offline: after.offline - before.offline,
+        }).toEqual({ online: 2, stale: 1, unknown: 1, offline: 0 });
+      });
+
       it('lists live devices recorded in given presence states across customers, in id order, page by page', async () => {
         const customerId = randomUUID();
         const make = async (presenceState: DeviceChanges['presenceState']) => {

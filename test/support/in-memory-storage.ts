@@ -9,6 +9,7 @@ import {
   type DeviceRecord,
   type HeartbeatSign,
   type NewDevice,
+  presenceCountsOf,
   type PresenceState,
 } from '../../src/devices/device';
 import { DeviceRepository } from '../../src/devices/device.repository';
@@ -203,6 +204,18 @@ export class InMemoryDeviceRepository extends DeviceRepository {
         .map((record) => copyOf(record));
       return toPage(matching, query.limit);
     });
+  }
+
+  countByPresence(): Promise<Record<PresenceState, number>> {
+    const counts = new Map<PresenceState, number>();
+    for (const record of this.records.values()) {
+      if (record.status !== 'revoked') {
+        counts.set(record.presenceState, (counts.get(record.presenceState) ?? 0) + 1);
+      }
+    }
+    return Promise.resolve(
+      presenceCountsOf([...counts].map(([state, devices]) => ({ presence_state: state, devices }))),
+    );
   }
 
   listByPresence(

@@ -148,19 +148,22 @@ export class RedisPresenceStore extends PresenceStore {
   }
 
   async applySign(sign: SignInput, staleAfterMs: number): Promise<SignOutcome> {
-    const [applied, previous, persist, pending] = await redisCall(() =>
-      this.commands.presenceApplySign(
-        stateKey(sign.deviceId),
-        DEADLINES_KEY,
-        PENDING_KEY,
-        sign.deviceId,
-        String(sign.at),
-        sign.epoch === undefined ? '' : String(sign.epoch),
-        sign.heartbeat ?? '',
-        String(staleAfterMs),
-        String(sign.persistIntervalMs),
-        String(STATE_TTL_MS),
-      ),
+    const [applied, previous, persist, pending] = await redisCall(
+      () =>
+        this.commands.presenceApplySign(
+          stateKey(sign.deviceId),
+          DEADLINES_KEY,
+          PENDING_KEY,
+          sign.deviceId,
+          String(sign.at),
+          sign.epoch === undefined ? '' : String(sign.epoch),
+          sign.heartbeat ?? '',
+          String(staleAfterMs),
+          String(sign.persistIntervalMs),
+          String(STATE_TTL_MS),
+        ),
+      this.redis,
+      'script',
     );
     return {
       applied: applied === 1,
@@ -171,23 +174,28 @@ export class RedisPresenceStore extends PresenceStore {
   }
 
   async connect(deviceId: string, at: number, staleAfterMs: number): Promise<ConnectOutcome> {
-    const [epoch, previous] = await redisCall(() =>
-      this.commands.presenceConnect(
-        stateKey(deviceId),
-        DEADLINES_KEY,
-        deviceId,
-        String(at),
-        String(staleAfterMs),
-        String(STATE_TTL_MS),
-        String(connectionEpochFloor(at)),
-      ),
+    const [epoch, previous] = await redisCall(
+      () =>
+        this.commands.presenceConnect(
+          stateKey(deviceId),
+          DEADLINES_KEY,
+          deviceId,
+          String(at),
+          String(staleAfterMs),
+          String(STATE_TTL_MS),
+          String(connectionEpochFloor(at)),
+        ),
+      this.redis,
+      'script',
     );
     return { epoch, previousState: previous as PresenceState };
   }
 
   async disconnect(deviceId: string, epoch: number): Promise<DisconnectOutcome> {
-    const [applied, previous, lastSeenAt] = await redisCall(() =>
-      this.commands.presenceDisconnect(stateKey(deviceId), DEADLINES_KEY, deviceId, String(epoch)),
+    const [applied, previous, lastSeenAt] = await redisCall(
+      () => this.commands.presenceDisconnect(stateKey(deviceId), DEADLINES_KEY, deviceId, String(epoch)),
+      this.redis,
+      'script',
     );
     return {
       applied: applied === 1,
@@ -201,7 +209,7 @@ export class RedisPresenceStore extends PresenceStore {
     const pipeline = this.redis.pipeline();
     for (const id of deviceIds)
       pipeline.hmget(stateKey(id), 'state', 'lastSeenAt', 'epoch', 'heartbeat', 'heartbeatAt');
-    const results = await redisCall(() => pipeline.exec());
+    const results = await redisCall(() => pipeline.exec(), this.redis, 'pipeline');
     return (results ?? []).map(([error, fields]) => {
       if (error) throw new DependencyUnavailableError('cache', error);
       const [state, lastSeenAt, epoch, heartbeat, heartbeatAt] = fields as (string | null)[];
@@ -217,7 +225,11 @@ export class RedisPresenceStore extends PresenceStore {
   }
 
   due(now: number, limit: number): Promise<string[]> {
-    return redisCall(() => this.redis.zrangebyscore(DEADLINES_KEY, '-inf', now, 'LIMIT', 0, limit));
+    return redisCall(
+      () => this.redis.zrangebyscore(DEADLINES_KEY, '-inf', now, 'LIMIT', 0, limit),
+      this.redis,
+      'command',
+    );
   }
 
   async transition(
@@ -226,34 +238,43 @@ export class RedisPresenceStore extends PresenceStore {
     to: PresenceState,
     deadline: number | null,
   ): Promise<boolean> {
-    const made = await redisCall(() =>
-      this.commands.presenceTransition(
-        stateKey(deviceId),
-        DEADLINES_KEY,
-        deviceId,
-        from.state,
-        String(from.lastSeenAt),
-        to,
-        deadline === null ? '' : String(deadline),
-      ),
+    const made = await redisCall(
+      () =>
+        this.commands.presenceTransition(
+          stateKey(deviceId),
+          DEADLINES_KEY,
+          deviceId,
+          from.state,
+          String(from.lastSeenAt),
+          to,
+          deadline === null ? '' : String(deadline),
+        ),
+      this.redis,
+      'script',
     );
     return made === 1;
   }
 
   async forget(deviceId: string): Promise<void> {
-    await redisCall(() =>
-      this.redis
-        .multi()
-        .del(stateKey(deviceId))
-        .zrem(DEADLINES_KEY, deviceId)
-        .hdel(PENDING_KEY, deviceId)
-        .exec(),
+    await redisCall(
+      () =>
+        this.redis
+          .multi()
+          .del(stateKey(deviceId))
+          .zrem(DEADLINES_KEY, deviceId)
+          .hdel(PENDING_KEY, deviceId)
+          .exec(),
+      this.redis,
+      'pipeline',
     );
   }
 
   async setPendingCommands(deviceId: string, count: number): Promise<void> {
-    await redisCall(() =>
-      count > 0 ? this.redis.hset(PENDING_KEY, deviceId, count) : this.redis.hdel(PENDING_KEY, deviceId),
+    await redisCall(
+      () =>
+        count > 0 ? this.redis.hset(PENDING_KEY, deviceId, count) : this.redis.hdel(PENDING_KEY, deviceId),
+      this.redis,
+      'command',
     );
   }
 
@@ -271,7 +292,7 @@ export class RedisPresenceStore extends PresenceStore {
         String(STATE_TTL_MS),
       );
     }
-    const results = await redisCall(() => pipeline.exec());
+    const results = await redisCall(() => pipeline.exec(), this.redis, 'pipeline');
     return (results ?? []).flatMap(([error, seeded], index) => {
       if (error) throw new DependencyUnavailableError('cache', error);
       const deviceId = seeds[index]?.deviceId;

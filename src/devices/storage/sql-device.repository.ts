@@ -5,6 +5,7 @@ import {
   type DeviceRecord,
   type HeartbeatSign,
   type NewDevice,
+  presenceCountsOf,
   type PresenceState,
 } from '../device';
 import { DeviceRepository } from '../device.repository';
@@ -76,6 +77,15 @@ export class SqlDeviceRepository extends DeviceRepository {
       [states, page.afterId ?? null, page.limit],
     );
     return rows.map(toDeviceRecord);
+  }
+
+  async countByPresence(): Promise<Record<PresenceState, number>> {
+    // The migration's function, which the Supabase adapter calls too.
+    return presenceCountsOf(
+      await this.sql.query<{ presence_state: string; devices: string }>(
+        'select * from public.count_devices_by_presence()',
+      ),
+    );
   }
 
   async update(id: string, changes: DeviceChanges): Promise<DeviceRecord | null> {

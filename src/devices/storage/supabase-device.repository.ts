@@ -6,6 +6,7 @@ import {
   type DeviceRecord,
   type HeartbeatSign,
   type NewDevice,
+  presenceCountsOf,
   type PresenceState,
 } from '../device';
 import { DeviceRepository } from '../device.repository';
@@ -17,6 +18,7 @@ import { toPage, type Page } from '../../infra/database/keyset-cursor';
 import { keysetPage } from '../../infra/database/supabase/keyset-page';
 import { UNIQUE_VIOLATION } from '../../infra/database/sql/sql-executor';
 import { failureFrom } from '../../infra/database/supabase/postgrest-error';
+import { callFunction } from '../../infra/database/supabase/call-function';
 
 @Injectable()
 export class SupabaseDeviceRepository extends DeviceRepository {
@@ -82,6 +84,16 @@ export class SupabaseDeviceRepository extends DeviceRepository {
       .overrideTypes<DeviceRow[], { merge: false }>();
     if (error) throw failureFrom(error);
     return data.map(toDeviceRecord);
+  }
+
+  async countByPresence(): Promise<Record<PresenceState, number>> {
+    return presenceCountsOf(
+      await callFunction<{ presence_state: string; devices: number }[]>(
+        this.supabase,
+        'count_devices_by_presence',
+        {},
+      ),
+    );
   }
 
   async update(id: string, changes: DeviceChanges): Promise<DeviceRecord | null> {

@@ -1,5 +1,6 @@
 import { type DynamicModule, Global, Logger, Module, type Provider } from '@nestjs/common';
 import { AppConfig, DataBackend } from '../../config/app-config';
+import { type MetricsService, OPTIONAL_METRICS, UNOBSERVED } from '../metrics/metrics.service';
 import { SUPABASE_CLIENT, supabaseClientProvider } from '../supabase/supabase-client.provider';
 import { DataHealth } from './data-health';
 import { migrate } from './migrator';
@@ -18,10 +19,11 @@ function providersFor(backend: DataBackend): Provider[] {
     case DataBackend.Embedded:
       return sqlProviders({
         provide: SqlExecutor,
-        inject: [AppConfig],
-        useFactory: async (config: AppConfig) => {
+        inject: [AppConfig, OPTIONAL_METRICS],
+        useFactory: async (config: AppConfig, metrics?: MetricsService) => {
           const logger = new Logger('DatabaseModule');
           const executor = await PgliteExecutor.open(config.DATA_DIR);
+          executor.observeCalls((operation) => metrics?.dataCalls('embedded', operation) ?? UNOBSERVED);
           if (executor.origin === 'image') {
             logger.log(`Created the embedded database in ${config.DATA_DIR} from the build's image`);
           } else if (executor.origin === 'initdb') {
@@ -40,8 +42,12 @@ function providersFor(backend: DataBackend): Provider[] {
     case DataBackend.Postgres:
       return sqlProviders({
         provide: SqlExecutor,
-        inject: [AppConfig],
-        useFactory: (config: AppConfig) => PgPoolExecutor.fromConfig(config),
+        inject: [AppConfig, OPTIONAL_METRICS],
+        useFactory: (config: AppConfig, metrics?: MetricsService) => {
+          const executor = PgPoolExecutor.fromConfig(config);
+          executor.observeCalls((operation) => metrics?.dataCalls('postgres', operation) ?? UNOBSERVED);
+          return executor;
+        },
       });
     case DataBackend.Supabase:
       return [supabaseClientProvider, { provide: DataHealth, useClass: SupabaseDataHealth }];

@@ -2,6 +2,57 @@ import { Injectable } from '@nestjs/common';
 import { DEPENDENCIES, type Dependency } from '../../common/errors/common.errors';
 import { collectDefaultMetrics, Counter, Gauge, Histogram, Registry } from 'prom-client';
 
+/** The Socket.IO namespaces whose connected sockets are counted. */
+export type SocketNamespace = 'agent' | 'portal';
+
+/** Which data backend a call went to (DATA_BACKEND). */
+export type DataBackendName = 'postgres' | 'embedded' | 'supabase';
+
+/**
+ * The kind of a data-backend call: a SQL statement or a migration script (pg, PGlite), a SQL function
+ * called through PostgREST, or a PostgREST table read or write (supabase).
+ */
+export type DataCallOperation = 'query' | 'script' | 'rpc' | 'read' | 'write';
+
+/** The kind of a Redis call, as its caller names it. */
+export type RedisCallOperation = 'command' | 'script' | 'pipeline' | 'publish' | 'ping';
+
+/**
+ * Why a call failed: the dependency was away, too slow or broken (answered 503), or it answered and
+ * refused the call (a constraint, a script error).
+ */
+export type CallFailure = 'unavailable' | 'refused';
+
+const CALL_FAILURES: readonly CallFailure[] = ['unavailable', 'refused'];
+
+/** Devices by presence state, as one instance read them for the whole cluster; null when it could not. */
+export type PresenceCounts = ReadonlyMap<string, number> | null;
+
+/**
+ * One call kind's series, resolved once: a call costs a clock read and two increments, nothing looked
+ * up. `started` is a `performance.now()` reading.
+ */
+export interface CallObserver {
+  settled(started: number, failure?: CallFailure): void;
+}
+
+class CallSeries implements CallObserver {
+  constructor(
+    private readonly duration: { observe(seconds: number): void },
+    private readonly failures: Readonly<Record<CallFailure, { inc(): void }>>,
+  ) {}
+
+  settled(started: number, failure?: CallFailure): void {
+    this.duration.observe((performance.now() - started) / 1000);
+    if (failure) this.failures[failure].inc();
+  }
+}
+
+/** For executors and clients built outside the app (command-line tools), which nobody scrapes. */
+export const UNOBSERVED: CallObserver = { settled: () => undefined };
+
+const CALL_BUCKETS = [0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5];
+
 /**
  * The process's Prometheus registry. Each app instance has its own (not prom-client's global one), so
  * several gateways in one test process do not collide.
@@ -113,6 +164,90 @@ export class MetricsService {
     },
   });
 
+  private readonly socketCounts = new Map<SocketNamespace, () => number>();
+
+  private readonly connectedSockets = new Gauge({
+    name: 'socket_connections',
+    help: 'Sockets connected to this instance, by namespace',
+    labelNames: ['namespace'] as const,
+    registers: [this.registry],
+    collect: () => {
+      for (const [namespace, count] of this.socketCounts) this.connectedSockets.set({ namespace }, count());
+    },
+  });
+
+  private presenceCounts: () => Promise<PresenceCounts> = () => Promise.resolve(null);
+  private presenceScrape: Promise<PresenceCounts> | undefined;
+
+  /**
+   * The registry collects its metrics concurrently: the counts and their `_up` gauge share one read, so
+   * that within one scrape they agree.
+   */
+  private readPresence(): Promise<PresenceCounts> {
+    this.presenceScrape ??= this.presenceCounts().finally(() => {
+      this.presenceScrape = undefined;
+    });
+    return this.presenceScrape;
+  }
+
+  private readonly devicesByPresence = new Gauge({
+    name: 'devices_by_presence',
+    help: 'Live devices of the whole cluster by recorded presence state (read from the database, cached briefly; every instance reports the same); absent while they cannot be read',
+    labelNames: ['state'] as const,
+    registers: [this.registry],
+    collect: async () => {
+      const counts = await this.readPresence();
+      this.devicesByPresence.reset();
+      if (counts) for (const [state, devices] of counts) this.devicesByPresence.set({ state }, devices);
+    },
+  });
+
+  private readonly devicesByPresenceUp = new Gauge({
+    name: 'devices_by_presence_up',
+    help: '1 when devices_by_presence could be read at this scrape (or from the cache), 0 when the database did not answer in time',
+    registers: [this.registry],
+    collect: async () => {
+      this.devicesByPresenceUp.set((await this.readPresence()) ? 1 : 0);
+    },
+  });
+
+  private readonly dataCallDuration = new Histogram({
+    name: 'data_backend_call_duration_seconds',
+    help: 'Calls to the data backend in seconds, by backend and operation kind, failed ones included',
+    labelNames: ['backend', 'operation'] as const,
+    buckets: CALL_BUCKETS,
+    registers: [this.registry],
+  });
+
+  private readonly dataCallErrors = new Counter({
+    name: 'data_backend_call_errors_total',
+    help: 'Failed calls to the data backend, by backend, operation kind and failure (unavailable: answered 503; refused: the database answered with an error)',
+    labelNames: ['backend', 'operation', 'failure'] as const,
+    registers: [this.registry],
+  });
+
+  private readonly redisCallDuration = new Histogram({
+    name: 'redis_call_duration_seconds',
+    help: 'Calls to Redis through the command client in seconds (a pipeline or script is one call), by operation kind, failed ones included',
+    labelNames: ['operation'] as const,
+    buckets: CALL_BUCKETS,
+    registers: [this.registry],
+  });
+
+  private readonly redisCallErrors = new Counter({
+    name: 'redis_call_errors_total',
+    help: 'Failed calls to Redis, by operation kind and failure (unavailable: down or timed out; refused: an error reply)',
+    labelNames: ['operation', 'failure'] as const,
+    registers: [this.registry],
+  });
+
+  private readonly plansEnded = new Counter({
+    name: 'remediation_plans_ended_total',
+    help: 'Remediation plans that reached a final status, counted by the instance that made the transition',
+    labelNames: ['status'] as const,
+    registers: [this.registry],
+  });
+
   constructor() {
     collectDefaultMetrics({ register: this.registry });
     // Every series exists from the start, so that a rate over the first outage is not empty.
@@ -187,6 +322,53 @@ export class MetricsService {
     this.presencePayloadsWritten.inc(rows);
   }
 
+  /** Read at each scrape, not kept up to date per connection. */
+  reportConnectedSockets(namespace: SocketNamespace, count: () => number): void {
+    this.socketCounts.set(namespace, count);
+    this.connectedSockets.set({ namespace }, 0);
+  }
+
+  /**
+   * Read at each scrape; the reader bounds and caches the read itself, and answers null rather than
+   * throwing, so a database that does not answer leaves the series absent instead of failing /metrics.
+   */
+  reportDevicesByPresence(read: () => Promise<PresenceCounts>): void {
+    this.presenceCounts = read;
+  }
+
+  /** The series of one backend's calls of one kind, for the executor or client to keep. */
+  dataCalls(backend: DataBackendName, operation: DataCallOperation): CallObserver {
+    const failures = Object.fromEntries(
+      CALL_FAILURES.map((failure) => {
+        const child = this.dataCallErrors.labels({ backend, operation, failure });
+        child.inc(0);
+        return [failure, child];
+      }),
+    ) as Record<CallFailure, { inc(): void }>;
+    return new CallSeries(this.dataCallDuration.labels({ backend, operation }), failures);
+  }
+
+  /** The series of the Redis command client's calls of one kind. */
+  redisCalls(operation: RedisCallOperation): CallObserver {
+    const failures = Object.fromEntries(
+      CALL_FAILURES.map((failure) => {
+        const child = this.redisCallErrors.labels({ operation, failure });
+        child.inc(0);
+        return [failure, child];
+      }),
+    ) as Record<CallFailure, { inc(): void }>;
+    return new CallSeries(this.redisCallDuration.labels({ operation }), failures);
+  }
+
+  /** Series that exist at zero from start-up, one per final status. */
+  declarePlanStatuses(statuses: readonly string[]): void {
+    for (const status of statuses) this.plansEnded.inc({ status }, 0);
+  }
+
+  countPlanEnded(status: string): void {
+    this.plansEnded.inc({ status });
+  }
+
   /** Read at each scrape, not kept up to date per heartbeat. */
   reportQueuedPayloads(count: () => number): void {
     this.queuedPayloads = count;
@@ -200,3 +382,9 @@ export class MetricsService {
     return this.registry.metrics();
   }
 }
+
+/**
+ * How infrastructure providers ask for the metrics: a module built without them (storage contract tests,
+ * command-line tools) gets connections whose calls are simply not observed.
+ */
+export const OPTIONAL_METRICS = { token: MetricsService, optional: true } as const;

@@ -25,7 +25,7 @@ export class RedisCache extends Cache implements OnApplicationShutdown {
   }
 
   async publish(channel: string, message: string): Promise<void> {
-    await redisCall(() => this.redis.publish(this.channel(channel), message), this.redis);
+    await redisCall(() => this.redis.publish(this.channel(channel), message), this.redis, 'publish');
   }
 
   async subscribe(channel: string, handler: (message: string) => void): Promise<() => Promise<void>> {
@@ -60,7 +60,7 @@ export class RedisCache extends Cache implements OnApplicationShutdown {
   }
 
   async ping(): Promise<void> {
-    await redisCall(() => this.redis.ping(), this.redis);
+    await redisCall(() => this.redis.ping(), this.redis, 'ping');
   }
 
   /**

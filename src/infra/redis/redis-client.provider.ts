@@ -1,7 +1,13 @@
 import { Inject, Injectable, Logger, type OnApplicationShutdown, type Provider } from '@nestjs/common';
-import Redis, { type RedisOptions } from 'ioredis';
+import Redis, { type RedisOptions, ReplyError } from 'ioredis';
 import { DependencyUnavailableError } from '../../common/errors/common.errors';
 import { AppConfig } from '../../config/app-config';
+import {
+  type CallObserver,
+  type MetricsService,
+  OPTIONAL_METRICS,
+  type RedisCallOperation,
+} from '../metrics/metrics.service';
 
 export const REDIS_CLIENT = Symbol('REDIS_CLIENT');
 
@@ -57,14 +63,45 @@ export class RedisDisconnectedError extends Error {
   }
 }
 
+const REDIS_CALL_OPERATIONS: readonly RedisCallOperation[] = [
+  'command',
+  'script',
+  'pipeline',
+  'publish',
+  'ping',
+];
+
+/** The series each observed client's calls are counted in, resolved once per client. */
+const callSeries = new WeakMap<Redis, Readonly<Record<RedisCallOperation, CallObserver>>>();
+
+/** Times the calls redisCall makes on `client` from now on. */
+export function observeRedisCalls(client: Redis, metrics: MetricsService): void {
+  callSeries.set(
+    client,
+    Object.fromEntries(
+      REDIS_CALL_OPERATIONS.map((operation) => [operation, metrics.redisCalls(operation)]),
+    ) as Record<RedisCallOperation, CallObserver>,
+  );
+}
+
 /**
  * A Redis call whose failure (down, timed out) is the cache's, answered 503 by the problem filter.
- * Given the client, a command refused while it is disconnected reports why the connection is down.
+ * Given the client, a command refused while it is disconnected reports why the connection is down, and
+ * the call is timed as `operation` when the client is observed (observeRedisCalls).
  */
-export async function redisCall<T>(command: () => Promise<T>, client?: Redis): Promise<T> {
+export async function redisCall<T>(
+  command: () => Promise<T>,
+  client?: Redis,
+  operation: RedisCallOperation = 'command',
+): Promise<T> {
+  const observer = client && callSeries.get(client)?.[operation];
+  const started = observer ? performance.now() : 0;
   try {
-    return await command();
+    const result = await command();
+    observer?.settled(started);
+    return result;
   } catch (error) {
+    observer?.settled(started, error instanceof ReplyError ? 'refused' : 'unavailable');
     const connectionError = client?.status === 'ready' ? undefined : client && connectionErrors.get(client);
     throw new DependencyUnavailableError(
       'cache',
@@ -86,12 +123,13 @@ export async function closeRedis(client: Redis): Promise<void> {
 
 export const redisClientProvider: Provider<Redis> = {
   provide: REDIS_CLIENT,
-  inject: [AppConfig],
-  useFactory: async (config: AppConfig): Promise<Redis> => {
+  inject: [AppConfig, OPTIONAL_METRICS],
+  useFactory: async (config: AppConfig, metrics?: MetricsService): Promise<Redis> => {
     const logger = new Logger('Redis');
     // Commands issued in the same tick go out as one write: heartbeats arriving together share a syscall.
     const client = new Redis(config.REDIS_URL, { ...redisOptions(config), enableAutoPipelining: true });
     logConnectionChanges(client, logger, 'command');
+    if (metrics) observeRedisCalls(client, metrics);
     // Start-up must not fail because Redis is away: readiness reports it, and the client keeps retrying.
     await client.connect().catch((error: unknown) => {
       logger.warn(

@@ -49,7 +49,7 @@ export class RedisRebuildLease {
   private readonly commands: LeaseCommands;
 
   constructor(
-    redis: Redis,
+    private readonly redis: Redis,
     private readonly markerKey: string,
     private readonly leaseKey: string,
   ) {
@@ -62,8 +62,10 @@ export class RedisRebuildLease {
 
   /** Whether the state is whole; when it is not, the first caller claims the rebuilding for `leaseMs`. */
   async check(owner: string, leaseMs: number): Promise<RebuildState> {
-    const [state, generation] = await redisCall(() =>
-      this.commands.rebuildLeaseCheck(this.markerKey, this.leaseKey, owner, String(leaseMs)),
+    const [state, generation] = await redisCall(
+      () => this.commands.rebuildLeaseCheck(this.markerKey, this.leaseKey, owner, String(leaseMs)),
+      this.redis,
+      'script',
     );
     switch (state) {
       case 'intact':
@@ -78,16 +80,20 @@ export class RedisRebuildLease {
 
   /** Extends the claimant's lease; false when it no longer holds it. */
   async extend(owner: string, leaseMs: number): Promise<boolean> {
-    const extended = await redisCall(() =>
-      this.commands.rebuildLeaseExtend(this.markerKey, this.leaseKey, owner, String(leaseMs)),
+    const extended = await redisCall(
+      () => this.commands.rebuildLeaseExtend(this.markerKey, this.leaseKey, owner, String(leaseMs)),
+      this.redis,
+      'script',
     );
     return extended === 1;
   }
 
   /** Marks the state whole under `generation`; false, changing nothing, when `owner` lost the lease. */
   async complete(owner: string, generation: string): Promise<boolean> {
-    const completed = await redisCall(() =>
-      this.commands.rebuildLeaseComplete(this.markerKey, this.leaseKey, owner, generation),
+    const completed = await redisCall(
+      () => this.commands.rebuildLeaseComplete(this.markerKey, this.leaseKey, owner, generation),
+      this.redis,
+      'script',
     );
     return completed === 1;
   }

@@ -2,7 +2,7 @@ import { Logger, type OnApplicationShutdown } from '@nestjs/common';
 import { Pool } from 'pg';
 import { withTimeout } from '../../../common/with-timeout';
 import { type AppConfig } from '../../../config/app-config';
-import { asDependencyFailure, SqlExecutor } from './sql-executor';
+import { asDependencyFailure, callFailureOf, SqlExecutor } from './sql-executor';
 
 /**
  * DATA_BACKEND=postgres: a pool of direct connections to DATABASE_URL.
@@ -40,23 +40,31 @@ export class PgPoolExecutor extends SqlExecutor implements OnApplicationShutdown
   }
 
   async query<Row extends object>(text: string, params: readonly unknown[] = []): Promise<Row[]> {
+    const started = performance.now();
     try {
       const result = await withTimeout(
         this.pool.query<Row>(text, params as unknown[]),
         this.timeoutMs,
         'The database',
       );
+      this.calls.query.settled(started);
       return result.rows;
     } catch (error) {
-      throw asDependencyFailure(error);
+      const failure = asDependencyFailure(error);
+      this.calls.query.settled(started, callFailureOf(failure));
+      throw failure;
     }
   }
 
   async exec(script: string): Promise<void> {
+    const started = performance.now();
     try {
       await withTimeout(this.pool.query(script), this.timeoutMs, 'The database');
+      this.calls.script.settled(started);
     } catch (error) {
-      throw asDependencyFailure(error);
+      const failure = asDependencyFailure(error);
+      this.calls.script.settled(started, callFailureOf(failure));
+      throw failure;
     }
   }
 

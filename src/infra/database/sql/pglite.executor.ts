@@ -3,7 +3,7 @@ import { join, resolve } from 'node:path';
 import { setFlagsFromString } from 'node:v8';
 import { PGlite } from '@electric-sql/pglite';
 import { type OnApplicationShutdown } from '@nestjs/common';
-import { asDependencyFailure, SqlExecutor } from './sql-executor';
+import { asDependencyFailure, callFailureOf, SqlExecutor } from './sql-executor';
 
 /**
  * The database `npm run build` prepares (src/cli/build-embedded-image.ts): a PGlite data directory with
@@ -56,19 +56,27 @@ export class PgliteExecutor extends SqlExecutor implements OnApplicationShutdown
   }
 
   async query<Row extends object>(text: string, params: readonly unknown[] = []): Promise<Row[]> {
+    const started = performance.now();
     try {
       const result = await this.db.query<Row>(text, params as unknown[]);
+      this.calls.query.settled(started);
       return result.rows;
     } catch (error) {
-      throw asDependencyFailure(error);
+      const failure = asDependencyFailure(error);
+      this.calls.query.settled(started, callFailureOf(failure));
+      throw failure;
     }
   }
 
   async exec(script: string): Promise<void> {
+    const started = performance.now();
     try {
       await this.db.exec(script);
+      this.calls.script.settled(started);
     } catch (error) {
-      throw asDependencyFailure(error);
+      const failure = asDependencyFailure(error);
+      this.calls.script.settled(started, callFailureOf(failure));
+      throw failure;
     }
   }
 

@@ -1,10 +1,21 @@
 import { DependencyUnavailableError } from '../../../common/errors/common.errors';
+import { type CallFailure, type CallObserver, UNOBSERVED } from '../../metrics/metrics.service';
 
 /**
  * The little the SQL repositories need from a PostgreSQL connection. Implemented by a `pg` pool
  * (DATA_BACKEND=postgres) and by PGlite (DATA_BACKEND=embedded), so one set of SQL serves both.
  */
 export abstract class SqlExecutor {
+  /** Unobserved until the database module hands it the metrics (command-line tools never do). */
+  protected calls: Readonly<Record<'query' | 'script', CallObserver>> = {
+    query: UNOBSERVED,
+    script: UNOBSERVED,
+  };
+
+  observeCalls(observe: (operation: 'query' | 'script') => CallObserver): void {
+    this.calls = { query: observe('query'), script: observe('script') };
+  }
+
   abstract query<Row extends object>(text: string, params?: readonly unknown[]): Promise<Row[]>;
 
   /** Runs a script of several statements (migrations). */
@@ -39,4 +50,9 @@ export function asDependencyFailure(error: unknown): unknown {
   return state === undefined || /^(08|53|57|58)/.test(state)
     ? new DependencyUnavailableError('database', error)
     : error;
+}
+
+/** How a call failed, for its metrics: `failure` is what asDependencyFailure made of the error. */
+export function callFailureOf(failure: unknown): CallFailure {
+  return failure instanceof DependencyUnavailableError ? 'unavailable' : 'refused';
 }

@@ -76,22 +76,38 @@ export class RedisCommandClockStore extends CommandClockStore {
       String(revision),
       queued ? '1' : '0',
     ]);
-    await redisCall(() => this.commands.commandClocksArm(DEADLINES_KEY, REVISIONS_KEY, QUEUED_KEY, ...args));
+    await redisCall(
+      () => this.commands.commandClocksArm(DEADLINES_KEY, REVISIONS_KEY, QUEUED_KEY, ...args),
+      this.redis,
+      'script',
+    );
   }
 
   countQueued(): Promise<number> {
-    return redisCall(() => this.redis.scard(QUEUED_KEY));
+    return redisCall(() => this.redis.scard(QUEUED_KEY), this.redis, 'command');
   }
 
   async clear(commandId: string, revision: number): Promise<void> {
-    await redisCall(() =>
-      this.commands.commandClocksClear(DEADLINES_KEY, REVISIONS_KEY, QUEUED_KEY, commandId, String(revision)),
+    await redisCall(
+      () =>
+        this.commands.commandClocksClear(
+          DEADLINES_KEY,
+          REVISIONS_KEY,
+          QUEUED_KEY,
+          commandId,
+          String(revision),
+        ),
+      this.redis,
+      'script',
     );
   }
 
   claimDue(now: number, leaseMs: number, limit: number): Promise<string[]> {
-    return redisCall(() =>
-      this.commands.commandClocksClaimDue(DEADLINES_KEY, String(now), String(now + leaseMs), String(limit)),
+    return redisCall(
+      () =>
+        this.commands.commandClocksClaimDue(DEADLINES_KEY, String(now), String(now + leaseMs), String(limit)),
+      this.redis,
+      'script',
     );
   }
 
