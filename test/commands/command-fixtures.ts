@@ -46,6 +46,22 @@ export interface Issue {
 
 const PARAMS = { ping: { host: '192.0.2.1', count: 1 }, interface_status: {}, arp_table: {} };
 
+/** A new device of the token's customer, registered, with an open session. */
+export async function deviceWithSession(
+  instance: GatewayInstance,
+  token: string,
+): Promise<{ credentials: Credentials; sessionId: string }> {
+  const created = await request<{ credentials: Credentials }>(`${instance.url}/v1/devices`, {
+    method: 'POST',
+    authorization: bearer(token),
+    body: { name: 'pi' },
+  });
+  if (created.status !== 201) throw new Error(`creating a device answered ${created.status}`);
+  const { credentials } = created.body;
+  await register(instance, credentials);
+  return { credentials, sessionId: await openSession(instance, credentials.deviceId, token) };
+}
+
 /** Issues a command over the customer API on `instance` (POST /v1/sessions/:id/commands). */
 export async function issue(
   instance: GatewayInstance,

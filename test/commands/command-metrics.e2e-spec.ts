@@ -3,19 +3,10 @@ import { rmSync } from 'node:fs';
 import { createDevToken } from '../../src/auth/dev-token';
 import { loadConfig } from '../../src/config/app-config';
 import { eventually } from '../support/eventually';
-import { bearer, type GatewayInstance, request, startGatewayInstance } from '../support/gateway-instance';
+import { type GatewayInstance, startGatewayInstance } from '../support/gateway-instance';
 import { makeDataDir } from '../support/in-process-app';
 import { SocketClients } from '../support/socket-clients';
-import {
-  actAs,
-  type Credentials,
-  issue,
-  openSession,
-  readCommand,
-  register,
-  SHORT_CLOCKS,
-  succeeding,
-} from './command-fixtures';
+import { actAs, deviceWithSession, issue, readCommand, SHORT_CLOCKS, succeeding } from './command-fixtures';
 
 /** One sample of the gateway's /metrics, by its series as written there (`name{labels}`). */
 async function scrape(instance: GatewayInstance): Promise<Map<string, number>> {
@@ -53,20 +44,9 @@ describe('command metrics', () => {
     rmSync(dataDir, { recursive: true, force: true });
   });
 
-  async function device(): Promise<{ credentials: Credentials; sessionId: string }> {
-    const created = await request<{ credentials: Credentials }>(`${gateway.url}/v1/devices`, {
-      method: 'POST',
-      authorization: bearer(token),
-      body: { name: 'pi' },
-    });
-    const { credentials } = created.body;
-    await register(gateway, credentials);
-    return { credentials, sessionId: await openSession(gateway, credentials.deviceId, token) };
-  }
-
   it('counts a finished command by type and status, and observes its time to the final status', async () => {
     const before = await scrape(gateway);
-    const { credentials, sessionId } = await device();
+    const { credentials, sessionId } = await deviceWithSession(gateway, token);
     actAs(await sockets.connectAgent(gateway.url, credentials), succeeding);
 
     const command = await issue(gateway, sessionId, token, { type: 'arp_table' });
@@ -84,7 +64,7 @@ describe('command metrics', () => {
   });
 
   it('shows the queue of an offline device in its depth, and a command never acknowledged as a redelivery', async () => {
-    const offline = await device();
+    const offline = await deviceWithSession(gateway, token);
     await issue(gateway, offline.sessionId, token);
     await issue(gateway, offline.sessionId, token);
     await eventually(
@@ -93,7 +73,7 @@ describe('command metrics', () => {
       (samples) => (samples.get('command_queue_depth') ?? 0) >= 2,
     );
 
-    const silent = await device();
+    const silent = await deviceWithSession(gateway, token);
     const received = actAs(await sockets.connectAgent(gateway.url, silent.credentials), () => undefined);
     const before = await scrape(gateway);
     const command = await issue(gateway, silent.sessionId, token, { type: 'ping' });

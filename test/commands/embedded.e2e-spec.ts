@@ -4,25 +4,10 @@ import { createDevToken } from '../../src/auth/dev-token';
 import { type AppConfig, loadConfig } from '../../src/config/app-config';
 import { type CommandResponse } from '../../src/sessions/commands/dto/command.response';
 import { eventually } from '../support/eventually';
-import {
-  basic,
-  bearer,
-  type GatewayInstance,
-  request,
-  startGatewayInstance,
-} from '../support/gateway-instance';
+import { basic, type GatewayInstance, request, startGatewayInstance } from '../support/gateway-instance';
 import { makeDataDir } from '../support/in-process-app';
 import { record, SocketClients } from '../support/socket-clients';
-import {
-  actAs,
-  type Credentials,
-  issue,
-  openSession,
-  readCommand,
-  register,
-  SHORT_CLOCKS,
-  succeeding,
-} from './command-fixtures';
+import { actAs, deviceWithSession, issue, readCommand, SHORT_CLOCKS, succeeding } from './command-fixtures';
 
 /**
  * Embedded + memory (the defaults) runs the same engine in one process (issue 11 item 6): the clocks
@@ -48,20 +33,9 @@ describe('commands on the embedded defaults', () => {
     rmSync(dataDir, { recursive: true, force: true });
   });
 
-  async function device(instance: GatewayInstance): Promise<{ credentials: Credentials; sessionId: string }> {
-    const created = await request<{ credentials: Credentials }>(`${instance.url}/v1/devices`, {
-      method: 'POST',
-      authorization: bearer(token),
-      body: { name: 'pi' },
-    });
-    const { credentials } = created.body;
-    await register(instance, credentials);
-    return { credentials, sessionId: await openSession(instance, credentials.deviceId, token) };
-  }
-
   it('delivers to a socket agent and tells the portal every revision', async () => {
     const instance = gateway!;
-    const { credentials, sessionId } = await device(instance);
+    const { credentials, sessionId } = await deviceWithSession(instance, token);
     const portal = await sockets.connectPortal(instance.url, token);
     const updates = record<CommandResponse>(portal, 'command:updated');
     actAs(await sockets.connectAgent(instance.url, credentials), succeeding);
@@ -79,8 +53,8 @@ describe('commands on the embedded defaults', () => {
 
   it('rebuilds the clocks after a restart: a command on the device times out, a queued one runs on reconnect', async () => {
     const first = gateway!;
-    const busy = await device(first);
-    const offline = await device(first);
+    const busy = await deviceWithSession(first, token);
+    const offline = await deviceWithSession(first, token);
     const agent = await sockets.connectAgent(first.url, busy.credentials);
     actAs(agent, (_command, ack) => {
       ack({ accepted: true });
@@ -115,7 +89,7 @@ describe('commands on the embedded defaults', () => {
 
   it('answers a waiting long poll with no commands when the gateway stops, without holding the stop', async () => {
     const instance = gateway!;
-    const { credentials } = await device(instance);
+    const { credentials } = await deviceWithSession(instance, token);
     const polling = request<{ items: unknown[] }>(`${instance.url}/v1/agent/commands?waitSec=30`, {
       authorization: basic(credentials.deviceId, credentials.secret),
     });

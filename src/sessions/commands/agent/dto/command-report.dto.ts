@@ -60,39 +60,15 @@ export class CommandResultBodyDto {
 }
 
 /** Socket `command:progress` (docs/guide.md#socketio): the HTTP body with the command's id. */
-export class CommandProgressEventDto {
+export class CommandProgressEventDto extends CommandProgressBodyDto {
   @IsUUID()
   commandId!: string;
-
-  @IsOptional()
-  @IsString()
-  @MaxLength(500)
-  message?: string;
-
-  @IsOptional()
-  @IsNumber()
-  @Min(0)
-  @Max(100)
-  pct?: number;
 }
 
 /** Socket `command:result` (docs/guide.md#socketio): the HTTP body with the command's id. */
-export class CommandResultEventDto {
+export class CommandResultEventDto extends CommandResultBodyDto {
   @IsUUID()
   commandId!: string;
-
-  @IsIn(RESULT_STATUSES)
-  status!: ResultStatus;
-
-  @IsOptional()
-  @IsObject()
-  @JSONSchema({ type: 'object', [OPEN_OBJECT]: true })
-  output?: Record<string, unknown>;
-
-  @IsOptional()
-  @ValidateNested()
-  @Type(() => CommandErrorDto)
-  error?: CommandErrorDto;
 }
 
 export class AgentCommandsQueryDto {
