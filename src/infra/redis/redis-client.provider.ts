@@ -126,8 +126,7 @@ export const redisClientProvider: Provider<Redis> = {
   inject: [AppConfig, OPTIONAL_METRICS],
   useFactory: async (config: AppConfig, metrics?: MetricsService): Promise<Redis> => {
     const logger = new Logger('Redis');
-    // Commands issued in the same tick go out as one write: heartbeats arriving together share a syscall.
-    const client = new Redis(config.REDIS_URL, { ...redisOptions(config), enableAutoPipelining: true });
+    const client = new Redis(config.REDIS_URL, redisOptions(config));
     logConnectionChanges(client, logger, 'command');
     if (metrics) observeRedisCalls(client, metrics);
     // Start-up must not fail because Redis is away: readiness reports it, and the client keeps retrying.
