@@ -7,6 +7,7 @@ import { existsSync } from 'node:fs';
 import { join } from 'node:path';
 import { parseArgs } from 'node:util';
 import { runCli } from './run-cli';
+import { databaseUrlFromEnvironment, environmentWith } from '../config/environment';
 import { Client, Pool } from 'pg';
 import { DependencyUnavailableError } from '../common/errors/common.errors';
 import { DatabaseAheadError, migrate, MIGRATIONS_DIR, readMigrations } from '../infra/database/migrator';
@@ -154,7 +155,7 @@ async function pushWithSupabaseCli(url: string): Promise<void> {
       ['db', 'push', '--db-url', withoutPassword.toString(), '--yes', '--workdir', REPOSITORY_ROOT],
       {
         stdio: 'inherit',
-        env: password === '' ? process.env : { ...process.env, PGPASSWORD: password },
+        env: environmentWith(password === '' ? {} : { PGPASSWORD: password }),
       },
     );
     child.once('error', reject);
@@ -176,7 +177,7 @@ async function main(): Promise<void> {
     process.stdout.write(`${USAGE}\n`);
     return;
   }
-  const url = values['database-url'] ?? process.env.DATABASE_URL;
+  const url = values['database-url'] ?? databaseUrlFromEnvironment();
   if (!url) throw new MigrateError(`Name the database with --database-url or DATABASE_URL\n\n${USAGE}`);
   redacted(url);
   await (values.supabase ? pushWithSupabaseCli(url) : migratePlainPostgres(url));

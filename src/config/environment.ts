@@ -10,3 +10,13 @@ export function loadConfigFromEnvironment(): AppConfig {
 export function unknownVariablesInEnvironment(): UnknownVariable[] {
   return unknownVariables(process.env);
 }
+
+/** DATABASE_URL as set, for tools that take the database from the environment when not told otherwise. */
+export function databaseUrlFromEnvironment(): string | undefined {
+  return process.env.DATABASE_URL;
+}
+
+/** This process's environment with `extra` added, for a child process the gateway's tools start. */
+export function environmentWith(extra: Record<string, string>): NodeJS.ProcessEnv {
+  return { ...process.env, ...extra };
+}
