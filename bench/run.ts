@@ -1,6 +1,7 @@
 /** `node -r ts-node/register/transpile-only bench/run.ts <scenario> [options]`; see bench/README.md. */
 import { runScenario } from './runner/runner';
 import { authTiming } from './scenarios/auth-timing';
+import { commands } from './scenarios/commands';
 import { heartbeat } from './scenarios/heartbeat';
 import { sockets } from './scenarios/sockets';
 import { startup } from './scenarios/startup';
@@ -10,9 +11,10 @@ if (name === 'heartbeat') void runScenario(heartbeat, args);
 else if (name === 'sockets') void runScenario(sockets, args);
 else if (name === 'startup') void runScenario(startup, args);
 else if (name === 'auth-timing') void runScenario(authTiming, args);
+else if (name === 'commands') void runScenario(commands, args);
 else {
   process.stderr.write(
-    'Usage: bench/run.ts <heartbeat|sockets|startup|auth-timing> [options]; see bench/README.md\n',
+    'Usage: bench/run.ts <heartbeat|sockets|startup|auth-timing|commands> [options]; see bench/README.md\n',
   );
   process.exitCode = 1;
 }

@@ -20,8 +20,6 @@
  * <file.json>`, with PORT, HOST, REDIS_URL, REDIS_KEY_PREFIX and HEARTBEAT_INTERVAL_SEC in the environment;
  * prints "listening on <url>" once it serves.
  */
-import { createHmac, randomBytes, timingSafeEqual } from 'node:crypto';
-import { readFileSync } from 'node:fs';
 import { createServer } from 'node:http';
 import { parseArgs } from 'node:util';
 import Ajv, { type Options as AjvOptions } from 'ajv';
@@ -29,7 +27,7 @@ import addFormats from 'ajv-formats';
 import Fastify from 'fastify';
 import Redis from 'ioredis';
 import { Server } from 'socket.io';
-import { type BenchDevice } from '../runner/local';
+import { deviceVerifier } from './device-secrets';
 
 const { values } = parseArgs({ options: { protocol: { type: 'string' }, devices: { type: 'string' } } });
 const env = (name: string, fallback: string): string => process.env[name] ?? fallback;
@@ -110,23 +108,7 @@ const ACK_SCHEMA = {
   },
 };
 
-// A bare server keeps what the gateway's verification cache holds once each device has authenticated:
-// the secret's keyed hash. Its own pepper: the gateway's is not needed to check the same secrets.
-const pepper = randomBytes(32).toString('base64url');
-const digest = (secret: string): Buffer => createHmac('sha256', pepper).update(secret, 'utf8').digest();
-const hashes = new Map(
-  (JSON.parse(readFileSync(values.devices ?? '', 'utf8')) as BenchDevice[]).map((device) => [
-    device.deviceId,
-    digest(device.secret),
-  ]),
-);
-
-/** The presented secret is hashed whether or not the device is known: every attempt costs one HMAC. */
-function verify(deviceId: string, secret: string): boolean {
-  const stored = hashes.get(deviceId);
-  const presented = digest(secret);
-  return stored !== undefined && timingSafeEqual(presented, stored);
-}
+const verify = deviceVerifier(values.devices ?? '');
 
 /** The one Redis write of a heartbeat: the device is online, seen now, with this payload. */
 const recordHeartbeat = (deviceId: string, heartbeat: unknown): Promise<number> =>

@@ -10,6 +10,7 @@ import { Client, Pool } from 'pg';
 import { migrate } from '../../src/infra/database/migrator';
 import { PgPoolExecutor } from '../../src/infra/database/sql/pg-pool.executor';
 import { SqlDeviceRepository } from '../../src/devices/storage/sql-device.repository';
+import { SqlSessionRepository } from '../../src/sessions/storage/sql-session.repository';
 import { type BenchDevice, HOST } from './local';
 
 const databaseUrl = (database: string): string => `postgresql://postgres@${HOST}:5432/${database}`;
@@ -40,6 +41,8 @@ export class BenchDatabase {
   readonly url = databaseUrl(this.name);
   /** What the gateway gets as DEVICE_SECRET_PEPPER. */
   readonly pepper = randomBytes(32).toString('base64url');
+  /** What the gateway gets as SUPABASE_JWT_SECRET: customer tokens are signed HS256 with it. */
+  readonly jwtSecret = randomBytes(32).toString('base64url');
   private created = false;
 
   /** Creates the database and applies the gateway's schema with its own migrate(). */
@@ -49,39 +52,95 @@ export class BenchDatabase {
       await admin.query(`create database "${this.name}"`);
       await admin.query('select pg_advisory_lock($1)', [ROLE_BOOTSTRAP_LOCK_KEY]);
       try {
-        await this.withExecutor((executor) => migrate(executor));
+        await this.withExecutor(2, (executor) => migrate(executor));
       } finally {
         await admin.query('select pg_advisory_unlock($1)', [ROLE_BOOTSTRAP_LOCK_KEY]);
       }
     });
   }
 
-  /** `count` devices of one customer, inserted through the gateway's SqlDeviceRepository. */
-  async createDevices(count: number): Promise<BenchDevice[]> {
+  /**
+   * `count` devices of one customer, inserted through the gateway's SqlDeviceRepository, `concurrency` at a
+   * time. With `capabilities`, each is then registered as `POST /v1/agent/register` leaves it: active, with
+   * those capabilities (what a command type needs).
+   */
+  async createDevices(
+    count: number,
+    options: { capabilities?: string[]; concurrency?: number } = {},
+  ): Promise<BenchDevice[]> {
     const customerId = randomUUID();
-    return this.withExecutor(async (executor) => {
+    const concurrency = options.concurrency ?? 1;
+    return this.withExecutor(concurrency, async (executor) => {
       const repository = new SqlDeviceRepository(executor);
-      const devices: BenchDevice[] = [];
-      for (let index = 0; index < count; index += 1) {
-        // As DeviceCredentialsService.generateSecret and hashSecret make them.
-        const secret = randomBytes(32).toString('base64url');
-        const secretHash = `hmac-sha256$${createHmac('sha256', this.pepper).update(secret).digest('base64url')}`;
-        const record = await repository.create({
-          customerId,
-          name: `bench-${index}`,
-          serial: null,
-          secretHash,
-        });
-        devices.push({ deviceId: record.id, secret, customerId });
-      }
+      const devices = new Array<BenchDevice>(count);
+      let next = 0;
+      const worker = async (): Promise<void> => {
+        for (let index = next++; index < count; index = next++) {
+          // As DeviceCredentialsService.generateSecret and hashSecret make them.
+          const secret = randomBytes(32).toString('base64url');
+          const secretHash = `hmac-sha256$${createHmac('sha256', this.pepper).update(secret).digest('base64url')}`;
+          const record = await repository.create({
+            customerId,
+            name: `bench-${index}`,
+            serial: null,
+            secretHash,
+          });
+          const { capabilities } = options;
+          if (capabilities)
+            await repository.update(record.id, {
+              agentVersion: '1.4.2',
+              hardware: { model: 'bench' },
+              capabilities,
+              status: 'active',
+              registeredAt: new Date(),
+            });
+          devices[index] = { deviceId: record.id, secret, customerId };
+        }
+      };
+      await Promise.all(Array.from({ length: concurrency }, worker));
       return devices;
     });
+  }
+
+  /** An open diagnostic session on each device, opened through the gateway's SqlSessionRepository; their ids. */
+  async openSessions(devices: readonly BenchDevice[], concurrency = 1): Promise<string[]> {
+    return this.withExecutor(concurrency, async (executor) => {
+      const repository = new SqlSessionRepository(executor);
+      const ids = new Array<string>(devices.length);
+      let next = 0;
+      const worker = async (): Promise<void> => {
+        for (let index = next++; index < devices.length; index = next++) {
+          const device = devices[index] as BenchDevice;
+          const session = await repository.open({
+            deviceId: device.deviceId,
+            customerId: device.customerId,
+            reason: 'bench',
+            openedBy: `customer:${device.customerId}`,
+          });
+          ids[index] = session.id;
+        }
+      };
+      await Promise.all(Array.from({ length: concurrency }, worker));
+      return ids;
+    });
+  }
+
+  /**
+   * A copy of this database (schema, devices, sessions) as a database of its own, for a reference server
+   * that must do the same writes on the same PostgreSQL without sharing the gateway's tables. PostgreSQL
+   * copies a template only while nobody is connected to it: call it before the gateway starts.
+   */
+  async copy(): Promise<BenchDatabase> {
+    const copy = new BenchDatabase();
+    copy.created = true;
+    await withAdminClient((admin) => admin.query(`create database "${copy.name}" template "${this.name}"`));
+    return copy;
   }
 
   /** Marks a device revoked, as `DELETE /v1/devices/:id` leaves it. */
   async revoke(deviceId: string): Promise<void> {
     const revoke = "update public.devices set status = 'revoked', revoked_at = now() where id = $1";
-    await this.withExecutor((executor) => executor.query(revoke, [deviceId]));
+    await this.withExecutor(1, (executor) => executor.query(revoke, [deviceId]));
   }
 
   /** Ends every session still connected to it (WITH (FORCE)), then drops it. */
@@ -91,8 +150,11 @@ export class BenchDatabase {
     this.created = false;
   }
 
-  private async withExecutor<T>(work: (executor: PgPoolExecutor) => Promise<T>): Promise<T> {
-    const pool = new Pool({ connectionString: this.url, max: 2, connectionTimeoutMillis: 5_000 });
+  private async withExecutor<T>(
+    connections: number,
+    work: (executor: PgPoolExecutor) => Promise<T>,
+  ): Promise<T> {
+    const pool = new Pool({ connectionString: this.url, max: connections, connectionTimeoutMillis: 5_000 });
     const executor = new PgPoolExecutor(pool, 5_000);
     try {
       return await work(executor);

@@ -82,7 +82,8 @@ export interface Figure<Subject extends string> {
 export interface Comparison<Subject extends string> {
   /** [compared, reference]: the ratios are the first's figure over the second's. */
   subjects: readonly [Subject, Subject];
-  servers: Readonly<Record<Subject, NodeChild>>;
+  /** Each subject's server processes: several (a cluster's instances) have their CPU times summed. */
+  servers: Readonly<Record<Subject, NodeChild | readonly NodeChild[]>>;
   /** Both loaded in the same seconds, or one at a time, the order flipping every round. */
   together: boolean;
   warmupSec: number;
@@ -178,16 +179,17 @@ export class Run {
       round: number,
       durationSec: number,
     ): Promise<Sample<Subject>> => {
-      const { pid } = servers[subject];
-      const cpuBefore = cpuSeconds(pid);
+      const processes = [servers[subject]].flat();
+      const cpu = (): number => processes.reduce((sum, { pid }) => sum + cpuSeconds(pid), 0);
+      const cpuBefore = cpu();
       const startedAt = performance.now();
       const load = await (round === 0
         ? comparison.load(subject, durationSec, round)
-        : this.profiledWindow('the measured rounds', [servers[subject]], () =>
+        : this.profiledWindow('the measured rounds', processes, () =>
             comparison.load(subject, durationSec, round),
           ));
       const wallSec = (performance.now() - startedAt) / 1000;
-      return { ...load, subject, round, cpuSec: cpuSeconds(pid) - cpuBefore, wallSec };
+      return { ...load, subject, round, cpuSec: cpu() - cpuBefore, wallSec };
     };
     const measureRound = async (round: number, durationSec: number): Promise<Sample<Subject>[]> => {
       if (comparison.together)

@@ -4,6 +4,7 @@ import { randomUUID } from 'node:crypto';
 import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
+import { createSecretSignedToken } from '../../src/auth/dev-token';
 import { basicAuthorization, type BenchDevice, call, type DataBackend, freePort, HOST } from './local';
 import { REDIS_URL, STARTUP_TIMEOUT_MS } from './local';
 import { BenchDatabase } from './postgres-database';
@@ -17,10 +18,12 @@ export interface Server {
 
 export interface Gateway extends Server {
   devices: BenchDevice[];
-  /** Embedded: the customer's bearer token the devices were created with. */
+  /** The devices' customer's bearer token (embedded: the one they were created with). */
   token?: string;
   /** Postgres: the run's own database. */
   database?: BenchDatabase;
+  /** What a further instance of the same cluster needs (`alongside`). */
+  env: Env;
 }
 
 type Env = NodeJS.ProcessEnv;
@@ -45,11 +48,17 @@ function serverEnvironment(run: Run, port: number, keyPrefix: string, env?: Env)
   return { ...common, CACHE_BACKEND: 'redis', REDIS_URL, REDIS_KEY_PREFIX: keyPrefix, ...data, ...env };
 }
 
+/** Required unless embedded; only the issuer of customer tokens is derived from it (no call reaches it). */
+export const SUPABASE_URL = 'http://127.0.0.1:9';
+
 /**
  * The built gateway (`node dist/main.js`) as a server of the run, with `devices` devices of one customer.
  * Embedded (PGlite in a temporary DATA_DIR): the devices are created through its API, as a customer
  * would, with a token from the built dev-token CLI, `concurrency` at a time. Postgres: a fresh database on
- * the local PostgreSQL (dropped at the end), its schema and devices in place before the gateway starts.
+ * the local PostgreSQL (dropped at the end), its schema and devices in place before the gateway starts
+ * (registered with `capabilities` when given; `prepare` then runs, still before the start), and a customer
+ * token signed HS256 with the run's SUPABASE_JWT_SECRET. `alongside`: one more instance of the same
+ * cluster (its database, devices, token and Redis key prefix), named `name`.
  */
 export async function startGateway(
   run: Run,
@@ -58,37 +67,47 @@ export async function startGateway(
     devices: number;
     concurrency?: number;
     register?: boolean;
+    capabilities?: string[];
+    prepare?: (database: BenchDatabase, devices: BenchDevice[]) => Promise<void>;
+    alongside?: Gateway;
+    name?: string;
   },
 ): Promise<Gateway> {
   const port = await freePort();
   const url = `http://${HOST}:${port}`;
   let env = serverEnvironment(run, port, run.scratch.prefix, options.env);
-  let database: BenchDatabase | undefined;
-  let devices: BenchDevice[] = [];
-  if (options.dataBackend === 'postgres') {
+  let database: BenchDatabase | undefined = options.alongside?.database;
+  let devices: BenchDevice[] = options.alongside?.devices ?? [];
+  let token = options.alongside?.token;
+  if (options.alongside) env = { ...options.alongside.env, ...options.env, PORT: String(port) };
+  else if (options.dataBackend === 'postgres') {
     const created = new BenchDatabase();
     database = created;
     run.onCleanUp(() => created.drop());
     await created.create();
-    devices = await created.createDevices(options.devices);
+    const { capabilities, concurrency } = options;
+    devices = await created.createDevices(options.devices, { capabilities, concurrency });
+    await options.prepare?.(created, devices);
     env = {
       ...env,
       DATA_BACKEND: 'postgres',
       DATABASE_URL: created.url,
       DEVICE_SECRET_PEPPER: created.pepper,
+      SUPABASE_URL,
+      SUPABASE_JWT_SECRET: created.jwtSecret,
     };
-    // Required unless embedded; the device paths never call it.
-    env.SUPABASE_URL = 'http://127.0.0.1:9';
+    const sub = devices[0]?.customerId ?? randomUUID();
+    const project = { supabaseUrl: SUPABASE_URL, jwtSecret: created.jwtSecret };
+    token = await createSecretSignedToken(project, { sub, ttlSec: 7200 });
   }
   const nodeArgs = [...(options.nodeArgs ?? []), 'dist/main.js'];
-  const gateway = run.server('gateway', nodeArgs, { ...options.process, env });
+  const gateway = run.server(options.name ?? 'gateway', nodeArgs, { ...options.process, env });
   const ready = async (): Promise<boolean> =>
     (await fetch(`${url}/health/ready`, { signal: AbortSignal.timeout(2_000) }).catch(() => undefined))
       ?.status === 200;
   await gateway.waitFor('readiness', ready, STARTUP_TIMEOUT_MS);
 
-  let token: string | undefined;
-  if (options.dataBackend === 'embedded') {
+  if (options.dataBackend === 'embedded' && !options.alongside) {
     const customerId = randomUUID();
     const cli = ['dist/cli/dev-token.js', '--sub', customerId, '--ttl', '7200'];
     const cliEnv = { PATH: process.env.PATH, DATA_BACKEND: 'embedded', DATA_DIR: env.DATA_DIR ?? '' };
@@ -114,33 +133,37 @@ export async function startGateway(
     hardware: { model: 'bench' },
     capabilities: ['heartbeat'],
   });
-  for (const device of options.register ? devices : []) {
+  for (const device of options.register && !options.alongside ? devices : []) {
     const headers = { authorization: basicAuthorization(device), 'content-type': 'application/json' };
     await call(`${url}/v1/agent/register`, { method: 'POST', headers, body });
   }
-  console.log(
-    database
-      ? `Gateway data backend: postgres (database ${database.name} on ${HOST}:5432, unpinned)`
-      : 'Gateway data backend: embedded (PGlite in the gateway process)',
-  );
-  return { process: gateway, url, devices, token, database };
+  if (!options.alongside)
+    console.log(
+      database
+        ? `Gateway data backend: postgres (database ${database.name} on ${HOST}:5432, unpinned)`
+        : 'Gateway data backend: embedded (PGlite in the gateway process)',
+    );
+  return { process: gateway, url, devices, token, database, env };
 }
 
 /**
  * `bench/bare/bare-server.ts --protocol <protocol>` as the run's "bare" server, knowing the devices (through
- * a file), with its Redis keys under the run's prefix + "bare:".
+ * a file), with its Redis keys under the run's prefix + "bare:"; `commands`: bench/bare/bare-commands-server.ts
+ * (its database and the customers' JWT secret in `options.env`).
  */
 export async function startBare(
   run: Run,
-  protocol: 'http' | 'socket',
+  protocol: 'http' | 'socket' | 'commands',
   devices: readonly BenchDevice[],
   options: ServerOptions = {},
 ): Promise<Server> {
   const devicesFile = join(run.scratch.temp, 'devices.json');
   writeFileSync(devicesFile, JSON.stringify(devices), { mode: 0o600 });
   const port = await freePort();
-  const script = ['-r', 'ts-node/register/transpile-only', 'bench/bare/bare-server.ts'];
-  const nodeArgs = [...(options.nodeArgs ?? []), ...script, '--protocol', protocol, '--devices', devicesFile];
+  const script = ['-r', 'ts-node/register/transpile-only'];
+  if (protocol === 'commands') script.push('bench/bare/bare-commands-server.ts');
+  else script.push('bench/bare/bare-server.ts', '--protocol', protocol);
+  const nodeArgs = [...(options.nodeArgs ?? []), ...script, '--devices', devicesFile];
   const env = serverEnvironment(run, port, `${run.scratch.prefix}bare:`, options.env);
   const bare = run.server('bare', nodeArgs, { ...options.process, env });
   await bare.waitFor('"listening on"', (output) => output.includes('listening on'), STARTUP_TIMEOUT_MS);

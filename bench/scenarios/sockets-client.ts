@@ -6,12 +6,20 @@
 import { setTimeout as sleep } from 'node:timers/promises';
 import Redis from 'ioredis';
 import { io, type Socket } from 'socket.io-client';
+import { answerCommands, type CommandAgentCounts, type CommandAgentOptions } from '../runner/command-agent';
 import { type BenchDevice, heartbeatBody, REDIS_URL } from '../runner/local';
 
 export type Server = 'gateway' | 'bare';
 
 export type ClientCommand = { server: Server } & (
-  | { type: 'connect'; url: string; devices: BenchDevice[]; concurrency: number }
+  | {
+      type: 'connect';
+      url: string;
+      devices: BenchDevice[];
+      concurrency: number;
+      /** Each socket answers the commands it gets (bench/runner/command-agent.ts). */
+      commands?: CommandAgentOptions;
+    }
   /**
    * Heartbeats: from each of the first `sockets` connected sockets one every `intervalMs`, spread evenly
    * over the interval; or, with `inFlight`, that many at once, each acked one followed by the next, from
@@ -32,13 +40,14 @@ export type ClientCommand = { server: Server } & (
 /**
  * What a client answers to every command: its sockets to that server still connected, those the server
  * closed while they should have stayed open (by reason), the first few connections refused and events not
- * acked, the heartbeats since 'start', and the ack of a 'probe'.
+ * acked, the heartbeats since 'start', the commands its sockets answered, and the ack of a 'probe'.
  */
 export interface ClientState {
   connected: number;
   dropped: Record<string, number>;
   failures: string[];
   beats: { sent: number; acked: number; latenciesMs: number[] };
+  commands: CommandAgentCounts;
   ack?: unknown;
 }
 
@@ -64,6 +73,7 @@ const newGroup = () => ({
   dropped: {} as Record<string, number>,
   failures: [] as string[],
   beats: { sent: 0, acked: 0, latenciesMs: [] } as ClientState['beats'],
+  commands: { received: 0, answered: 0 },
   timers: [] as NodeJS.Timeout[],
   outstanding: new Set<Promise<void>>(),
   running: false,
@@ -75,7 +85,12 @@ const fail = (group: Group, failure: string): void => {
   if (group.failures.length < 20) group.failures.push(failure);
 };
 
-function connectOne(group: Group, url: string, device: BenchDevice): Promise<void> {
+function connectOne(
+  group: Group,
+  url: string,
+  device: BenchDevice,
+  commands?: CommandAgentOptions,
+): Promise<void> {
   const socket = io(`${url}/agent`, {
     path: '/socket.io',
     transports: ['websocket'],
@@ -84,6 +99,10 @@ function connectOne(group: Group, url: string, device: BenchDevice): Promise<voi
     timeout: CONNECT_TIMEOUT_MS,
     auth: { deviceId: device.deviceId, secret: device.secret },
   });
+  if (commands)
+    answerCommands(socket, commands, group.commands, (failure) => {
+      fail(group, failure);
+    });
   return new Promise((resolve) => {
     socket.once('connect', () => {
       socket.off('connect_error');
@@ -151,7 +170,7 @@ async function handle(command: ClientCommand): Promise<ClientState> {
       const worker = async (): Promise<void> => {
         for (let device = command.devices[next]; device; device = command.devices[next]) {
           next += 1;
-          await connectOne(group, command.url, device);
+          await connectOne(group, command.url, device, command.commands);
         }
       };
       await Promise.all(Array.from({ length: command.concurrency }, worker));
@@ -225,7 +244,8 @@ async function handle(command: ClientCommand): Promise<ClientState> {
       break;
   }
   const connected = group.sockets.filter((socket) => socket.connected).length;
-  return { connected, dropped: { ...group.dropped }, failures: group.failures, beats: group.beats, ack };
+  const { dropped, failures, beats, commands } = group;
+  return { connected, dropped: { ...dropped }, failures, beats, commands: { ...commands }, ack };
 }
 
 let queue = Promise.resolve();

@@ -7,6 +7,7 @@
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
+import { type CommandAgentOptions } from '../runner/command-agent';
 import { fixed, percentile, printTable } from '../runner/figures';
 import { type BenchDevice, DATA_BACKENDS, heartbeatBody, shapeOf, STARTUP_TIMEOUT_MS } from '../runner/local';
 import { cpuSeconds, memoryBytes, type NodeChild } from '../runner/processes';
@@ -59,7 +60,7 @@ async function idleCpuRate(server: NodeChild, seconds: number): Promise<number> 
 }
 
 /** The runner's side of the client processes: each command to all of them, their states summed. */
-class SocketClients {
+export class SocketClients {
   private readonly clients: NodeChild[];
 
   constructor(
@@ -84,7 +85,8 @@ class SocketClients {
       ),
     );
     const beats = { sent: 0, acked: 0, latenciesMs: [] };
-    const total: ClientState = { connected: 0, dropped: {}, failures: [], beats };
+    const commands = { received: 0, answered: 0 };
+    const total: ClientState = { connected: 0, dropped: {}, failures: [], beats, commands };
     for (const reply of replies) {
       if (reply.type === 'failed') throw new Error(`client: ${reply.message}`);
       total.connected += reply.connected;
@@ -94,6 +96,8 @@ class SocketClients {
       total.beats.sent += reply.beats.sent;
       total.beats.acked += reply.beats.acked;
       total.beats.latenciesMs.push(...reply.beats.latenciesMs);
+      total.commands.received += reply.commands.received;
+      total.commands.answered += reply.commands.answered;
       total.ack ??= reply.ack;
     }
     return total;
@@ -106,10 +110,15 @@ class SocketClients {
     );
   }
 
-  async connect(server: Server, devices: readonly BenchDevice[]): Promise<void> {
+  /** With `commands`, the sockets answer the commands they get (bench/runner/command-agent.ts). */
+  async connect(
+    server: Server,
+    devices: readonly BenchDevice[],
+    commands?: CommandAgentOptions,
+  ): Promise<void> {
     const { url } = this.servers[server];
     const { connected, failures } = await this.all(
-      (share) => ({ type: 'connect', server, url, devices: share, concurrency: 32 }),
+      (share) => ({ type: 'connect', server, url, devices: share, concurrency: 32, commands }),
       devices,
     );
     if (connected !== devices.length)
@@ -157,7 +166,7 @@ class SocketClients {
 }
 
 /** Each server needs a file descriptor per socket, each client process two per socket (one per server). */
-function fileLimitFor(sockets: number, clients: number): number | undefined {
+export function fileLimitFor(sockets: number, clients: number): number | undefined {
   const limits = /^Max open files\s+(\S+)\s+(\S+)/m.exec(readFileSync('/proc/self/limits', 'utf8'));
   const [soft = NaN, hard = NaN] = [limits?.[1], limits?.[2]].map((limit) =>
     limit === 'unlimited' ? Infinity : Number(limit),
