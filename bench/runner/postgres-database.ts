@@ -137,6 +137,15 @@ export class BenchDatabase {
     return copy;
   }
 
+  /** How many commands are not in a final state (queued, sent, delivered or running). */
+  async countOpenCommands(): Promise<number> {
+    const count = 'select count(*)::integer as open from public.commands where status = any($1::text[])';
+    const [row] = await this.withExecutor(1, (executor) =>
+      executor.query<{ open: number }>(count, [['queued', 'sent', 'delivered', 'running']]),
+    );
+    return row?.open ?? NaN;
+  }
+
   /** Marks a device revoked, as `DELETE /v1/devices/:id` leaves it. */
   async revoke(deviceId: string): Promise<void> {
     const revoke = "update public.devices set status = 'revoked', revoked_at = now() where id = $1";
