@@ -202,6 +202,11 @@ export const commands: Scenario<Settings> = {
         `(set-up ${fixed(setupSec, 0)} s)`,
     );
 
+    // What each database did per command over the rounds (their own reads of the count included).
+    const transactionsBefore = {
+      gateway: await database.transactions(),
+      reference: (await referenceDatabase?.transactions()) ?? NaN,
+    };
     const windows = new Map<string, Window>();
     const keyOf = (subject: string, round: number): string => `${subject}:${round}`;
     const windowOf = (sample: Sample<Subject>): Window => {
@@ -240,6 +245,7 @@ export const commands: Scenario<Settings> = {
         { label: 'max ms', digits: 1, of: at(1) },
         { label: 'cmd/CPU-s', digits: 0, of: perCpuSecond },
         { label: 'CPU-s', digits: 2, of: (sample) => sample.cpuSec },
+        { label: 'wall s', digits: 1, of: (sample) => sample.wallSec },
         { label: 'loop p99 ms', digits: 1, of: (sample) => windowOf(sample).loopDelayP99Ms },
         { label: 'after 202', digits: 0, of: (sample) => windowOf(sample).finalAfterWait },
         { label: 'not final', digits: 0, of: (sample) => windowOf(sample).notFinal },
@@ -287,8 +293,22 @@ export const commands: Scenario<Settings> = {
       }
     }
     const lost = Object.values(open).reduce((total, count) => total + count, 0);
+    await sleep(11_000);
+    const sentTo = (subject: Subject): number =>
+      [...windows]
+        .filter(([key]) => key.startsWith(`${subject}:`))
+        .reduce((total, [, each]) => total + each.sent, 0);
+    const perCommand = (after: number, before: number, sent: number): string =>
+      fixed((after - before) / sent, 1);
     console.log(
-      `\nCommands not final in the databases at the end: ${JSON.stringify(open)} (must be 0). ` +
+      `\nDatabase transactions per command over the rounds (pg_stat_database, background work included): ` +
+        (referenceDatabase
+          ? `gateway ${perCommand(await database.transactions(), transactionsBefore.gateway, sentTo('gateway'))}, ` +
+            `reference ${perCommand(await referenceDatabase.transactions(), transactionsBefore.reference, sentTo('bare'))}`
+          : `both instances ${perCommand(await database.transactions(), transactionsBefore.gateway, sentTo('crossing') + sentTo('local'))}`),
+    );
+    console.log(
+      `Commands not final in the databases at the end: ${JSON.stringify(open)} (must be 0). ` +
         `Answers, every window: final only after a 202 ${fixed(sum((window) => window.finalAfterWait))}, ` +
         `202 and never final ${fixed(sum((window) => window.notFinal))}, unanswered ${fixed(sum((window) => window.unanswered))}; ` +
         `final other than succeeded: ${notSucceeded.length === 0 ? 'none' : JSON.stringify(notSucceeded)}`,
