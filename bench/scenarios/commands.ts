@@ -8,7 +8,7 @@
  */
 import { setTimeout as sleep } from 'node:timers/promises';
 import { fixed, percentile } from '../runner/figures';
-import { shapeOf, STARTUP_TIMEOUT_MS } from '../runner/local';
+import { call, shapeOf, STARTUP_TIMEOUT_MS } from '../runner/local';
 import { type NodeChild } from '../runner/processes';
 import { integerOption, type OptionValues, type Sample, type Scenario } from '../runner/runner';
 import { type Gateway, type Server, startBare, startGateway, SUPABASE_URL } from '../runner/servers';
@@ -167,27 +167,22 @@ export const commands: Scenario<Settings> = {
       return reply;
     };
 
-    // The comparison is only fair if both answer a command alike: 200 with a final command of the same shape.
+    // The comparison is only fair if both answer a command alike: 200 with a succeeded command of one shape.
     const shapes = new Set<string>();
     for (const subject of subjects) {
-      const one = await issue(subject, {
-        firstSession: 0,
-        ratePerSec: 1,
-        durationSec: 1,
-        waitSec: settings.waitSec,
-      });
-      if (one.latenciesMs.length !== 1 || one.statuses.succeeded !== 1)
-        throw new Error(`${subject}: a single command did not succeed: ${JSON.stringify(one)}`);
-      const { json } = await fetch(
-        `${targets[subject].url}/v1/sessions/${targets[subject].sessions[1] ?? ''}/commands?waitSec=${settings.waitSec}`,
+      const { url, sessions: own } = targets[subject];
+      const answer = (await call(
+        `${url}/v1/sessions/${own[0] ?? ''}/commands?waitSec=${settings.waitSec}`,
         {
           method: 'POST',
           headers: { authorization: `Bearer ${token}`, 'content-type': 'application/json' },
           body: JSON.stringify({ type: 'ping', params: { host: 'example.com', count: 1 } }),
-          signal: AbortSignal.timeout(20_000),
         },
-      ).then(async (response) => ({ json: await response.json() }));
-      shapes.add(shapeOf(json));
+        200,
+      )) as { status?: unknown };
+      if (answer.status !== 'succeeded')
+        throw new Error(`${subject}: a single command did not succeed: ${JSON.stringify(answer)}`);
+      shapes.add(shapeOf(answer));
     }
     if (shapes.size !== 1) throw new Error(`Commands differ in shape: ${[...shapes].join(' / ')}`);
 
@@ -220,7 +215,7 @@ export const commands: Scenario<Settings> = {
         : Math.max(...(await Promise.all(gateways.map((each) => loopDelayP99Ms(each.url)))));
     const at = (p: number) => (sample: Sample<Subject>) => percentile(windowOf(sample).latenciesMs, p);
     const perCpuSecond = (sample: Sample<Subject>): number => windowOf(sample).sent / sample.cpuSec;
-    let nextSession = 2;
+    let nextSession = 1;
 
     const samples = await run.compare<Subject>({
       subjects,
