@@ -1,3 +1,4 @@
+import { createSecretKey } from 'node:crypto';
 import { Injectable } from '@nestjs/common';
 import {
   createLocalJWKSet,
@@ -51,7 +52,9 @@ export class CustomerTokenVerifier {
         timeoutDuration: JWKS_TIMEOUT_MS,
       });
       const secret = config.SUPABASE_JWT_SECRET;
-      const hmacKey = secret === undefined ? undefined : new TextEncoder().encode(secret);
+      // A KeyObject, not the secret's bytes: jose imports bytes as a CryptoKey on every verification, a
+      // KeyObject once (it keeps the CryptoKey made from it).
+      const hmacKey = secret === undefined ? undefined : createSecretKey(Buffer.from(secret, 'utf8'));
       const keys: JWTVerifyGetKey = (header, token) =>
         header.alg === 'HS256' && hmacKey !== undefined ? hmacKey : jwks(header, token);
       this.issuers.set(`${base}/auth/v1`, {

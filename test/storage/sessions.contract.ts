@@ -576,6 +576,19 @@ export function describeSessionStorageContract(storage: () => StorageUnderTest):
         await expect(commands.countQueued('not-a-uuid')).resolves.toBe(0);
       });
 
+      it('answers each creation with how many of its device’s commands are queued', async () => {
+        const session = await openSession();
+        const otherDevice = await openSession();
+        const counts = [];
+        for (let index = 0; index < 3; index += 1)
+          counts.push((await commands.create(newCommand(session))).queued);
+        await commands.claimQueued(session.deviceId, 2);
+        counts.push((await commands.create(newCommand(session))).queued);
+        counts.push((await commands.create(newCommand(otherDevice))).queued);
+
+        expect(counts).toEqual([1, 2, 3, 2, 1]);
+      });
+
       it('never lets concurrent claims for one device exceed its in-flight bound together', async () => {
         const session = await openSession();
         for (let index = 0; index < 6; index += 1) await queued(session);

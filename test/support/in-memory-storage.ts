@@ -494,7 +494,10 @@ export class InMemoryCommandRepository extends CommandRepository {
         updatedAt: now,
       };
       this.records.set(record.id, record);
-      return { command: copyOf(record), created: true };
+      const queued = [...this.records.values()].filter(
+        (each) => each.deviceId === record.deviceId && each.status === 'queued',
+      ).length;
+      return { command: copyOf(record), created: true, queued };
     });
   }
 

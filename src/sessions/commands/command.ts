@@ -80,6 +80,8 @@ export interface NewCommand {
 export interface CommandCreation {
   command: CommandRecord;
   created: boolean;
+  /** When created: how many of the device's commands were queued with it, if the store counted them. */
+  queued?: number;
 }
 
 /**

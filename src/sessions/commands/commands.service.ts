@@ -93,7 +93,7 @@ export class CommandsService {
       params: params.value,
       timeoutSec: timeout.value,
     });
-    const { command, created } = await this.commands.create({
+    const { command, created, queued } = await this.commands.create({
       sessionId: session.id,
       type: body.type,
       params: params.value,
@@ -105,27 +105,32 @@ export class CommandsService {
         key.value === null ? null : { key: key.value, requestHash, windowSec: IDEMPOTENCY_WINDOW_SEC },
     });
     if (!created && command.requestHash !== requestHash) throw new IdempotencyKeyReusedError(command.id);
-    if (created) {
-      await this.submit(command);
-      await this.audit.append({
-        actor: command.issuedBy,
-        action: 'command.issued',
-        subjectType: 'command',
-        subjectId: command.id,
-        customerId: command.customerId,
-        details: {
-          sessionId: command.sessionId,
-          deviceId: command.deviceId,
-          type: command.type,
-          params: command.params,
-          timeoutSec: command.timeoutSec,
-        },
-      });
+    // Watched before it is submitted, so that a device answering at once is heard.
+    const watch = waitSec > 0 && !isFinalStatus(command.status) ? this.delivery.watch(command.id) : null;
+    let current = command;
+    try {
+      if (created) {
+        await this.submit(command, queued);
+        await this.audit.append({
+          actor: command.issuedBy,
+          action: 'command.issued',
+          subjectType: 'command',
+          subjectId: command.id,
+          customerId: command.customerId,
+          details: {
+            sessionId: command.sessionId,
+            deviceId: command.deviceId,
+            type: command.type,
+            params: command.params,
+            timeoutSec: command.timeoutSec,
+          },
+        });
+      }
+      // A replayed command may have ended between its read and the watch.
+      if (watch) current = (await watch.settled(waitSec * 1000, { readFirst: !created })) ?? command;
+    } finally {
+      watch?.stop();
     }
-    const current =
-      waitSec > 0 && !isFinalStatus(command.status)
-        ? ((await this.delivery.settled(command.id, waitSec * 1000)) ?? command)
-        : command;
     return { command: toCommandResponse(current), final: isFinalStatus(current.status), replayed: !created };
   }
 
@@ -193,9 +198,9 @@ export class CommandsService {
    * rebuilds the clocks of every stored command that is not final, so a failure is logged, not answered:
    * an error would make the client issue the command again.
    */
-  private async submit(command: CommandRecord): Promise<void> {
+  private async submit(command: CommandRecord, queued: number | undefined): Promise<void> {
     try {
-      await this.delivery.submit(command);
+      await this.delivery.submit(command, queued);
     } catch (error) {
       this.logger.warn(
         `Command ${command.id} is stored but its delivery did not start (${String(error)}); it waits ` +

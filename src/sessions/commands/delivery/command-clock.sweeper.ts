@@ -124,7 +124,7 @@ export class CommandClockSweeper implements OnApplicationBootstrap, BeforeApplic
       const due = dueTransition(command, now, this.transitions.clockSettings);
       if (!due) {
         // A queued command's look-again time: its device may be connected here or anywhere.
-        if (command.status === 'queued') this.work.announce(command.deviceId);
+        if (command.status === 'queued') this.work.announce({ deviceId: command.deviceId });
         // Not due (its status moved on) or final: the clock its revision calls for.
         await this.transitions.rearm(command);
         return;
@@ -177,7 +177,7 @@ export class CommandClockSweeper implements OnApplicationBootstrap, BeforeApplic
     // Queue counts lived in the same store; and a device waiting for these may be connected anywhere.
     for (const deviceId of devices) {
       await this.transitions.recountQueue(deviceId);
-      this.work.announce(deviceId);
+      this.work.announce({ deviceId });
     }
     return armed;
   }

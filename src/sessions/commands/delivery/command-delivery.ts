@@ -10,8 +10,9 @@ export abstract class CommandDelivery {
   /**
    * A command just created (`queued`): arms its clocks and delivers it at once when its device is
    * connected on any instance and has a free slot; otherwise it waits, oldest first, for the device.
+   * `queued`, when the store counted it on creation, is how many of the device's commands wait with it.
    */
-  abstract submit(command: CommandRecord): Promise<void>;
+  abstract submit(command: CommandRecord, queued?: number): Promise<void>;
 
   /**
    * Cancels a command from any non-final status, emitting `command:updated`, and tells the device
@@ -21,10 +22,10 @@ export abstract class CommandDelivery {
   abstract cancel(commandId: string): Promise<CommandRecord | null>;
 
   /**
-   * The command once it is final, or as it is when `waitMs` has passed (or at once for 0), wherever in
-   * the cluster its last transition happened; null when it does not exist.
+   * Starts hearing how a command ends, wherever in the cluster its last transition happens: watched
+   * before it is submitted, a command that ends at once is not missed.
    */
-  abstract settled(commandId: string, waitMs: number): Promise<CommandRecord | null>;
+  abstract watch(commandId: string): CommandWatch;
 
   /**
    * Calls `listener` with each command that reaches a final status, once per command, on the instance
@@ -33,4 +34,14 @@ export abstract class CommandDelivery {
    * the transition stands. Returns the function that removes the listener.
    */
   abstract onFinal(listener: (command: CommandRecord) => Promise<void>): () => void;
+}
+
+export interface CommandWatch {
+  /**
+   * The command once it is final, or as it is when `waitMs` has passed; null when it does not exist.
+   * `readFirst`: the command may have ended before the watch began (a command read earlier), so look.
+   */
+  settled(waitMs: number, options: { readFirst: boolean }): Promise<CommandRecord | null>;
+  /** Stops hearing; settled() stops on its own. */
+  stop(): void;
 }

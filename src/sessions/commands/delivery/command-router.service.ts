@@ -52,6 +52,13 @@ export class CommandRouter implements OnModuleInit, BeforeApplicationShutdown {
   private readonly logger = new Logger(CommandRouter.name);
   private readonly sockets = new Map<string, AgentConnection>();
   private readonly waiters = new Map<string, Set<Waiter>>();
+  /**
+   * Devices with a socket here whose queue was empty after their last claim: when one of their commands
+   * ends, the slot it frees has nothing to take, so no claim is made. Every command queued for a device
+   * signals it without `ended` (created, put back after an ack timeout, looked at again by its clock),
+   * which takes the device out of here.
+   */
+  private readonly drained = new Set<string>();
   /** One delivery round per device at a time on this instance; a signal during one asks for another. */
   private readonly rounds = new Map<string, { again: boolean }>();
   private readonly cleanups: (() => unknown)[] = [];
@@ -75,18 +82,25 @@ export class CommandRouter implements OnModuleInit, BeforeApplicationShutdown {
     this.cleanups.push(
       this.handlers.agent.onConnected((connection) => {
         this.sockets.set(connection.device.deviceId, connection);
+        this.drained.delete(connection.device.deviceId);
         this.deliver(connection.device.deviceId);
       }),
       this.handlers.agent.onDisconnected((connection) => {
         const { deviceId } = connection.device;
-        if (this.sockets.get(deviceId) === connection) this.sockets.delete(deviceId);
+        if (this.sockets.get(deviceId) !== connection) return;
+        this.sockets.delete(deviceId);
+        this.drained.delete(deviceId);
       }),
       // Signals sent while the bus was away are lost: every device held here looks at its queue again.
       this.work.onResumed(() => {
+        this.drained.clear();
         for (const deviceId of this.localDevices()) this.deliver(deviceId);
       }),
-      this.work.listen((deviceId) => {
-        if (this.holds(deviceId)) this.deliver(deviceId);
+      this.work.listen(({ deviceId, ended }) => {
+        if (!this.holds(deviceId)) return;
+        if (ended === undefined) this.drained.delete(deviceId);
+        else if (this.drained.has(deviceId)) return;
+        this.deliver(deviceId);
       }),
     );
   }
@@ -105,7 +119,7 @@ export class CommandRouter implements OnModuleInit, BeforeApplicationShutdown {
    * delivery round claims for it, so that a command arriving meanwhile is not left for the next poll.
    */
   async poll(deviceId: string, waitMs: number, aborted: AbortSignal): Promise<CommandRecord[]> {
-    if (waitMs <= 0 || this.stopping || aborted.aborted) return this.claimFor(deviceId);
+    if (waitMs <= 0 || this.stopping || aborted.aborted) return (await this.claimFor(deviceId)).claimed;
     const waited = await new Promise<CommandRecord[] | null>((resolve) => {
       let waiters = this.waiters.get(deviceId);
       if (!waiters) {
@@ -138,7 +152,7 @@ export class CommandRouter implements OnModuleInit, BeforeApplicationShutdown {
       this.deliver(deviceId);
     });
     // The wait ran out: one more look, for a signal lost on the way.
-    if (waited === null) return this.ended(aborted) ? [] : this.claimFor(deviceId);
+    if (waited === null) return this.ended(aborted) ? [] : (await this.claimFor(deviceId)).claimed;
     return waited;
   }
 
@@ -156,7 +170,7 @@ export class CommandRouter implements OnModuleInit, BeforeApplicationShutdown {
     return new Set([...this.sockets.keys(), ...this.waiters.keys()]);
   }
 
-  private claimFor(deviceId: string): Promise<CommandRecord[]> {
+  private claimFor(deviceId: string): Promise<{ claimed: CommandRecord[]; queued: number | null }> {
     return this.transitions.claim(deviceId, this.config.COMMAND_MAX_IN_FLIGHT_PER_DEVICE);
   }
 
@@ -186,7 +200,10 @@ export class CommandRouter implements OnModuleInit, BeforeApplicationShutdown {
   private async deliverOnce(deviceId: string): Promise<void> {
     const socket = this.sockets.get(deviceId);
     if (socket) {
-      const claimed = await this.claimFor(deviceId);
+      const { claimed, queued } = await this.claimFor(deviceId);
+      // A signal during the claim has asked for another round, which looks again.
+      if (claimed.length > 0 && queued === 0) this.drained.add(deviceId);
+      else this.drained.delete(deviceId);
       for (const command of claimed) this.send(socket, command);
       return;
     }
@@ -195,7 +212,7 @@ export class CommandRouter implements OnModuleInit, BeforeApplicationShutdown {
     waiter.claiming = true;
     let claimed: CommandRecord[] = [];
     try {
-      claimed = await this.claimFor(deviceId);
+      ({ claimed } = await this.claimFor(deviceId));
     } finally {
       waiter.claiming = false;
       if (claimed.length > 0) waiter.finish(claimed);

@@ -58,9 +58,12 @@ export class CommandTransitions {
     return this.finals.listen(listener);
   }
 
-  /** A command just created: its clock, its device's queue count, its first event, and its device's work. */
-  async submitted(command: CommandRecord): Promise<void> {
-    await this.settle(command, { queueChanged: true });
+  /**
+   * A command just created: its clock, its device's queue count (`queued`, when its creation counted
+   * it, saves counting again), its first event, and its device's work.
+   */
+  async submitted(command: CommandRecord, queued?: number): Promise<void> {
+    await this.settle(command, { queueChanged: true, queued });
   }
 
   /** The command as it now is, or null when it was in none of `from` (another caller won). */
@@ -76,20 +79,33 @@ export class CommandTransitions {
     return command;
   }
 
-  /** Sends a device's oldest queued commands into its free slots; they are `sent` when returned. */
-  async claim(deviceId: string, maxInFlight: number): Promise<CommandRecord[]> {
+  /**
+   * Sends a device's oldest queued commands into its free slots; they are `sent` when returned. `queued`
+   * is how many of its commands still wait once some were claimed (null when none were, or the count
+   * failed).
+   */
+  async claim(
+    deviceId: string,
+    maxInFlight: number,
+  ): Promise<{ claimed: CommandRecord[]; queued: number | null }> {
     const claimed = await this.commands.claimQueued(deviceId, maxInFlight);
     for (const command of claimed) await this.settle(command, { queueChanged: false });
-    if (claimed.length > 0) await this.recountQueue(deviceId);
-    return claimed;
+    const queued = claimed.length > 0 ? await this.recountQueue(deviceId) : null;
+    return { claimed, queued };
   }
 
-  /** Tells presence how many of the device's commands wait, for its heartbeats' pendingCommands. */
-  async recountQueue(deviceId: string): Promise<void> {
+  /**
+   * Tells presence how many of the device's commands wait, for its heartbeats' pendingCommands, counted
+   * now unless `known`; returns the count, or null when it could not be counted or told.
+   */
+  async recountQueue(deviceId: string, known?: number): Promise<number | null> {
     try {
-      await this.devices.recordPendingCommands(deviceId, await this.commands.countQueued(deviceId));
+      const queued = known ?? (await this.commands.countQueued(deviceId));
+      await this.devices.recordPendingCommands(deviceId, queued);
+      return queued;
     } catch (error) {
       this.logger.warn(`Could not count the queue of device ${deviceId}: ${String(error)}`);
+      return null;
     }
   }
 
@@ -103,7 +119,10 @@ export class CommandTransitions {
       ]);
   }
 
-  private async settle(command: CommandRecord, { queueChanged }: { queueChanged: boolean }): Promise<void> {
+  private async settle(
+    command: CommandRecord,
+    { queueChanged, queued }: { queueChanged: boolean; queued?: number },
+  ): Promise<void> {
     this.realtime.toPortal(
       watchersOf({ id: command.deviceId, customerId: command.customerId }),
       COMMAND_UPDATED,
@@ -122,8 +141,9 @@ export class CommandTransitions {
       this.clocksNeedRebuild = true;
       this.logger.warn(`Could not set the clock of command ${command.id}: ${String(error)}`);
     }
-    if (queueChanged) await this.recountQueue(command.deviceId);
-    if (final || command.status === 'queued') this.work.announce(command.deviceId);
+    if (queueChanged) await this.recountQueue(command.deviceId, queued);
+    if (final) this.work.announce({ deviceId: command.deviceId, ended: command.id });
+    else if (command.status === 'queued') this.work.announce({ deviceId: command.deviceId });
     if (final) await this.finals.announce(command);
   }
 }

@@ -4,7 +4,27 @@ import { Cache } from '../../../infra/cache/cache';
 /** The instance bus channel on which "this device has work" goes to every instance. */
 const WORK_CHANNEL = 'command-work';
 
-type Listener = (deviceId: string) => void;
+/**
+ * What a signal says: this device has work; with `ended`, because that command of the device reached a
+ * final status (a slot is free, and a caller waiting for that command may look).
+ */
+export interface DeviceWork {
+  deviceId: string;
+  ended?: string;
+}
+
+type Listener = (work: DeviceWork) => void;
+
+/** `<deviceId>` or `<deviceId> <commandId>`: ids hold no space. */
+const encode = ({ deviceId, ended }: DeviceWork): string =>
+  ended === undefined ? deviceId : `${deviceId} ${ended}`;
+
+function decode(message: string): DeviceWork {
+  const space = message.indexOf(' ');
+  return space < 0
+    ? { deviceId: message }
+    : { deviceId: message.slice(0, space), ended: message.slice(space + 1) };
+}
 
 /**
  * "Device has work": a command was queued for it, or one of its commands ended (a slot is free, and a
@@ -27,8 +47,9 @@ export class DeviceWorkSignal implements OnApplicationBootstrap, OnApplicationSh
       for (const listener of this.resumedListeners) listener();
     });
     try {
-      this.unsubscribe = await this.cache.subscribe(WORK_CHANNEL, (deviceId) => {
-        for (const listener of this.listeners) listener(deviceId);
+      this.unsubscribe = await this.cache.subscribe(WORK_CHANNEL, (message) => {
+        const work = decode(message);
+        for (const listener of this.listeners) listener(work);
       });
     } catch (error) {
       this.logger.warn(`Could not listen for command work yet: ${String(error)}`);
@@ -39,9 +60,9 @@ export class DeviceWorkSignal implements OnApplicationBootstrap, OnApplicationSh
     await this.unsubscribe?.().catch(() => undefined);
   }
 
-  announce(deviceId: string): void {
-    this.cache.publish(WORK_CHANNEL, deviceId).catch((error: unknown) => {
-      this.logger.warn(`Could not announce work for device ${deviceId}: ${String(error)}`);
+  announce(work: DeviceWork): void {
+    this.cache.publish(WORK_CHANNEL, encode(work)).catch((error: unknown) => {
+      this.logger.warn(`Could not announce work for device ${work.deviceId}: ${String(error)}`);
     });
   }
 

@@ -1,11 +1,11 @@
-import { Injectable } from '@nestjs/common';
+import { Injectable, Logger } from '@nestjs/common';
 import { object, uuid } from '../../../common/docs/typed-schema';
 import { RealtimeService } from '../../../realtime/realtime.service';
 import { serverEvent } from '../../../realtime/realtime.events';
 import { type CommandRecord } from '../command';
 import { isFinalStatus, OPEN_COMMAND_STATUSES } from '../command-lifecycle';
 import { CommandRepository } from '../command.repository';
-import { CommandDelivery } from './command-delivery';
+import { CommandDelivery, type CommandWatch } from './command-delivery';
 import { CommandTransitions } from './command-transitions.service';
 import { DeviceWorkSignal } from './device-work.signal';
 
@@ -19,17 +19,29 @@ export const COMMAND_CANCEL_EVENT = serverEvent<{ commandId: string }>('command:
 /** The delivery engine behind CommandDelivery: transitions, clocks and routing (see the module). */
 @Injectable()
 export class EngineCommandDelivery extends CommandDelivery {
+  private readonly logger = new Logger(EngineCommandDelivery.name);
+  /** The watches of this instance, by command. */
+  private readonly watches = new Map<string, Set<Watch>>();
+
   constructor(
     private readonly commands: CommandRepository,
     private readonly transitions: CommandTransitions,
     private readonly realtime: RealtimeService,
-    private readonly work: DeviceWorkSignal,
+    work: DeviceWorkSignal,
   ) {
     super();
+    // Ended here: the record is at hand. Ended elsewhere: the signal names the command.
+    transitions.onFinal((command) => {
+      this.heard(command);
+      return Promise.resolve();
+    });
+    work.listen(({ ended }) => {
+      if (ended !== undefined && this.watches.has(ended)) void this.look(ended);
+    });
   }
 
-  async submit(command: CommandRecord): Promise<void> {
-    await this.transitions.submitted(command);
+  async submit(command: CommandRecord, queued?: number): Promise<void> {
+    await this.transitions.submitted(command, queued);
   }
 
   async cancel(commandId: string): Promise<CommandRecord | null> {
@@ -53,48 +65,70 @@ export class EngineCommandDelivery extends CommandDelivery {
     return this.transitions.onFinal(listener);
   }
 
-  async settled(commandId: string, waitMs: number): Promise<CommandRecord | null> {
-    const first = await this.commands.findById(commandId);
-    if (!first || isFinalStatus(first.status) || waitMs <= 0) return first;
-    const deadline = Date.now() + waitMs;
-    // Every final transition, on any instance, signals its device's work: each signal is a look. The
-    // wait starts before the read, so that a signal between the two is not missed.
-    for (;;) {
-      const signal = this.nextSignal(first.deviceId, deadline - Date.now());
-      const current = await this.commands.findById(commandId);
-      if (!current || isFinalStatus(current.status) || Date.now() >= deadline) {
-        signal.cancel();
-        return current;
-      }
-      if (!(await signal.arrived)) return this.commands.findById(commandId);
+  watch(commandId: string): CommandWatch {
+    const watch = new Watch(commandId, this.commands, () => {
+      this.watches.get(commandId)?.delete(watch);
+      if (this.watches.get(commandId)?.size === 0) this.watches.delete(commandId);
+    });
+    let watching = this.watches.get(commandId);
+    if (!watching) {
+      watching = new Set();
+      this.watches.set(commandId, watching);
     }
+    watching.add(watch);
+    return watch;
   }
 
-  /** Resolves true when the device's work is signalled within `ms`, false when the time runs out. */
-  private nextSignal(deviceId: string, ms: number): { arrived: Promise<boolean>; cancel: () => void } {
-    let settle: (arrived: boolean) => void = () => undefined;
-    const arrived = new Promise<boolean>((resolve) => {
-      settle = resolve;
-    });
-    const stop = this.work.listen((signalled) => {
-      if (signalled === deviceId) finish(true);
-    });
-    const timer = setTimeout(
-      () => {
-        finish(false);
-      },
-      Math.max(ms, 0),
-    );
-    const finish = (value: boolean): void => {
-      clearTimeout(timer);
-      stop();
-      settle(value);
-    };
-    return {
-      arrived,
-      cancel: () => {
-        finish(false);
-      },
-    };
+  private heard(command: CommandRecord): void {
+    for (const watch of this.watches.get(command.id) ?? []) watch.ended(command);
+  }
+
+  /** A command of a watch ended on another instance: one read, for the final record. */
+  private async look(commandId: string): Promise<void> {
+    try {
+      const command = await this.commands.findById(commandId);
+      if (command && isFinalStatus(command.status)) this.heard(command);
+    } catch (error) {
+      // The watch reads again when its time runs out.
+      this.logger.warn(`Could not read command ${commandId} after it ended: ${String(error)}`);
+    }
+  }
+}
+
+/** One caller waiting for a command to end. */
+class Watch implements CommandWatch {
+  private final: CommandRecord | null = null;
+  private wake: (() => void) | undefined;
+
+  constructor(
+    private readonly commandId: string,
+    private readonly commands: CommandRepository,
+    readonly stop: () => void,
+  ) {}
+
+  ended(command: CommandRecord): void {
+    this.final = command;
+    this.wake?.();
+  }
+
+  async settled(waitMs: number, { readFirst }: { readFirst: boolean }): Promise<CommandRecord | null> {
+    try {
+      if (readFirst) {
+        const now = await this.commands.findById(this.commandId);
+        if (!now || isFinalStatus(now.status)) return now;
+      }
+      if (!this.final && waitMs > 0) {
+        await new Promise<void>((resolve) => {
+          const timer = setTimeout(resolve, waitMs);
+          this.wake = () => {
+            clearTimeout(timer);
+            resolve();
+          };
+        });
+      }
+      return this.final ?? (await this.commands.findById(this.commandId));
+    } finally {
+      this.stop();
+    }
   }
 }

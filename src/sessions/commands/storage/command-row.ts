@@ -75,11 +75,15 @@ export function toCommandRecord(row: CommandRow): CommandRecord {
 
 /** What `create_command` answers. */
 export type CommandCreationResult =
-  { outcome: 'created' | 'existing'; command: CommandRow } | { outcome: 'session_not_open' };
+  | { outcome: 'created'; command: CommandRow; queued?: number }
+  | { outcome: 'existing'; command: CommandRow }
+  | { outcome: 'session_not_open' };
 
 export function createdCommand(result: CommandCreationResult, sessionId: string): CommandCreation {
   if (result.outcome === 'session_not_open') throw new SessionClosedError(sessionId);
-  return { command: toCommandRecord(result.command), created: result.outcome === 'created' };
+  const command = toCommandRecord(result.command);
+  if (result.outcome === 'existing') return { command, created: false };
+  return { command, created: true, ...(result.queued === undefined ? {} : { queued: result.queued }) };
 }
 
 const TIMESTAMP_COLUMNS: Record<CommandTimestamp, string> = {
