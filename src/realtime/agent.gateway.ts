@@ -82,8 +82,9 @@ export class AgentGateway
         if (reason) closeConnection(socket, reason);
         else socket.disconnect(true);
       },
-      emitWithAck: (event, payload, timeoutMs) =>
-        (socket as unknown as Socket).timeout(timeoutMs).emitWithAck(event, payload) as Promise<unknown>,
+      emitWithAck: (event, payload, timeoutMs, answered) => {
+        (socket as unknown as Socket).timeout(timeoutMs).emit(event, payload, answered);
+      },
     };
     this.connections.set(socket, connection);
     void socket.join(rooms.device(connection.device.deviceId));

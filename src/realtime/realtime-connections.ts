@@ -13,10 +13,16 @@ export interface AgentConnection {
    */
   close(reason?: Extract<ConnectionCloseReason, 'replaced' | 'revoked'>): void;
   /**
-   * Sends an event to this socket and resolves with the agent's ack; rejects when none arrives within
-   * `timeoutMs` or the socket closes first.
+   * Sends an event to this socket; `answered` hears the agent's ack the moment it arrives (before any
+   * later event of the socket is handled), or an error when none arrives within `timeoutMs` or the
+   * socket closes first.
    */
-  emitWithAck(event: string, payload: unknown, timeoutMs: number): Promise<unknown>;
+  emitWithAck(
+    event: string,
+    payload: unknown,
+    timeoutMs: number,
+    answered: (error: Error | null, ack?: unknown) => void,
+  ): void;
 }
 
 /** One portal socket on this instance, as features see it. */

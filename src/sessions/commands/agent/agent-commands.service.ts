@@ -66,9 +66,11 @@ export class AgentCommandsService {
         ? {}
         : { error: { code: result.error.code, message: result.error.message } }),
     };
-    // Twice at most: a clock or a claim may move the command between the read and the transition.
+    // Twice at most: a clock or a claim may move the command between the read and the transition. The
+    // first try may start from what the socket's ack left, with no read: the transition checks it.
     for (let attempt = 0; ; attempt += 1) {
-      const command = await this.delivered(await this.own(device, commandId));
+      const acked = attempt === 0 ? await this.router.acked(device.deviceId, commandId) : null;
+      const command = acked ?? (await this.delivered(await this.own(device, commandId)));
       if (isFinalStatus(command.status)) return toCommandResponse(this.sameResult(command, result));
       const finished = await this.transitions.apply(commandId, ['delivered', 'running'], change);
       if (finished) return toCommandResponse(finished);

@@ -24,6 +24,14 @@ export const COMMAND_EVENT = serverEvent<CommandResponse>('command', {
   }),
 });
 
+/** A command sent over a socket from this instance, and what its ack did. */
+interface HandOver {
+  /** Set when the agent's ack arrived (the transition it makes may still be on its way). */
+  ackHeard: boolean;
+  /** The command once the ack's transition is written; null when the ack changed nothing. */
+  acked: Promise<CommandRecord | null>;
+}
+
 /** A long poll waiting for work on this instance. */
 interface Waiter {
   /**
@@ -59,6 +67,8 @@ export class CommandRouter implements OnModuleInit, BeforeApplicationShutdown {
    * which takes the device out of here.
    */
   private readonly drained = new Set<string>();
+  /** By device, then command: what the sockets here were sent (see acked()). */
+  private readonly handedOver = new Map<string, Map<string, HandOver>>();
   /** One delivery round per device at a time on this instance; a signal during one asks for another. */
   private readonly rounds = new Map<string, { again: boolean }>();
   private readonly cleanups: (() => unknown)[] = [];
@@ -90,6 +100,11 @@ export class CommandRouter implements OnModuleInit, BeforeApplicationShutdown {
         if (this.sockets.get(deviceId) !== connection) return;
         this.sockets.delete(deviceId);
         this.drained.delete(deviceId);
+        this.handedOver.delete(deviceId);
+      }),
+      this.transitions.onFinal((command) => {
+        this.forget(command);
+        return Promise.resolve();
       }),
       // Signals sent while the bus was away are lost: every device held here looks at its queue again.
       this.work.onResumed(() => {
@@ -221,31 +236,60 @@ export class CommandRouter implements OnModuleInit, BeforeApplicationShutdown {
   }
 
   /**
+   * The command as its socket ack left it (`delivered`, or `failed` when refused), when this instance
+   * sent it to the device's socket and the ack came before this call: a report about it then needs no
+   * read. Null otherwise (no ack yet, another instance, or the ack changed nothing): read it.
+   */
+  async acked(deviceId: string, commandId: string): Promise<CommandRecord | null> {
+    const handOver = this.handedOver.get(deviceId)?.get(commandId);
+    return handOver?.ackHeard ? handOver.acked : null;
+  }
+
+  /**
    * Over the socket with an ack: accepted → delivered, refused → failed with the agent's reason. No ack
    * in time changes nothing here: the shared ack clock puts the command back in its queue.
    */
   private send(socket: AgentConnection, command: CommandRecord): void {
     const ackTimeoutMs = this.transitions.clockSettings.ackTimeoutMs;
-    socket
-      .emitWithAck(COMMAND_EVENT.name, toCommandResponse(command), ackTimeoutMs)
-      .then(
-        async (ack) => {
-          const answer = parseAck(ack);
-          if (!answer) return;
-          if (answer.accepted) {
-            await this.transitions.apply(command.id, ['sent'], { status: 'delivered' });
-          } else {
-            await this.transitions.apply(command.id, ['sent'], {
-              status: 'failed',
-              error: { code: 'refused', message: answer.reason ?? 'The agent refused the command.' },
-            });
-          }
-        },
-        () => undefined,
-      )
-      .catch((error: unknown) => {
-        this.logger.warn(`Could not record the ack of command ${command.id}: ${String(error)}`);
+    const handOver: HandOver = { ackHeard: false, acked: Promise.resolve(null) };
+    socket.emitWithAck(COMMAND_EVENT.name, toCommandResponse(command), ackTimeoutMs, (error, ack) => {
+      const answer = error ? null : parseAck(ack);
+      if (!answer) return;
+      // Started now, before the socket's next event (its result, say) is handled, which awaits it.
+      handOver.ackHeard = true;
+      const transition = answer.accepted
+        ? this.transitions.apply(command.id, ['sent'], { status: 'delivered' })
+        : this.transitions.apply(command.id, ['sent'], {
+            status: 'failed',
+            error: { code: 'refused', message: answer.reason ?? 'The agent refused the command.' },
+          });
+      handOver.acked = transition.catch((failure: unknown) => {
+        this.logger.warn(`Could not record the ack of command ${command.id}: ${String(failure)}`);
+        return null;
       });
+    });
+    this.remember(command, handOver);
+  }
+
+  /** At most as many per device as it may have in flight: the newest, a command sent again included. */
+  private remember(command: CommandRecord, handOver: HandOver): void {
+    let handedOver = this.handedOver.get(command.deviceId);
+    if (!handedOver) {
+      handedOver = new Map();
+      this.handedOver.set(command.deviceId, handedOver);
+    }
+    handedOver.delete(command.id);
+    handedOver.set(command.id, handOver);
+    for (const oldest of handedOver.keys()) {
+      if (handedOver.size <= this.config.COMMAND_MAX_IN_FLIGHT_PER_DEVICE) break;
+      handedOver.delete(oldest);
+    }
+  }
+
+  private forget(command: CommandRecord): void {
+    const handedOver = this.handedOver.get(command.deviceId);
+    handedOver?.delete(command.id);
+    if (handedOver?.size === 0) this.handedOver.delete(command.deviceId);
   }
 }
 
