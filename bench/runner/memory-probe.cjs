@@ -2,9 +2,10 @@
 /* Preloaded (with an IPC channel) into the servers bench:sockets and bench:soak measure; plain JavaScript, as
  * the gateway runs from dist/. On request: two full collections through Node's in-process inspector session
  * (which, unlike gc(), also return freed memory to the system) then memory usage, the event-loop delay since
- * the previous reading and the active handles and requests by type; or a heap snapshot through Node's API. */
+ * the previous reading, its garbage-collection pauses and stalls, and the active handles and requests by type;
+ * or a heap snapshot through Node's API. */
 const { Session } = require('node:inspector');
-const { monitorEventLoopDelay } = require('node:perf_hooks');
+const { monitorEventLoopDelay, PerformanceObserver } = require('node:perf_hooks');
 const { writeHeapSnapshot } = require('node:v8');
 
 // 1 ms: a delay is recorded as the time between two samples, so each value includes the resolution; at the
@@ -13,6 +14,33 @@ const RESOLUTION_MS = 1;
 const loopDelay = monitorEventLoopDelay({ resolution: RESOLUTION_MS });
 loopDelay.enable();
 const ms = (nanoseconds) => nanoseconds / 1e6;
+
+// Garbage-collection pauses since the previous reading: their count, total and longest.
+let gc = { count: 0, totalMs: 0, maxMs: 0 };
+new PerformanceObserver((list) => {
+  for (const entry of list.getEntries()) {
+    gc.count += 1;
+    gc.totalMs += entry.duration;
+    gc.maxMs = Math.max(gc.maxMs, entry.duration);
+  }
+}).observe({ entryTypes: ['gc'] });
+
+// Stalls since the previous reading: a tick of this timer later than STALL_MS, with the process's own CPU
+// time over the gap. Near the gap: the process was busy (its own code or collections); near zero: it was
+// not scheduled (the machine was busy), which tells a gateway's stall from a shared machine's.
+const TICK_MS = 50;
+const STALL_MS = 250;
+let stalls = [];
+let lastTick = { at: performance.now(), cpu: process.cpuUsage() };
+setInterval(() => {
+  const tick = { at: performance.now(), cpu: process.cpuUsage() };
+  const gapMs = tick.at - lastTick.at;
+  if (gapMs > STALL_MS && stalls.length < 20) {
+    const { user, system } = process.cpuUsage(lastTick.cpu);
+    stalls.push({ at: new Date().toISOString(), gapMs, cpuMs: (user + system) / 1000 });
+  }
+  lastTick = { at: performance.now(), cpu: process.cpuUsage() };
+}, TICK_MS).unref();
 
 process.on('message', (request) => {
   if (request.type === 'heap-snapshot') {
@@ -26,6 +54,7 @@ process.on('message', (request) => {
     p99Ms: ms(loopDelay.percentile(99)),
     maxMs: ms(loopDelay.max),
   };
+  const sinceLastReading = { gc: { ...gc }, stalls: [...stalls] };
   const activeResources = {};
   for (const type of process.getActiveResourcesInfo())
     activeResources[type] = (activeResources[type] || 0) + 1;
@@ -38,7 +67,10 @@ process.on('message', (request) => {
     setTimeout(() => {
       session.disconnect();
       loopDelay.reset();
-      process.send({ type: 'memory', usage: process.memoryUsage(), eventLoopDelay, activeResources });
+      gc = { count: 0, totalMs: 0, maxMs: 0 };
+      stalls = [];
+      const reply = { usage: process.memoryUsage(), eventLoopDelay, activeResources, ...sinceLastReading };
+      process.send({ type: 'memory', ...reply });
     }, 500),
   );
 });

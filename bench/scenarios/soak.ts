@@ -47,6 +47,8 @@ interface ProbeReply {
   usage: NodeJS.MemoryUsage;
   eventLoopDelay: { resolutionMs: number; p50Ms: number; p99Ms: number; maxMs: number };
   activeResources: Record<string, number>;
+  gc: { count: number; totalMs: number; maxMs: number };
+  stalls: { at: string; gapMs: number; cpuMs: number }[];
 }
 
 interface Reading {
@@ -55,6 +57,8 @@ interface Reading {
   heapUsed: number;
   loopDelay: ProbeReply['eventLoopDelay'];
   handles: Record<string, number>;
+  gc: ProbeReply['gc'];
+  stalls: ProbeReply['stalls'];
   /** Server CPU-seconds per second over the minute. */
   cpu: number;
 }
@@ -68,6 +72,8 @@ async function readInstance(server: NodeChild, minute: number, cpuBefore: number
     heapUsed: reply.usage.heapUsed,
     loopDelay: reply.eventLoopDelay,
     handles: reply.activeResources,
+    gc: reply.gc,
+    stalls: reply.stalls,
     cpu,
   };
   return reading;
@@ -235,7 +241,8 @@ export const soak: Scenario<Settings> = {
     console.log(
       'Per instance and minute: RSS and V8 heap used after two forced full collections; event-loop delay ' +
         '(monitorEventLoopDelay, 1 ms resolution, included in each value) over the minute; active handles ' +
-        'and requests; server CPU-s per s. Redis used_memory is the whole server (shared with anything else ' +
+        'and requests; garbage-collection pauses (total and longest); server CPU-s per s; stalls (a 50 ms ' +
+        'timer late by more than 250 ms) with the CPU time the process itself used in them. Redis used_memory is the whole server (shared with anything else ' +
         "on it). Commands: issued, final and not final so far; the minute's p99 to the final answer.",
     );
     const header = [
@@ -247,6 +254,8 @@ export const soak: Scenario<Settings> = {
       'loop p99',
       'loop max',
       'handles',
+      'GC ms',
+      'GC max',
       'CPU',
       'Redis MiB',
       'issued',
@@ -294,7 +303,9 @@ export const soak: Scenario<Settings> = {
           fixed(p99Ms, 1),
           fixed(maxMs, 1),
           fixed(handles),
-          fixed(reading.cpu, 2),
+          fixed(reading.gc.totalMs),
+          fixed(reading.gc.maxMs, 1),
+          minute === 0 ? '' : fixed(reading.cpu, 2),
           index === 0 ? mib(Number(redisMemory)) : '',
           ...commandCells,
         ]);
@@ -302,6 +313,10 @@ export const soak: Scenario<Settings> = {
           .sort(([, a], [, b]) => b - a)
           .map(([type, count]) => `${type} ${fixed(count)}`);
         console.log(`      handles: ${byType.join(', ')}`);
+        for (const { at, gapMs, cpuMs } of reading.stalls)
+          console.log(
+            `      stall at ${at}: ${fixed(gapMs)} ms, of which ${fixed(cpuMs)} ms on its own CPU time`,
+          );
       }
       portalEventsBefore = portalEvents;
       cpuMarks = gateways.map((gateway) => cpuSeconds(gateway.process.pid));
