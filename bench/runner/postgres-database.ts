@@ -139,6 +139,15 @@ export class BenchDatabase {
     return copy;
   }
 
+  /** Every command in the database, counted by status. */
+  async commandsByStatus(): Promise<Record<string, number>> {
+    const count = 'select status, count(*)::integer as count from public.commands group by status';
+    const rows = await this.withExecutor(1, (executor) =>
+      executor.query<{ status: string; count: number }>(count),
+    );
+    return Object.fromEntries(rows.map(({ status, count: n }) => [status, n]));
+  }
+
   /** Marks a device revoked, as `DELETE /v1/devices/:id` leaves it. */
   async revoke(deviceId: string): Promise<void> {
     const revoke = "update public.devices set status = 'revoked', revoked_at = now() where id = $1";

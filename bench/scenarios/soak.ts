@@ -14,6 +14,7 @@ import { fixed, percentile } from '../runner/figures';
 import { type BenchDevice, STARTUP_TIMEOUT_MS } from '../runner/local';
 import { cpuSeconds, memoryBytes, type NodeChild } from '../runner/processes';
 import { integerOption, type OptionValues, type Run, type Scenario } from '../runner/runner';
+import { type BenchDatabase } from '../runner/postgres-database';
 import { type Gateway, startGateway, SUPABASE_URL } from '../runner/servers';
 import { type LoadOrder, type LoadReport } from './commands-load';
 import { fileLimitFor, SocketClients } from './sockets';
@@ -25,6 +26,8 @@ const TARGETS = { growth: 0.1, loopDelayP99Ms: 20 };
 /** The growth is measured from this minute's reading: the first two warm the caches, pools and JIT. */
 const BASELINE_MINUTE = 2;
 const PROBE = ['-r', './bench/runner/memory-probe.cjs'];
+/** The gateway's default, which the soak keeps. */
+const COMMAND_ACK_TIMEOUT_SEC = 30;
 const FINAL = new Set(['succeeded', 'failed', 'timed_out', 'expired', 'cancelled']);
 
 const mib = (bytes: number): string => fixed(bytes / 1024 ** 2, 1);
@@ -122,6 +125,24 @@ class Portals {
 
   close(): void {
     for (const socket of this.sockets) socket.disconnect();
+  }
+}
+
+/**
+ * The commands in the run's database by status, once none is left open or after the longest a command
+ * can stay open here (its ack timeout, three deliveries, its waitSec): not final then means lost.
+ */
+async function commandsSettled(database: BenchDatabase, waitSec: number) {
+  const startedAt = performance.now();
+  const limitMs = (COMMAND_ACK_TIMEOUT_SEC * 3 + waitSec + 30) * 1_000;
+  for (;;) {
+    const byStatus = await database.commandsByStatus();
+    const notFinal = Object.entries(byStatus)
+      .filter(([status]) => !FINAL.has(status))
+      .reduce((sum, [, count]) => sum + count, 0);
+    const waitedMs = performance.now() - startedAt;
+    if (notFinal === 0 || waitedMs > limitMs) return { byStatus, notFinal, waitedSec: waitedMs / 1000 };
+    await sleep(1_000);
   }
 }
 
@@ -350,6 +371,10 @@ export const soak: Scenario<Settings> = {
       await read(minute, window);
     }
 
+    // The database's word: a command the load saw fail (a timeout, an error) may still have ended, and one
+    // it saw end must be final there too. The clocks (ack timeout, execution, expiry) end whatever is left.
+    const inDatabase = await commandsSettled(database, settings.waitSec);
+
     const beats = { sent: 0, acked: 0 };
     const deviceSide = { received: 0, answered: 0, connected: 0, failures: [] as string[] };
     const dropped: Record<string, number> = {};
@@ -384,6 +409,10 @@ export const soak: Scenario<Settings> = {
         `server ${JSON.stringify(portals.dropped)}; events ${JSON.stringify(portals.events)}; final ` +
         `command:updated seen for ${fixed(portals.finalSeen.size)} of ${fixed(commands.final)} final commands`,
     );
+    console.log(
+      `Database: commands by status ${JSON.stringify(inDatabase.byStatus)}; not final ` +
+        `${fixed(inDatabase.notFinal)} after waiting up to ${fixed(inDatabase.waitedSec)} s (must be 0)`,
+    );
     if (deviceSide.failures.length > 0)
       console.log(`Device-side failures (first few):\n  ${deviceSide.failures.slice(0, 5).join('\n  ')}`);
 
@@ -415,6 +444,8 @@ export const soak: Scenario<Settings> = {
         `${fixed(commands.notFinal)} command(s) never reached a final state; first:\n  ` +
           commands.failures.join('\n  '),
       );
+    if (inDatabase.notFinal > 0)
+      problems.push(`${fixed(inDatabase.notFinal)} command(s) in the database are not final`);
     if (beats.acked !== beats.sent)
       problems.push(`${fixed(beats.sent - beats.acked)} heartbeat(s) of ${fixed(beats.sent)} not acked`);
     if (problems.length > 0) throw new Error(`the soak failed:\n  ${problems.join('\n  ')}`);
