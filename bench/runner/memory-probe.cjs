@@ -30,14 +30,19 @@ new PerformanceObserver((list) => {
 // not scheduled (the machine was busy), which tells a gateway's stall from a shared machine's.
 const TICK_MS = 50;
 const STALL_MS = 250;
-let stalls = [];
+const noStalls = () => ({ count: 0, totalMs: 0, longest: [] });
+let stalls = noStalls();
 let lastTick = { at: performance.now(), cpu: process.cpuUsage() };
 setInterval(() => {
   const tick = { at: performance.now(), cpu: process.cpuUsage() };
   const gapMs = tick.at - lastTick.at;
-  if (gapMs > STALL_MS && stalls.length < 20) {
+  if (gapMs > STALL_MS) {
     const { user, system } = process.cpuUsage(lastTick.cpu);
-    stalls.push({ at: new Date().toISOString(), gapMs, cpuMs: (user + system) / 1000 });
+    stalls.count += 1;
+    stalls.totalMs += gapMs;
+    // The longest few, with when they ended.
+    stalls.longest.push({ at: new Date().toISOString(), gapMs, cpuMs: (user + system) / 1000 });
+    stalls.longest = stalls.longest.sort((a, b) => b.gapMs - a.gapMs).slice(0, 3);
   }
   lastTick = { at: performance.now(), cpu: process.cpuUsage() };
 }, TICK_MS).unref();
@@ -54,7 +59,7 @@ process.on('message', (request) => {
     p99Ms: ms(loopDelay.percentile(99)),
     maxMs: ms(loopDelay.max),
   };
-  const sinceLastReading = { gc: { ...gc }, stalls: [...stalls] };
+  const sinceLastReading = { gc: { ...gc }, stalls: { ...stalls } };
   const activeResources = {};
   for (const type of process.getActiveResourcesInfo())
     activeResources[type] = (activeResources[type] || 0) + 1;
@@ -68,7 +73,7 @@ process.on('message', (request) => {
       session.disconnect();
       loopDelay.reset();
       gc = { count: 0, totalMs: 0, maxMs: 0 };
-      stalls = [];
+      stalls = noStalls();
       const reply = { usage: process.memoryUsage(), eventLoopDelay, activeResources, ...sinceLastReading };
       process.send({ type: 'memory', ...reply });
     }, 500),

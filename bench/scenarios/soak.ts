@@ -51,7 +51,7 @@ interface ProbeReply {
   eventLoopDelay: { resolutionMs: number; p50Ms: number; p99Ms: number; maxMs: number };
   activeResources: Record<string, number>;
   gc: { count: number; totalMs: number; maxMs: number };
-  stalls: { at: string; gapMs: number; cpuMs: number }[];
+  stalls: { count: number; totalMs: number; longest: { at: string; gapMs: number; cpuMs: number }[] };
 }
 
 interface Reading {
@@ -141,7 +141,11 @@ async function commandsSettled(database: BenchDatabase, waitSec: number) {
       .filter(([status]) => !FINAL.has(status))
       .reduce((sum, [, count]) => sum + count, 0);
     const waitedMs = performance.now() - startedAt;
-    if (notFinal === 0 || waitedMs > limitMs) return { byStatus, notFinal, waitedSec: waitedMs / 1000 };
+    const final = Object.entries(byStatus)
+      .filter(([status]) => FINAL.has(status))
+      .reduce((sum, [, count]) => sum + count, 0);
+    if (notFinal === 0 || waitedMs > limitMs)
+      return { byStatus, final, notFinal, waitedSec: waitedMs / 1000 };
     await sleep(1_000);
   }
 }
@@ -334,9 +338,14 @@ export const soak: Scenario<Settings> = {
           .sort(([, a], [, b]) => b - a)
           .map(([type, count]) => `${type} ${fixed(count)}`);
         console.log(`      handles: ${byType.join(', ')}`);
-        for (const { at, gapMs, cpuMs } of reading.stalls)
+        const { count, totalMs, longest } = reading.stalls;
+        const described = longest.map(
+          ({ at, gapMs, cpuMs }) =>
+            `${fixed(gapMs)} ms (${fixed(cpuMs)} ms own CPU, ending ${at.slice(11, 19)})`,
+        );
+        if (count > 0)
           console.log(
-            `      stall at ${at}: ${fixed(gapMs)} ms, of which ${fixed(cpuMs)} ms on its own CPU time`,
+            `      stalls: ${fixed(count)}, ${fixed(totalMs)} ms in all; longest ${described.join(', ')}`,
           );
       }
       portalEventsBefore = portalEvents;
@@ -395,9 +404,9 @@ export const soak: Scenario<Settings> = {
     portals.close();
 
     console.log(
-      `\nCommands: issued ${fixed(commands.issued)}, final ${fixed(commands.final)} ` +
-        `(${fixed(commands.afterWait)} only after a 202), not final ${fixed(commands.notFinal)} (must be 0); ` +
-        `final statuses ${JSON.stringify(statuses)}`,
+      `\nCommands, as the customers saw them: issued ${fixed(commands.issued)}, answered final ` +
+        `${fixed(commands.final)} (${fixed(commands.afterWait)} only after a 202), never seen final (no answer, ` +
+        `an error) ${fixed(commands.notFinal)} (must be 0); final statuses ${JSON.stringify(statuses)}`,
     );
     console.log(
       `Devices: heartbeats sent ${fixed(beats.sent)}, acked ${fixed(beats.acked)}; commands received ` +
@@ -407,10 +416,10 @@ export const soak: Scenario<Settings> = {
     console.log(
       `Portals: ${portalsConnected} of ${customerIds.length} still connected at the end, closed by the ` +
         `server ${JSON.stringify(portals.dropped)}; events ${JSON.stringify(portals.events)}; final ` +
-        `command:updated seen for ${fixed(portals.finalSeen.size)} of ${fixed(commands.final)} final commands`,
+        `command:updated seen for ${fixed(portals.finalSeen.size)} of the ${fixed(inDatabase.final)} final in the database`,
     );
     console.log(
-      `Database: commands by status ${JSON.stringify(inDatabase.byStatus)}; not final ` +
+      `Database: commands by status ${JSON.stringify(inDatabase.byStatus)}; not final (lost) ` +
         `${fixed(inDatabase.notFinal)} after waiting up to ${fixed(inDatabase.waitedSec)} s (must be 0)`,
     );
     if (deviceSide.failures.length > 0)
@@ -441,11 +450,11 @@ export const soak: Scenario<Settings> = {
     }
     if (commands.notFinal > 0)
       problems.push(
-        `${fixed(commands.notFinal)} command(s) never reached a final state; first:\n  ` +
+        `${fixed(commands.notFinal)} command request(s) never answered with a final state; first:\n  ` +
           commands.failures.join('\n  '),
       );
     if (inDatabase.notFinal > 0)
-      problems.push(`${fixed(inDatabase.notFinal)} command(s) in the database are not final`);
+      problems.push(`${fixed(inDatabase.notFinal)} command(s) in the database never reached a final state`);
     if (beats.acked !== beats.sent)
       problems.push(`${fixed(beats.sent - beats.acked)} heartbeat(s) of ${fixed(beats.sent)} not acked`);
     if (problems.length > 0) throw new Error(`the soak failed:\n  ${problems.join('\n  ')}`);
