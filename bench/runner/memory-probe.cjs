@@ -59,23 +59,29 @@ process.on('message', (request) => {
     p99Ms: ms(loopDelay.percentile(99)),
     maxMs: ms(loopDelay.max),
   };
-  const sinceLastReading = { gc: { ...gc }, stalls: { ...stalls } };
+  // Copies: the collections below stall the loop too, and that stall is no one's minute.
+  const sinceLastReading = { gc: { ...gc }, stalls: { ...stalls, longest: [...stalls.longest] } };
   const activeResources = {};
   for (const type of process.getActiveResourcesInfo())
     activeResources[type] = (activeResources[type] || 0) + 1;
+  const collectStarted = { at: performance.now(), cpu: process.cpuUsage() };
   const session = new Session();
   session.connect();
   session.post('HeapProfiler.collectGarbage');
   // Disconnecting inside the callback of a post never returns: hence the setTimeout, a pause for what the
   // collections freed to be returned to the system before RSS is read.
-  session.post('HeapProfiler.collectGarbage', () =>
+  session.post('HeapProfiler.collectGarbage', () => {
+    // What the reading itself cost the process: on a large heap, seconds.
+    const { user, system } = process.cpuUsage(collectStarted.cpu);
+    const collections = { ms: performance.now() - collectStarted.at, cpuMs: (user + system) / 1000 };
     setTimeout(() => {
       session.disconnect();
       loopDelay.reset();
       gc = { count: 0, totalMs: 0, maxMs: 0 };
       stalls = noStalls();
-      const reply = { usage: process.memoryUsage(), eventLoopDelay, activeResources, ...sinceLastReading };
+      const usage = process.memoryUsage();
+      const reply = { usage, eventLoopDelay, activeResources, collections, ...sinceLastReading };
       process.send({ type: 'memory', ...reply });
-    }, 500),
-  );
+    }, 500);
+  });
 });
