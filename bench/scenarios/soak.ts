@@ -132,13 +132,16 @@ class Portals {
   }
 }
 
+/** The longest a command can stay open here: its ack timeout, three deliveries, its waitSec, a margin. */
+const settleLimitMs = (waitSec: number): number => (COMMAND_ACK_TIMEOUT_SEC * 3 + waitSec + 30) * 1_000;
+
 /**
- * The commands in the run's database by status, once none is left open or after the longest a command
- * can stay open here (its ack timeout, three deliveries, its waitSec): not final then means lost.
+ * The commands in the run's database by status, once none is left open or after settleLimitMs: not final
+ * then means lost, or queued for a device that is gone.
  */
 async function commandsSettled(database: BenchDatabase, waitSec: number) {
   const startedAt = performance.now();
-  const limitMs = (COMMAND_ACK_TIMEOUT_SEC * 3 + waitSec + 30) * 1_000;
+  const limitMs = settleLimitMs(waitSec);
   for (;;) {
     const byStatus = await database.commandsByStatus();
     const notFinal = Object.entries(byStatus)
@@ -169,9 +172,14 @@ export const soak: Scenario<Settings> = {
 
   settings: readSettings,
 
-  // Start-up, devices and sessions, sockets, every minute with a late command's grace, and shutdown.
+  // Start-up, devices and sessions, sockets, every minute with a late command's grace, the wait for the
+  // database's commands to settle, and shutdown.
   budgetMs: ({ devices, minutes, minuteSec, waitSec }) =>
-    STARTUP_TIMEOUT_MS * 3 + devices * 15 + minutes * (minuteSec + waitSec + 45) * 1_000 + 180_000,
+    STARTUP_TIMEOUT_MS * 3 +
+    devices * 15 +
+    minutes * (minuteSec + waitSec + 45) * 1_000 +
+    settleLimitMs(waitSec) +
+    180_000,
 
   async run(run: Run, settings: Settings) {
     const clientCount = Math.min(8, Math.ceil(settings.devices / SOCKETS_PER_CLIENT));
