@@ -148,6 +148,27 @@ export class BenchDatabase {
     return Object.fromEntries(rows.map(({ status, count: n }) => [status, n]));
   }
 
+  /** How many commands are not in a final state (queued, sent, delivered or running). */
+  async countOpenCommands(): Promise<number> {
+    const count = 'select count(*)::integer as open from public.commands where status = any($1::text[])';
+    const [row] = await this.withExecutor(1, (executor) =>
+      executor.query<{ open: number }>(count, [['queued', 'sent', 'delivered', 'running']]),
+    );
+    return row?.open ?? NaN;
+  }
+
+  /**
+   * Transactions committed or rolled back in this database so far (pg_stat_database; one per statement
+   * outside an explicit transaction). Backends report theirs at most once a second, and an idle one
+   * within 10 s: read it that long after the work to count.
+   */
+  async transactions(): Promise<number> {
+    const read =
+      'select (xact_commit + xact_rollback)::float8 as count from pg_stat_database where datname = current_database()';
+    const [row] = await this.withExecutor(1, (executor) => executor.query<{ count: number }>(read));
+    return row?.count ?? NaN;
+  }
+
   /** Marks a device revoked, as `DELETE /v1/devices/:id` leaves it. */
   async revoke(deviceId: string): Promise<void> {
     const revoke = "update public.devices set status = 'revoked', revoked_at = now() where id = $1";

@@ -8,7 +8,7 @@
  */
 import { setTimeout as sleep } from 'node:timers/promises';
 import { fixed, percentile } from '../runner/figures';
-import { shapeOf, STARTUP_TIMEOUT_MS } from '../runner/local';
+import { call, shapeOf, STARTUP_TIMEOUT_MS } from '../runner/local';
 import { type NodeChild } from '../runner/processes';
 import { integerOption, type OptionValues, type Sample, type Scenario } from '../runner/runner';
 import { type Gateway, type Server, startBare, startGateway, SUPABASE_URL } from '../runner/servers';
@@ -167,27 +167,22 @@ export const commands: Scenario<Settings> = {
       return reply;
     };
 
-    // The comparison is only fair if both answer a command alike: 200 with a final command of the same shape.
+    // The comparison is only fair if both answer a command alike: 200 with a succeeded command of one shape.
     const shapes = new Set<string>();
     for (const subject of subjects) {
-      const one = await issue(subject, {
-        firstSession: 0,
-        ratePerSec: 1,
-        durationSec: 1,
-        waitSec: settings.waitSec,
-      });
-      if (one.latenciesMs.length !== 1 || one.statuses.succeeded !== 1)
-        throw new Error(`${subject}: a single command did not succeed: ${JSON.stringify(one)}`);
-      const { json } = await fetch(
-        `${targets[subject].url}/v1/sessions/${targets[subject].sessions[1] ?? ''}/commands?waitSec=${settings.waitSec}`,
+      const { url, sessions: own } = targets[subject];
+      const answer = (await call(
+        `${url}/v1/sessions/${own[0] ?? ''}/commands?waitSec=${settings.waitSec}`,
         {
           method: 'POST',
           headers: { authorization: `Bearer ${token}`, 'content-type': 'application/json' },
           body: JSON.stringify({ type: 'ping', params: { host: 'example.com', count: 1 } }),
-          signal: AbortSignal.timeout(20_000),
         },
-      ).then(async (response) => ({ json: await response.json() }));
-      shapes.add(shapeOf(json));
+        200,
+      )) as { status?: unknown };
+      if (answer.status !== 'succeeded')
+        throw new Error(`${subject}: a single command did not succeed: ${JSON.stringify(answer)}`);
+      shapes.add(shapeOf(answer));
     }
     if (shapes.size !== 1) throw new Error(`Commands differ in shape: ${[...shapes].join(' / ')}`);
 
@@ -202,6 +197,11 @@ export const commands: Scenario<Settings> = {
         `(set-up ${fixed(setupSec, 0)} s)`,
     );
 
+    // What each database did per command over the rounds (their own reads of the count included).
+    const transactionsBefore = {
+      gateway: await database.transactions(),
+      reference: (await referenceDatabase?.transactions()) ?? NaN,
+    };
     const windows = new Map<string, Window>();
     const keyOf = (subject: string, round: number): string => `${subject}:${round}`;
     const windowOf = (sample: Sample<Subject>): Window => {
@@ -215,7 +215,7 @@ export const commands: Scenario<Settings> = {
         : Math.max(...(await Promise.all(gateways.map((each) => loopDelayP99Ms(each.url)))));
     const at = (p: number) => (sample: Sample<Subject>) => percentile(windowOf(sample).latenciesMs, p);
     const perCpuSecond = (sample: Sample<Subject>): number => windowOf(sample).sent / sample.cpuSec;
-    let nextSession = 2;
+    let nextSession = 1;
 
     const samples = await run.compare<Subject>({
       subjects,
@@ -240,9 +240,11 @@ export const commands: Scenario<Settings> = {
         { label: 'max ms', digits: 1, of: at(1) },
         { label: 'cmd/CPU-s', digits: 0, of: perCpuSecond },
         { label: 'CPU-s', digits: 2, of: (sample) => sample.cpuSec },
+        { label: 'wall s', digits: 1, of: (sample) => sample.wallSec },
         { label: 'loop p99 ms', digits: 1, of: (sample) => windowOf(sample).loopDelayP99Ms },
         { label: 'after 202', digits: 0, of: (sample) => windowOf(sample).finalAfterWait },
         { label: 'not final', digits: 0, of: (sample) => windowOf(sample).notFinal },
+        { label: 'unanswered', digits: 0, of: (sample) => windowOf(sample).unanswered },
       ],
       ratios: crossing
         ? [
@@ -266,15 +268,45 @@ export const commands: Scenario<Settings> = {
     // The clients' two groups: the gateway's and the reference's sockets, or those on B and those on A.
     const status = await clients.status('gateway');
     const statusBare = await clients.status('bare');
-    // Every window, the warm-up's included: a command lost anywhere is a failure of the run.
-    const lost = [...windows.values()].reduce((sum, window) => sum + window.notFinal, 0);
-    const late = [...windows.values()].reduce((sum, window) => sum + window.finalAfterWait, 0);
-    const notSucceeded = [...windows.values()].flatMap((window) =>
+    const all = [...windows.values()];
+    const sum = (of: (window: Window) => number): number =>
+      all.reduce((total, window) => total + of(window), 0);
+    const notSucceeded = all.flatMap((window) =>
       Object.entries(window.statuses).filter(([final]) => final !== 'succeeded'),
     );
+    // The databases say what the answers cannot when a server fell behind: every command they hold, the
+    // warm-up's and the checks' included, must end final (a command still running at the end gets a minute).
+    const databases: Record<string, BenchDatabase> = referenceDatabase
+      ? { gateway: database, reference: referenceDatabase }
+      : { gateway: database };
+    const open: Record<string, number> = {};
+    for (const [name, each] of Object.entries(databases)) {
+      open[name] = await each.countOpenCommands();
+      for (let second = 0; second < 60 && (open[name] ?? 0) > 0; second += 1) {
+        await sleep(1_000);
+        open[name] = await each.countOpenCommands();
+      }
+    }
+    const lost = Object.values(open).reduce((total, count) => total + count, 0);
+    await sleep(11_000);
+    const sentTo = (subject: Subject): number =>
+      [...windows]
+        .filter(([key]) => key.startsWith(`${subject}:`))
+        .reduce((total, [, each]) => total + each.sent, 0);
+    const perCommand = (after: number, before: number, sent: number): string =>
+      fixed((after - before) / sent, 1);
     console.log(
-      `\nCommands not final (every window, warm-up included): ${fixed(lost)} (must be 0); ` +
-        `final only after a 202: ${fixed(late)}; final other than succeeded: ${notSucceeded.length === 0 ? 'none' : JSON.stringify(notSucceeded)}`,
+      `\nDatabase transactions per command over the rounds (pg_stat_database, background work included): ` +
+        (referenceDatabase
+          ? `gateway ${perCommand(await database.transactions(), transactionsBefore.gateway, sentTo('gateway'))}, ` +
+            `reference ${perCommand(await referenceDatabase.transactions(), transactionsBefore.reference, sentTo('bare'))}`
+          : `both instances ${perCommand(await database.transactions(), transactionsBefore.gateway, sentTo('crossing') + sentTo('local'))}`),
+    );
+    console.log(
+      `Commands not final in the databases at the end: ${JSON.stringify(open)} (must be 0). ` +
+        `Answers, every window: final only after a 202 ${fixed(sum((window) => window.finalAfterWait))}, ` +
+        `202 and never final ${fixed(sum((window) => window.notFinal))}, unanswered ${fixed(sum((window) => window.unanswered))}; ` +
+        `final other than succeeded: ${notSucceeded.length === 0 ? 'none' : JSON.stringify(notSucceeded)}`,
     );
     console.log(
       `Device side: commands received ${fixed(status.commands.received + statusBare.commands.received)}, ` +
@@ -289,13 +321,11 @@ export const commands: Scenario<Settings> = {
     const failures = [...status.failures, ...statusBare.failures];
     if (failures.length > 0)
       console.log(`Device-side failures (first few):\n  ${failures.slice(0, 5).join('\n  ')}`);
+    const answerFailures = all.flatMap((window) => window.failures).slice(0, 5);
+    if (answerFailures.length > 0)
+      console.log(`Answers that went wrong (first few):\n  ${answerFailures.join('\n  ')}`);
     if (samples.length === 0) throw new Error('No round was measured');
-    if (lost > 0) {
-      const first = [...windows.values()].flatMap((window) => window.failures).slice(0, 5);
-      throw new Error(
-        `${fixed(lost)} command(s) never reached a final state; first:\n  ${first.join('\n  ')}`,
-      );
-    }
+    if (lost > 0) throw new Error(`${fixed(lost)} command(s) never reached a final state`);
     // Lets the last results' acks go out before the servers stop.
     await sleep(200);
   },
