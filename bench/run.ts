@@ -3,6 +3,7 @@ import { runScenario } from './runner/runner';
 import { authTiming } from './scenarios/auth-timing';
 import { commands } from './scenarios/commands';
 import { heartbeat } from './scenarios/heartbeat';
+import { soak } from './scenarios/soak';
 import { sockets } from './scenarios/sockets';
 import { startup } from './scenarios/startup';
 
@@ -12,9 +13,10 @@ else if (name === 'sockets') void runScenario(sockets, args);
 else if (name === 'startup') void runScenario(startup, args);
 else if (name === 'auth-timing') void runScenario(authTiming, args);
 else if (name === 'commands') void runScenario(commands, args);
+else if (name === 'soak') void runScenario(soak, args);
 else {
   process.stderr.write(
-    'Usage: bench/run.ts <heartbeat|sockets|startup|auth-timing|commands> [options]; see bench/README.md\n',
+    'Usage: bench/run.ts <heartbeat|sockets|startup|auth-timing|commands|soak> [options]; see bench/README.md\n',
   );
   process.exitCode = 1;
 }

@@ -60,15 +60,16 @@ export class BenchDatabase {
   }
 
   /**
-   * `count` devices of one customer, inserted through the gateway's SqlDeviceRepository, `concurrency` at a
-   * time. With `capabilities`, each is then registered as `POST /v1/agent/register` leaves it: active, with
-   * those capabilities (what a command type needs).
+   * `count` devices of one customer (or of `customers`, in equal consecutive blocks), inserted through the
+   * gateway's SqlDeviceRepository, `concurrency` at a time. With `capabilities`, each is then registered as
+   * `POST /v1/agent/register` leaves it: active, with those capabilities (what a command type needs).
    */
   async createDevices(
     count: number,
-    options: { capabilities?: string[]; concurrency?: number } = {},
+    options: { capabilities?: string[]; concurrency?: number; customers?: number } = {},
   ): Promise<BenchDevice[]> {
-    const customerId = randomUUID();
+    const customerIds = Array.from({ length: options.customers ?? 1 }, () => randomUUID());
+    const perCustomer = Math.ceil(count / customerIds.length);
     const concurrency = options.concurrency ?? 1;
     return this.withExecutor(concurrency, async (executor) => {
       const repository = new SqlDeviceRepository(executor);
@@ -79,6 +80,7 @@ export class BenchDatabase {
           // As DeviceCredentialsService.generateSecret and hashSecret make them.
           const secret = randomBytes(32).toString('base64url');
           const secretHash = `hmac-sha256$${createHmac('sha256', this.pepper).update(secret).digest('base64url')}`;
+          const customerId = customerIds[Math.floor(index / perCustomer)] ?? randomUUID();
           const record = await repository.create({
             customerId,
             name: `bench-${index}`,
@@ -135,6 +137,15 @@ export class BenchDatabase {
     copy.created = true;
     await withAdminClient((admin) => admin.query(`create database "${copy.name}" template "${this.name}"`));
     return copy;
+  }
+
+  /** Every command in the database, counted by status. */
+  async commandsByStatus(): Promise<Record<string, number>> {
+    const count = 'select status, count(*)::integer as count from public.commands group by status';
+    const rows = await this.withExecutor(1, (executor) =>
+      executor.query<{ status: string; count: number }>(count),
+    );
+    return Object.fromEntries(rows.map(({ status, count: n }) => [status, n]));
   }
 
   /** How many commands are not in a final state (queued, sent, delivered or running). */

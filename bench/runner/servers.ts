@@ -68,6 +68,8 @@ export async function startGateway(
     concurrency?: number;
     register?: boolean;
     capabilities?: string[];
+    /** Postgres: the devices spread over this many customers (the token is the first device's). */
+    customers?: number;
     prepare?: (database: BenchDatabase, devices: BenchDevice[]) => Promise<void>;
     alongside?: Gateway;
     name?: string;
@@ -85,8 +87,8 @@ export async function startGateway(
     database = created;
     run.onCleanUp(() => created.drop());
     await created.create();
-    const { capabilities, concurrency } = options;
-    devices = await created.createDevices(options.devices, { capabilities, concurrency });
+    const { capabilities, concurrency, customers } = options;
+    devices = await created.createDevices(options.devices, { capabilities, concurrency, customers });
     await options.prepare?.(created, devices);
     env = {
       ...env,

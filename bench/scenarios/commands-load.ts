@@ -13,6 +13,8 @@ export interface LoadOrder {
   url: string;
   token: string;
   sessions: string[];
+  /** Sessions of several customers: each session's customer token, by the same index (else `token`). */
+  tokens?: string[];
   /** The first session of this window: windows start where the previous one stopped. */
   firstSession: number;
   ratePerSec: number;
@@ -102,22 +104,24 @@ async function load(order: LoadOrder): Promise<LoadReport> {
   const final = (status: string): void => {
     report.statuses[status] = (report.statuses[status] ?? 0) + 1;
   };
-  const waited: string[] = [];
+  const waited: { id: string; token: string }[] = [];
   const outstanding: Promise<void>[] = [];
   const total = Math.round(order.ratePerSec * order.durationSec);
   const intervalMs = 1000 / order.ratePerSec;
   // Far past waitSec: a server that falls behind answers late, and a late answer is still an answer.
   const timeoutMs = order.waitSec * 1000 + 60_000;
   const issue = (index: number, scheduledAt: number): Promise<void> => {
-    const session = order.sessions[(order.firstSession + index) % order.sessions.length] ?? '';
+    const sessionIndex = (order.firstSession + index) % order.sessions.length;
+    const session = order.sessions[sessionIndex] ?? '';
+    const token = order.tokens?.[sessionIndex] ?? order.token;
     const path = `/v1/sessions/${session}/commands?waitSec=${order.waitSec}`;
-    return call(order.url, 'POST', path, order.token, timeoutMs, BODY).then(
+    return call(order.url, 'POST', path, token, timeoutMs, BODY).then(
       ({ status, json }) => {
         const state = json.status ?? '';
         if (status === 200 && FINAL.has(state)) {
           report.latenciesMs.push(performance.now() - scheduledAt);
           final(state);
-        } else if (status === 202 && typeof json.id === 'string') waited.push(json.id);
+        } else if (status === 202 && typeof json.id === 'string') waited.push({ id: json.id, token });
         else fail('unanswered', `session ${session}: HTTP ${status} ${JSON.stringify(json).slice(0, 300)}`);
       },
       (error: unknown) => {
@@ -138,20 +142,21 @@ async function load(order: LoadOrder): Promise<LoadReport> {
   const graceEnds = Date.now() + GRACE_MS;
   let open = waited;
   while (open.length > 0 && Date.now() < graceEnds) {
-    const still: string[] = [];
-    for (const id of open) {
-      const { status, json } = await call(order.url, 'GET', `/v1/commands/${id}`, order.token, 10_000).catch(
+    const still: typeof waited = [];
+    for (const command of open) {
+      const path = `/v1/commands/${command.id}`;
+      const { status, json } = await call(order.url, 'GET', path, command.token, 10_000).catch(
         () => NO_ANSWER,
       );
       if (status === 200 && FINAL.has(json.status ?? '')) {
         report.finalAfterWait += 1;
         final(json.status ?? '');
-      } else still.push(id);
+      } else still.push(command);
     }
     open = still;
     if (open.length > 0) await sleep(500);
   }
-  for (const id of open)
+  for (const { id } of open)
     fail('notFinal', `command ${id}: not final ${GRACE_MS / 1000} s after its answer 202`);
   return report;
 }
