@@ -185,7 +185,7 @@ export class CommandRouter implements OnModuleInit, BeforeApplicationShutdown {
     return new Set([...this.sockets.keys(), ...this.waiters.keys()]);
   }
 
-  private claimFor(deviceId: string): Promise<{ claimed: CommandRecord[]; queued: number | null }> {
+  private claimFor(deviceId: string): Promise<{ claimed: CommandRecord[]; queued: Promise<number | null> }> {
     return this.transitions.claim(deviceId, this.config.COMMAND_MAX_IN_FLIGHT_PER_DEVICE);
   }
 
@@ -216,10 +216,11 @@ export class CommandRouter implements OnModuleInit, BeforeApplicationShutdown {
     const socket = this.sockets.get(deviceId);
     if (socket) {
       const { claimed, queued } = await this.claimFor(deviceId);
-      // A signal during the claim has asked for another round, which looks again.
-      if (claimed.length > 0 && queued === 0) this.drained.add(deviceId);
-      else this.drained.delete(deviceId);
       for (const command of claimed) this.send(socket, command);
+      const left = await queued;
+      // A signal during the claim or the count has asked for another round, which looks again.
+      if (claimed.length > 0 && left === 0) this.drained.add(deviceId);
+      else this.drained.delete(deviceId);
       return;
     }
     const waiter = [...(this.waiters.get(deviceId) ?? [])].find((each) => !each.claiming);

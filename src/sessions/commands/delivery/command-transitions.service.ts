@@ -80,17 +80,17 @@ export class CommandTransitions {
   }
 
   /**
-   * Sends a device's oldest queued commands into its free slots; they are `sent` when returned. `queued`
-   * is how many of its commands still wait once some were claimed (null when none were, or the count
-   * failed).
+   * Sends a device's oldest queued commands into its free slots; they are `sent` when returned, their
+   * clocks armed. `queued` is how many of its commands still wait once some were claimed (null when none
+   * were, or the count failed), counted while the caller hands the claimed ones over.
    */
   async claim(
     deviceId: string,
     maxInFlight: number,
-  ): Promise<{ claimed: CommandRecord[]; queued: number | null }> {
+  ): Promise<{ claimed: CommandRecord[]; queued: Promise<number | null> }> {
     const claimed = await this.commands.claimQueued(deviceId, maxInFlight);
     for (const command of claimed) await this.settle(command, { queueChanged: false });
-    const queued = claimed.length > 0 ? await this.recountQueue(deviceId) : null;
+    const queued = claimed.length > 0 ? this.recountQueue(deviceId) : Promise.resolve(null);
     return { claimed, queued };
   }
 
