@@ -29,8 +29,8 @@ import addFormats from 'ajv-formats';
 import Fastify, { type FastifyReply, type FastifyRequest } from 'fastify';
 import { jwtVerify } from 'jose';
 import { Pool } from 'pg';
-import { Server, type Socket } from 'socket.io';
-import { deviceVerifier } from './device-secrets';
+import { type Socket } from 'socket.io';
+import { bareAgentNamespace, deviceVerifier } from './device-secrets';
 
 const { values } = parseArgs({ options: { devices: { type: 'string' } } });
 const env = (name: string): string => {
@@ -281,27 +281,7 @@ async function main(): Promise<void> {
     return row ? reply.send(toCommand(row)) : reply.code(404).send({ status: 404, title: 'Not Found' });
   });
 
-  // The gateway's transport options (socketTransportOptions), without its cluster adapter and
-  // connection state recovery.
-  const io = new Server(app.server, {
-    path: '/socket.io',
-    transports: ['websocket'],
-    perMessageDeflate: false,
-    httpCompression: false,
-    maxHttpBufferSize: SOCKET_MAX_MESSAGE_BYTES,
-    serveClient: false,
-  });
-  const agents = io.of('/agent');
-  agents.use((socket, next) => {
-    const auth = socket.handshake.auth as { deviceId?: unknown; secret?: unknown };
-    const deviceId = typeof auth.deviceId === 'string' ? auth.deviceId : '';
-    if (!verifyDevice(deviceId, typeof auth.secret === 'string' ? auth.secret : '')) {
-      next(new Error('unauthorized'));
-      return;
-    }
-    (socket.data as { deviceId: string }).deviceId = deviceId;
-    next();
-  });
+  const { io, agents } = bareAgentNamespace(app.server, verifyDevice, SOCKET_MAX_MESSAGE_BYTES);
   agents.on('connection', (socket) => {
     const { deviceId } = socket.data as { deviceId: string };
     sockets.set(deviceId, socket);

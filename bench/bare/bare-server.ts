@@ -26,8 +26,7 @@ import Ajv, { type Options as AjvOptions } from 'ajv';
 import addFormats from 'ajv-formats';
 import Fastify from 'fastify';
 import Redis from 'ioredis';
-import { Server } from 'socket.io';
-import { deviceVerifier } from './device-secrets';
+import { bareAgentNamespace, deviceVerifier } from './device-secrets';
 
 const { values } = parseArgs({ options: { protocol: { type: 'string' }, devices: { type: 'string' } } });
 const env = (name: string, fallback: string): string => process.env[name] ?? fallback;
@@ -163,28 +162,7 @@ async function serveHttp(): Promise<{ url: string; close: () => Promise<void> }>
 async function serveSockets(): Promise<{ url: string; close: () => Promise<void> }> {
   const validate = ajv.compile(HEARTBEAT_SCHEMA);
   const http = createServer();
-  // The gateway's transport options (socketTransportOptions), without its cluster adapter and
-  // connection state recovery.
-  const io = new Server(http, {
-    path: '/socket.io',
-    transports: ['websocket'],
-    perMessageDeflate: false,
-    httpCompression: false,
-    maxHttpBufferSize: MAX_MESSAGE_BYTES,
-    serveClient: false,
-  });
-  const agents = io.of('/agent');
-  agents.use((socket, next) => {
-    const auth = socket.handshake.auth as { deviceId?: unknown; secret?: unknown };
-    // No device has the empty id: a missing one fails verification like an unknown one.
-    const deviceId = typeof auth.deviceId === 'string' ? auth.deviceId : '';
-    if (!verify(deviceId, typeof auth.secret === 'string' ? auth.secret : '')) {
-      next(new Error('unauthorized'));
-      return;
-    }
-    (socket.data as { deviceId: string }).deviceId = deviceId;
-    next();
-  });
+  const { io, agents } = bareAgentNamespace(http, verify, MAX_MESSAGE_BYTES);
   agents.on('connection', (socket) => {
     const { deviceId } = socket.data as { deviceId: string };
     socket.on('heartbeat', (payload: unknown, reply?: unknown) => {

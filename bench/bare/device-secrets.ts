@@ -5,6 +5,8 @@
  */
 import { createHmac, randomBytes, timingSafeEqual } from 'node:crypto';
 import { readFileSync } from 'node:fs';
+import { type Server as HttpServer } from 'node:http';
+import { type Namespace, Server } from 'socket.io';
 import { type BenchDevice } from '../runner/local';
 
 /** The devices of `devicesFile` (JSON BenchDevice[]); the presented secret is hashed whether or not the device is known. */
@@ -23,4 +25,37 @@ export function deviceVerifier(devicesFile: string): (deviceId: string, secret: 
     const presented = digest(secret);
     return stored !== undefined && timingSafeEqual(presented, stored);
   };
+}
+
+/**
+ * Socket.IO on `http` with the gateway's transport options (socketTransportOptions), without its cluster
+ * adapter and connection state recovery, and its `/agent` namespace authenticating each handshake's
+ * `auth { deviceId, secret }` with `verify`; the device's id is in `socket.data.deviceId`.
+ */
+export function bareAgentNamespace(
+  http: HttpServer,
+  verify: (deviceId: string, secret: string) => boolean,
+  maxMessageBytes: number,
+): { io: Server; agents: Namespace } {
+  const io = new Server(http, {
+    path: '/socket.io',
+    transports: ['websocket'],
+    perMessageDeflate: false,
+    httpCompression: false,
+    maxHttpBufferSize: maxMessageBytes,
+    serveClient: false,
+  });
+  const agents = io.of('/agent');
+  agents.use((socket, next) => {
+    const auth = socket.handshake.auth as { deviceId?: unknown; secret?: unknown };
+    // No device has the empty id: a missing one fails verification like an unknown one.
+    const deviceId = typeof auth.deviceId === 'string' ? auth.deviceId : '';
+    if (!verify(deviceId, typeof auth.secret === 'string' ? auth.secret : '')) {
+      next(new Error('unauthorized'));
+      return;
+    }
+    (socket.data as { deviceId: string }).deviceId = deviceId;
+    next();
+  });
+  return { io, agents };
 }
