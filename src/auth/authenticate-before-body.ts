@@ -2,7 +2,8 @@ import { Injectable, type OnModuleInit, type Type } from '@nestjs/common';
 import { DiscoveryService, HttpAdapterHost, MetadataScanner } from '@nestjs/core';
 import { type FastifyInstance } from 'fastify';
 import { nestRoutes } from '../common/http/nest-routes';
-import { type PrincipalKind } from './principal';
+import { type MaybePromise } from '../common/maybe-promise';
+import { type Principal, type PrincipalKind } from './principal';
 import { PrincipalGuard } from './principal.guard';
 
 /**
@@ -52,10 +53,17 @@ export class AuthenticateBeforeBody implements OnModuleInit {
       const url = request.routeOptions.url;
       const route = url === undefined ? undefined : this.routes.get(`${request.method} ${url}`);
       const principals = route ? undefined : declaredPrincipals(request.routeOptions.config);
-      const admitted = route
-        ? this.guard.admit(route.handler, route.controller, request, reply)
-        : principals && this.guard.admitAs(principals, request, reply);
-      if (!admitted) {
+      let admitted: MaybePromise<Principal | undefined>;
+      try {
+        admitted = route
+          ? this.guard.admit(route.handler, route.controller, request, reply)
+          : principals && this.guard.admitAs(principals, request, reply);
+      } catch (error) {
+        done(error as Error);
+        return;
+      }
+      // A known device's credentials are checked synchronously: no promise, no extra microtask.
+      if (!(admitted instanceof Promise)) {
         done();
         return;
       }

@@ -6,6 +6,7 @@ import { AuthFailure, type AuthFailureReason } from './auth.errors';
 import { AuthSecrets } from './auth-secrets';
 import { DeviceCredentialStore, type StoredDeviceCredential } from './device-credential.store';
 import { type DevicePrincipal } from './principal';
+import { type MaybePromise, whenReady } from '../common/maybe-promise';
 import { isUuid } from '../common/uuid';
 
 const HASH_SCHEME = 'hmac-sha256$';
@@ -97,10 +98,14 @@ export class DeviceCredentialsService implements OnModuleInit, OnModuleDestroy {
     return `${HASH_SCHEME}${this.digest(secret).toString('base64url')}`;
   }
 
-  async verify(presentedId: string, secret: string): Promise<DevicePrincipal | AuthFailure> {
+  /** Synchronous while the device's lookup is remembered (every heartbeat of a known device). */
+  verify(presentedId: string, secret: string): MaybePromise<DevicePrincipal | AuthFailure> {
     if (!isUuid(presentedId)) return new AuthFailure('malformed', 'device id is not a UUID');
     const deviceId = presentedId.toLowerCase();
-    const lookup = await this.lookUp(deviceId);
+    return whenReady(this.lookUp(deviceId), (lookup) => this.check(deviceId, lookup, secret));
+  }
+
+  private check(deviceId: string, lookup: Lookup, secret: string): DevicePrincipal | AuthFailure {
     const presented = this.digest(secret);
     const matches =
       presented.length === lookup.secretHash.length && timingSafeEqual(presented, lookup.secretHash);

@@ -2,6 +2,7 @@ import { type CanActivate, type ExecutionContext, Injectable, Logger, type Type 
 import { Reflector } from '@nestjs/core';
 import { type FastifyReply, type FastifyRequest } from 'fastify';
 import { Authenticator } from 'passport';
+import { type MaybePromise, whenReady } from '../common/maybe-promise';
 import { MetricsService } from '../infra/metrics/metrics.service';
 import { ACCEPTED_PRINCIPALS } from './auth.decorators';
 import {
@@ -25,9 +26,7 @@ const CREDENTIAL_FORMS: Record<PrincipalKind, string> = {
 
 /** What each strategy's verify function answers: the principal, or why not. */
 interface PrincipalStrategy {
-  validate(
-    request: FastifyRequest,
-  ): Principal | [false, AuthFailure] | Promise<Principal | [false, AuthFailure]>;
+  validate(request: FastifyRequest): MaybePromise<Principal | [false, AuthFailure]>;
 }
 
 /** Passport reports one challenge per strategy tried; the most telling one explains the refusal. */
@@ -91,12 +90,12 @@ export class PrincipalGuard implements CanActivate {
    * Authenticates a request to a handler as its decorators declare, and sets it as `request.user`;
    * undefined for a @Public() handler.
    */
-  async admit(
+  admit(
     handler: object,
     controller: Type,
     request: FastifyRequest & { user?: Principal },
     reply: FastifyReply,
-  ): Promise<Principal | undefined> {
+  ): MaybePromise<Principal | undefined> {
     const kinds = this.declarationOf(handler, controller);
     return kinds === 'public' ? undefined : this.admitAs(kinds, request, reply);
   }
@@ -104,22 +103,31 @@ export class PrincipalGuard implements CanActivate {
   /**
    * Authenticates a request as one of `kinds` and sets it as `request.user`: for a Nest route through
    * its decorators (admit), for a route registered with Fastify directly through its PrincipalRouteConfig.
+   * Synchronous when the strategy answers at once (a known device); a refusal throws or rejects.
    */
-  async admitAs(
+  admitAs(
     kinds: readonly PrincipalKind[],
     request: FastifyRequest & { user?: Principal },
     reply: FastifyReply,
-  ): Promise<Principal> {
-    try {
-      const principal = await this.authenticate(kinds, request, reply);
+  ): MaybePromise<Principal> {
+    const admitted = (principal: Principal): Principal => {
       request.user = principal;
       return principal;
-    } catch (error) {
+    };
+    const refused = (error: unknown): never => {
       // Refused before its body was read: closing the connection is cheaper than draining a body that
       // may never finish arriving.
       void reply.header('connection', 'close');
       throw error;
+    };
+    let outcome: MaybePromise<Principal>;
+    try {
+      outcome = this.authenticate(kinds, request, reply);
+    } catch (error) {
+      return refused(error);
     }
+    if (outcome instanceof Promise) return outcome.then(admitted, refused);
+    return admitted(outcome);
   }
 
   /** What a handler declares, read from its metadata once (the guard runs on every request). */
@@ -139,19 +147,20 @@ export class PrincipalGuard implements CanActivate {
     return declaration;
   }
 
-  private async authenticate(
+  private authenticate(
     kinds: readonly PrincipalKind[],
     request: FastifyRequest,
     response: unknown,
-  ): Promise<Principal> {
+  ): MaybePromise<Principal> {
     const [only] = kinds;
     if (kinds.length === 1 && only !== undefined) {
       // One kind (every device route, the heartbeat among them): its strategy decides alone, so it is
       // asked directly. Passport's middleware would add nothing but its per-request cost, which includes
       // six login helpers assigned onto each request object.
-      const result = await this.strategies[only].validate(request);
-      if (!Array.isArray(result)) return result;
-      throw this.refusal(kinds, request, result[1]);
+      return whenReady(this.strategies[only].validate(request), (result) => {
+        if (!Array.isArray(result)) return result;
+        throw this.refusal(kinds, request, result[1]);
+      });
     }
     return new Promise<Principal>((resolve, reject) => {
       const middleware = this.authenticator.authenticate(

@@ -64,10 +64,10 @@ export class AgentGateway
       namespace,
       'device',
       this.metrics,
-      ({ deviceId, secret }) =>
+      async ({ deviceId, secret }) =>
         typeof deviceId === 'string' && typeof secret === 'string'
           ? this.credentials.verify(deviceId, secret)
-          : Promise.resolve(new AuthFailure('missing', 'no deviceId and secret in the handshake')),
+          : new AuthFailure('missing', 'no deviceId and secret in the handshake'),
       (socket, device) => {
         (socket as AgentSocket).data.device = device;
       },

@@ -3,6 +3,7 @@ import { PassportStrategy } from '@nestjs/passport';
 import { type FastifyRequest } from 'fastify';
 import { Strategy } from 'passport-custom';
 import { AuthFailure } from '../auth.errors';
+import { type MaybePromise, whenReady } from '../../common/maybe-promise';
 import { DeviceCredentialsService } from '../device-credentials.service';
 import { type DevicePrincipal } from '../principal';
 
@@ -25,10 +26,11 @@ export class DeviceStrategy extends PassportStrategy(Strategy, 'device') {
     super();
   }
 
-  async validate(request: FastifyRequest): Promise<DevicePrincipal | [false, AuthFailure]> {
+  validate(request: FastifyRequest): MaybePromise<DevicePrincipal | [false, AuthFailure]> {
     const basic = parseBasic(request.headers.authorization);
     if (basic instanceof AuthFailure) return [false, basic];
-    const result = await this.credentials.verify(basic.id, basic.secret);
-    return result instanceof AuthFailure ? [false, result] : result;
+    return whenReady(this.credentials.verify(basic.id, basic.secret), (result) =>
+      result instanceof AuthFailure ? [false, result] : result,
+    );
   }
 }

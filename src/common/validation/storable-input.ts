@@ -41,6 +41,9 @@ const childPath = (parent: string, key: string | number): string =>
  * stack here.
  */
 export function unstorableInput(value: unknown, root = ''): FieldError[] {
+  // Nearly every value is clean: a walk that builds no paths says so; only a value with something to
+  // report pays for the walk that names the fields.
+  if (isPlainlyStorable(value)) return [];
   const errors: FieldError[] = [];
   const pending: Pending[] = [{ value, path: root, depth: 0 }];
   // Breadth first, with an index instead of shift(): errors come out in the order of the fields.
@@ -77,4 +80,37 @@ export function unstorableInput(value: unknown, root = ''): FieldError[] {
     }
   }
   return errors;
+}
+
+/**
+ * Whether unstorableInput would find nothing: the same checks and depth bound, without the field paths.
+ * Iterative like it, with the depth of each pending value kept beside it.
+ */
+function isPlainlyStorable(value: unknown): boolean {
+  const values: unknown[] = [value];
+  const depths: number[] = [0];
+  while (values.length > 0) {
+    const current = values.pop();
+    const depth = depths.pop() ?? 0;
+    if (typeof current === 'string') {
+      if (UNSTORABLE.test(current) || current.startsWith(BYTE_ORDER_MARK)) return false;
+      continue;
+    }
+    if (typeof current !== 'object' || current === null) continue;
+    if (depth >= MAX_NESTING_DEPTH) return false;
+    if (Array.isArray(current)) {
+      for (const item of current as unknown[]) {
+        values.push(item);
+        depths.push(depth + 1);
+      }
+      continue;
+    }
+    for (const key in current) {
+      if (!Object.hasOwn(current, key)) continue;
+      if (UNSTORABLE.test(key)) return false;
+      values.push((current as Record<string, unknown>)[key]);
+      depths.push(depth + 1);
+    }
+  }
+  return true;
 }
