@@ -132,11 +132,8 @@ export async function createApp({
   // overflow a recursive validator, are field errors, whatever the route.
   fastify.addHook('preValidation', (request, _reply, done) => {
     if (request.body === undefined && isBodyOptional(request.routeOptions.config)) request.body = {};
-    const errors = [
-      ...unstorableInput(request.params),
-      ...unstorableInput(request.query),
-      ...unstorableInput(request.body),
-    ];
+    const errors = unstorableInput(request.params);
+    errors.push(...unstorableInput(request.query), ...unstorableInput(request.body));
     done(errors.length > 0 ? new ValidationFailedError(errors) : undefined);
   });
   const logRequest = createRequestLogger(logger, (request) => {

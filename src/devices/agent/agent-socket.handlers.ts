@@ -28,6 +28,8 @@ interface SocketPresence {
   device: DeviceRef;
   /** Resolves to the connection's epoch once presence recorded the connection. */
   epoch: Promise<number>;
+  /** The epoch once it resolved, so that each heartbeat does not wait a microtask for it. */
+  knownEpoch?: number;
   lastSignAt: number;
 }
 
@@ -114,7 +116,7 @@ export class AgentSocketHandlers implements OnModuleInit, OnApplicationShutdown 
     // revive a replaced connection.
     if (!socket)
       throw new Error(`No presence for the socket ${connection.id} of ${connection.device.deviceId}`);
-    const epoch = await socket.epoch;
+    const epoch = socket.knownEpoch ?? (await socket.epoch);
     const { serverTime, nextHeartbeatSec } = await this.agent.heartbeat(connection.device, payload, epoch);
     socket.lastSignAt = Date.now();
     return { serverTime, nextHeartbeatSec };
@@ -133,6 +135,7 @@ export class AgentSocketHandlers implements OnModuleInit, OnApplicationShutdown 
     connections.add(connection);
     socket.epoch.then(
       (epoch) => {
+        socket.knownEpoch = epoch;
         this.closeLocal(deviceId, 'replaced', epoch);
         this.cache.publish(CONNECTED_CHANNEL, JSON.stringify({ deviceId, epoch })).catch((error: unknown) => {
           // The older socket elsewhere stays open, but its epoch is stale: its signs and its close

@@ -55,6 +55,7 @@ const RECOVERY_BATCH = 500;
 export class PresenceService implements OnApplicationBootstrap, OnApplicationShutdown {
   private readonly logger = new Logger(PresenceService.name);
   private readonly timing: PresenceTiming;
+  private readonly persistIntervalMs: number;
   private readonly instanceId = randomUUID();
   /**
    * Generation of the store's last recovery as this instance saw it; null while it knows the store lost
@@ -76,6 +77,7 @@ export class PresenceService implements OnApplicationBootstrap, OnApplicationShu
     private readonly heartbeats: HeartbeatFlusher,
   ) {
     this.timing = timingFor(config.HEARTBEAT_INTERVAL_SEC);
+    this.persistIntervalMs = config.HEARTBEAT_PERSIST_INTERVAL_SEC * 1000;
   }
 
   onApplicationBootstrap(): void {
@@ -119,7 +121,7 @@ export class PresenceService implements OnApplicationBootstrap, OnApplicationShu
         at,
         heartbeat: sign.heartbeat === undefined ? undefined : JSON.stringify(sign.heartbeat),
         epoch: sign.epoch,
-        persistIntervalMs: this.config.HEARTBEAT_PERSIST_INTERVAL_SEC * 1000,
+        persistIntervalMs: this.persistIntervalMs,
       },
       this.timing.staleAfterMs,
     );
@@ -133,6 +135,8 @@ export class PresenceService implements OnApplicationBootstrap, OnApplicationShu
         agentVersion: sign.agentVersion ?? null,
       });
     }
+    // Nearly every sign finds the device online: no transition, and no promise to wait for.
+    if (outcome.previousState === 'online') return answer;
     const previousState = await this.previousOf(device.id, outcome.previousState);
     if (previousState !== 'online') {
       this.announce(device, previousState, 'online', at);

@@ -29,6 +29,7 @@ const SEEDED_KEY = 'presence:seeded';
 const SEEDING_KEY = 'presence:seeding';
 /** Hot state of a device that stays silent this long is dropped; the database keeps its last state. */
 const STATE_TTL_MS = 7 * 24 * 3600 * 1000;
+const STATE_TTL_TEXT = String(STATE_TTL_MS);
 
 const stateKey = (deviceId: string): string => `presence:${deviceId}`;
 /** Queued commands by device id, as the delivery engine counts them; lost with the store, then recounted. */
@@ -160,7 +161,7 @@ export class RedisPresenceStore extends PresenceStore {
           sign.heartbeat ?? '',
           String(staleAfterMs),
           String(sign.persistIntervalMs),
-          String(STATE_TTL_MS),
+          STATE_TTL_TEXT,
         ),
       this.redis,
       'script',
@@ -182,7 +183,7 @@ export class RedisPresenceStore extends PresenceStore {
           deviceId,
           String(at),
           String(staleAfterMs),
-          String(STATE_TTL_MS),
+          STATE_TTL_TEXT,
           String(connectionEpochFloor(at)),
         ),
       this.redis,
@@ -289,7 +290,7 @@ export class RedisPresenceStore extends PresenceStore {
         state,
         String(lastSeenAt),
         String(deadline),
-        String(STATE_TTL_MS),
+        STATE_TTL_TEXT,
       );
     }
     const results = await redisCall(() => pipeline.exec(), this.redis, 'pipeline');
