@@ -5,6 +5,9 @@
 export type MaybePromise<T> = T | Promise<T>;
 
 /** `next` applied to the value at once when it is already there, else once it resolves. */
-export function whenReady<T, R>(value: MaybePromise<T>, next: (value: T) => MaybePromise<R>): MaybePromise<R> {
+export function whenReady<T, R>(
+  value: MaybePromise<T>,
+  next: (value: T) => MaybePromise<R>,
+): MaybePromise<R> {
   return value instanceof Promise ? value.then(next) : next(value);
 }

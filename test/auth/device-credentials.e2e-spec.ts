@@ -156,7 +156,7 @@ describe('device credential lookups', () => {
     const unknownId = randomUUID();
 
     const results = await Promise.all(
-      Array.from({ length: 20 }, () => credentials.verify(unknownId, 'guess')),
+      Array.from({ length: 20 }, async () => credentials.verify(unknownId, 'guess')),
     );
 
     expect(results.map(reasonOf)).toEqual(Array(20).fill('unknown_device'));
