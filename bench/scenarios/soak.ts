@@ -4,7 +4,7 @@
  * its own customer) receiving their device and command updates, and an open loop of customer commands.
  * Every minute it reads each instance's memory (after forced collections), event-loop delay, open handles,
  * Redis memory and the commands so far; it fails when RSS or heap grew by more than 10 % from the minute-2
- * reading to the last, when the event-loop delay p99 of a minute exceeded 20 ms, or when any command did
+ * reading to the last, when the event-loop delay p99 of a minute from minute 2 on exceeded 20 ms, or when any command did
  * not reach a final state.
  */
 import { setTimeout as sleep } from 'node:timers/promises';
@@ -23,7 +23,10 @@ import { type ClientCommand, type Server as ClientGroup } from './sockets-client
 const SOCKETS_PER_CLIENT = 2_500;
 const DEVICES_PER_PORTAL = 100;
 const TARGETS = { growth: 0.1, loopDelayP99Ms: 20 };
-/** The growth is measured from this minute's reading: the first two warm the caches, pools and JIT. */
+/**
+ * The growth is measured from this minute's reading, and the event-loop delay judged from this minute
+ * on: the first two hold the connection storm and warm the caches, pools and JIT.
+ */
 const BASELINE_MINUTE = 2;
 const PROBE = ['-r', './bench/runner/memory-probe.cjs'];
 /** The gateway's default, which the soak keeps. */
@@ -446,7 +449,11 @@ export const soak: Scenario<Settings> = {
       const baseline = own.find((reading) => reading.minute === BASELINE_MINUTE);
       const last = own.at(-1);
       if (!baseline || !last) throw new Error(`${name}: no reading of minute ${BASELINE_MINUTE}`);
-      const worst = Math.max(...own.filter((each) => each.minute > 0).map((each) => each.loopDelay.p99Ms));
+      // Judged, like the growth, from the baseline minute on: the first minutes hold the connection
+      // storm and the warm-up, shown in the table all the same.
+      const worst = Math.max(
+        ...own.filter((each) => each.minute >= BASELINE_MINUTE).map((each) => each.loopDelay.p99Ms),
+      );
       const growth = (of: (reading: Reading) => number): number => of(last) / of(baseline) - 1;
       const verdict = (value: number, limit: number): string =>
         value > limit ? 'ABOVE the target' : 'meets it';
@@ -456,7 +463,8 @@ export const soak: Scenario<Settings> = {
         `${name}: RSS ${mib(baseline.rss)} -> ${mib(last.rss)} MiB (${fixed(rssGrowth * 100, 1)} %), heap ` +
           `${mib(baseline.heapUsed)} -> ${mib(last.heapUsed)} MiB (${fixed(heapGrowth * 100, 1)} %) from minute ` +
           `${BASELINE_MINUTE} to minute ${last.minute} (target <= ${TARGETS.growth * 100} %: ` +
-          `${verdict(Math.max(rssGrowth, heapGrowth), TARGETS.growth)}); event-loop delay p99, worst minute ` +
+          `${verdict(Math.max(rssGrowth, heapGrowth), TARGETS.growth)}); event-loop delay p99, worst minute from ` +
+          `minute ${BASELINE_MINUTE} ` +
           `${fixed(worst, 1)} ms (target <= ${TARGETS.loopDelayP99Ms} ms: ${verdict(worst, TARGETS.loopDelayP99Ms)})`,
       );
       if (rssGrowth > TARGETS.growth) problems.push(`${name}: RSS grew by ${fixed(rssGrowth * 100, 1)} %`);
