@@ -95,7 +95,8 @@ export class SocketClients {
       total.failures.push(...reply.failures);
       total.beats.sent += reply.beats.sent;
       total.beats.acked += reply.beats.acked;
-      total.beats.latenciesMs.push(...reply.beats.latenciesMs);
+      // Not spread into push(): a soak's latencies outnumber what a call's arguments may hold.
+      for (const latency of reply.beats.latenciesMs) total.beats.latenciesMs.push(latency);
       total.commands.received += reply.commands.received;
       total.commands.answered += reply.commands.answered;
       total.ack ??= reply.ack;
