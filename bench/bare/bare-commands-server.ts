@@ -23,6 +23,7 @@
  * PORT, HOST, DATABASE_URL, SUPABASE_URL and SUPABASE_JWT_SECRET in the environment; prints
  * "listening on <url>" once it serves.
  */
+import { createSecretKey } from 'node:crypto';
 import { parseArgs } from 'node:util';
 import Ajv from 'ajv';
 import addFormats from 'ajv-formats';
@@ -41,7 +42,8 @@ const env = (name: string): string => {
 const PORT = Number(process.env.PORT ?? '3000');
 const HOST = process.env.HOST ?? '127.0.0.1';
 const ISSUER = `${env('SUPABASE_URL').replace(/\/+$/, '')}/auth/v1`;
-const JWT_KEY = new TextEncoder().encode(env('SUPABASE_JWT_SECRET'));
+// A KeyObject, as the gateway keeps it: jose imports a secret's bytes again on every verification.
+const JWT_KEY = createSecretKey(Buffer.from(env('SUPABASE_JWT_SECRET'), 'utf8'));
 /** The gateway's defaults: BODY_LIMIT_BYTES, SOCKET_MAX_MESSAGE_BYTES, DATABASE_POOL_MAX, COMMAND_ACK_TIMEOUT_SEC, COMMAND_EXPIRY_SEC. */
 const BODY_LIMIT_BYTES = 65_536;
 const SOCKET_MAX_MESSAGE_BYTES = 327_680;
