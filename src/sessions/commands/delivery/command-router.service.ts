@@ -112,10 +112,9 @@ export class CommandRouter implements OnModuleInit, BeforeApplicationShutdown {
         for (const deviceId of this.localDevices()) this.deliver(deviceId);
       }),
       this.work.listen(({ deviceId, ended }) => {
-        if (!this.holds(deviceId)) return;
         if (ended === undefined) this.drained.delete(deviceId);
         else if (this.drained.has(deviceId)) return;
-        this.deliver(deviceId);
+        if (this.holds(deviceId)) this.deliver(deviceId);
       }),
     );
   }
@@ -205,6 +204,8 @@ export class CommandRouter implements OnModuleInit, BeforeApplicationShutdown {
           await this.deliverOnce(deviceId);
         }
       } catch (error) {
+        // What the round knew of the queue is not to be trusted: the next signal claims again.
+        this.drained.delete(deviceId);
         this.logger.warn(`Could not deliver to device ${deviceId}: ${String(error)}`);
       } finally {
         this.rounds.delete(deviceId);
@@ -216,10 +217,14 @@ export class CommandRouter implements OnModuleInit, BeforeApplicationShutdown {
     const socket = this.sockets.get(deviceId);
     if (socket) {
       const { claimed, queued } = await this.claimFor(deviceId);
-      for (const command of claimed) this.send(socket, command);
+      // The socket may have closed during the claim: its commands wait for their ack clocks, and
+      // nothing is remembered for a socket that is gone.
+      const open = this.sockets.get(deviceId) === socket;
+      for (const command of claimed) this.send(socket, command, open);
       const left = await queued;
       // A signal during the claim or the count has asked for another round, which looks again.
-      if (claimed.length > 0 && left === 0) this.drained.add(deviceId);
+      if (claimed.length > 0 && left === 0 && this.sockets.get(deviceId) === socket)
+        this.drained.add(deviceId);
       else this.drained.delete(deviceId);
       return;
     }
@@ -250,7 +255,7 @@ export class CommandRouter implements OnModuleInit, BeforeApplicationShutdown {
    * Over the socket with an ack: accepted → delivered, refused → failed with the agent's reason. No ack
    * in time changes nothing here: the shared ack clock puts the command back in its queue.
    */
-  private send(socket: AgentConnection, command: CommandRecord): void {
+  private send(socket: AgentConnection, command: CommandRecord, remember: boolean): void {
     const ackTimeoutMs = this.transitions.clockSettings.ackTimeoutMs;
     const handOver: HandOver = { ackHeard: false, acked: Promise.resolve(null) };
     socket.emitWithAck(COMMAND_EVENT.name, toCommandResponse(command), ackTimeoutMs, (error, ack) => {
@@ -269,7 +274,7 @@ export class CommandRouter implements OnModuleInit, BeforeApplicationShutdown {
         return null;
       });
     });
-    this.remember(command, handOver);
+    if (remember) this.remember(command, handOver);
   }
 
   /** At most as many per device as it may have in flight: the newest, a command sent again included. */
