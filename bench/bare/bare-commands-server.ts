@@ -31,7 +31,7 @@ import Fastify, { type FastifyReply, type FastifyRequest } from 'fastify';
 import { jwtVerify } from 'jose';
 import { Pool } from 'pg';
 import { type Socket } from 'socket.io';
-import { bareAgentNamespace, deviceVerifier } from './device-secrets';
+import { AJV_OPTIONS, bareAgentNamespace, deviceVerifier } from './bare-shared';
 
 const { values } = parseArgs({ options: { devices: { type: 'string' } } });
 const env = (name: string): string => {
@@ -57,16 +57,7 @@ const pool = new Pool({ connectionString: env('DATABASE_URL'), max: POOL_MAX });
 const verifyDevice = deviceVerifier(values.devices ?? '');
 
 /** As the gateway validates: every violation reported, nothing coerced, removed or defaulted. */
-const ajv = addFormats(
-  new Ajv({
-    allErrors: true,
-    strict: false,
-    strictNumbers: true,
-    coerceTypes: false,
-    removeAdditional: false,
-    useDefaults: false,
-  }),
-);
+const ajv = addFormats(new Ajv(AJV_OPTIONS));
 
 const closed = (properties: Record<string, unknown>, required: string[]) => ({
   type: 'object',

@@ -22,11 +22,11 @@
  */
 import { createServer } from 'node:http';
 import { parseArgs } from 'node:util';
-import Ajv, { type Options as AjvOptions } from 'ajv';
+import Ajv from 'ajv';
 import addFormats from 'ajv-formats';
 import Fastify from 'fastify';
 import Redis from 'ioredis';
-import { bareAgentNamespace, deviceVerifier } from './device-secrets';
+import { AJV_OPTIONS, bareAgentNamespace, deviceVerifier } from './bare-shared';
 
 const { values } = parseArgs({ options: { protocol: { type: 'string' }, devices: { type: 'string' } } });
 const env = (name: string, fallback: string): string => process.env[name] ?? fallback;
@@ -42,16 +42,6 @@ const redis = new Redis(env('REDIS_URL', 'redis://127.0.0.1:6379'), {
   enableOfflineQueue: false,
   maxRetriesPerRequest: 1,
 });
-
-/** As the gateway validates: every violation reported, nothing coerced, removed or defaulted. */
-const AJV_OPTIONS: AjvOptions = {
-  allErrors: true,
-  strict: false,
-  strictNumbers: true,
-  coerceTypes: false,
-  removeAdditional: false,
-  useDefaults: false,
-};
 
 const ajv = addFormats(new Ajv(AJV_OPTIONS));
 

@@ -11,6 +11,7 @@ import { MemoryCache } from '../../src/infra/cache/memory-cache';
 import { MetricsService } from '../../src/infra/metrics/metrics.service';
 import { RealtimeService } from '../../src/realtime/realtime.service';
 import { CloseOnDeviceRevocation } from '../../src/sessions/close-on-device-revocation';
+import { type NewCommand } from '../../src/sessions/commands/command';
 import { CommandsService } from '../../src/sessions/commands/commands.service';
 import { SessionClosings } from '../../src/sessions/session-closings';
 import { SessionPlans } from '../../src/sessions/session-plans';
@@ -23,6 +24,20 @@ import {
   InMemoryDeviceRepository,
   InMemorySessionRepository,
 } from './in-memory-storage';
+
+/** A ping to create in a session, as the customer API would ask for it. */
+export function pingCommand(sessionId: string, customerId: string): NewCommand {
+  return {
+    sessionId,
+    type: 'ping',
+    params: { host: 'example.com' },
+    timeoutSec: 30,
+    expiresInSec: 600,
+    issuedBy: `customer:${customerId}`,
+    planStep: null,
+    idempotency: null,
+  };
+}
 
 /**
  * The sessions feature (sessions and commands, with the delivery engine and the devices it relies on) wired

@@ -1,5 +1,5 @@
 import { eventually } from '../../../../test/support/eventually';
-import { inMemorySessions } from '../../../../test/support/in-memory-sessions';
+import { inMemorySessions, pingCommand } from '../../../../test/support/in-memory-sessions';
 import { customerPrincipal } from '../../../../test/support/principals';
 import { loadConfig } from '../../../config/app-config';
 import { MemoryCache } from '../../../infra/cache/memory-cache';
@@ -52,16 +52,7 @@ describe('CommandRouter', () => {
 
     /** Creates and submits a command, as the customer API does. */
     const issue = async () => {
-      const { command, queued } = await commandStore.create({
-        sessionId: session.id,
-        type: 'ping',
-        params: { host: 'example.com' },
-        timeoutSec: 30,
-        expiresInSec: 600,
-        issuedBy: `customer:${owner.userId}`,
-        planStep: null,
-        idempotency: null,
-      });
+      const { command, queued } = await commandStore.create(pingCommand(session.id, owner.userId));
       await transitions.submitted(command, queued);
       return command.id;
     };

@@ -1,4 +1,4 @@
-import { inMemorySessions } from '../../../../test/support/in-memory-sessions';
+import { inMemorySessions, pingCommand } from '../../../../test/support/in-memory-sessions';
 import { customerPrincipal } from '../../../../test/support/principals';
 import { loadConfig } from '../../../config/app-config';
 import { MemoryCache } from '../../../infra/cache/memory-cache';
@@ -35,18 +35,7 @@ describe('EngineCommandDelivery watches', () => {
     const device = deviceStore.put({ customerId: owner.userId, status: 'active', capabilities: ['ping'] });
     const session = await sessions.open(owner, device.id, {});
     const queuedCommand = async () =>
-      (
-        await commandStore.create({
-          sessionId: session.id,
-          type: 'ping',
-          params: { host: 'example.com' },
-          timeoutSec: 30,
-          expiresInSec: 600,
-          issuedBy: `customer:${owner.userId}`,
-          planStep: null,
-          idempotency: null,
-        })
-      ).command;
+      (await commandStore.create(pingCommand(session.id, owner.userId))).command;
     const reads = jest.spyOn(commandStore, 'findById');
     return { a: await instance(), b: await instance(), queuedCommand, reads };
   }

@@ -1,13 +1,24 @@
 /**
- * The bare servers' device credential check, as the gateway's verification cache holds it once each
+ * What both bare servers share: the gateway's validation options, the device credential check, as the gateway's verification cache holds it once each
  * device has authenticated: the secret's keyed hash, in memory from the start. Their own pepper: the
  * gateway's is not needed to check the same secrets.
  */
 import { createHmac, randomBytes, timingSafeEqual } from 'node:crypto';
 import { readFileSync } from 'node:fs';
 import { type Server as HttpServer } from 'node:http';
+import { type Options as AjvOptions } from 'ajv';
 import { type Namespace, Server } from 'socket.io';
 import { type BenchDevice } from '../runner/local';
+
+/** As the gateway validates: every violation reported, nothing coerced, removed or defaulted. */
+export const AJV_OPTIONS: AjvOptions = {
+  allErrors: true,
+  strict: false,
+  strictNumbers: true,
+  coerceTypes: false,
+  removeAdditional: false,
+  useDefaults: false,
+};
 
 /** The devices of `devicesFile` (JSON BenchDevice[]); the presented secret is hashed whether or not the device is known. */
 export function deviceVerifier(devicesFile: string): (deviceId: string, secret: string) => boolean {
