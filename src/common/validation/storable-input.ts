@@ -26,14 +26,21 @@ const BYTE_ORDER_MARK = '\uFEFF';
 
 const BYTE_ORDER_MARK_MESSAGE = 'must not start with a byte-order mark (U+FEFF)';
 
+/** A value still to look at; its path is spelled out only when something in it is reported. */
 interface Pending {
   value: unknown;
-  path: string;
+  parent: Pending | undefined;
+  key: string | number | undefined;
   depth: number;
 }
 
-const childPath = (parent: string, key: string | number): string =>
-  parent === '' ? String(key) : `${parent}.${String(key)}`;
+function pathOf(pending: Pending, root: string): string {
+  const keys: string[] = [];
+  for (let at: Pending | undefined = pending; at?.key !== undefined; at = at.parent)
+    keys.push(String(at.key));
+  if (root !== '') keys.push(root);
+  return keys.reverse().join('.');
+}
 
 /**
  * What in a parsed JSON value (a body, a query, an event payload) the database could not store or give
@@ -41,18 +48,19 @@ const childPath = (parent: string, key: string | number): string =>
  * stack here.
  */
 export function unstorableInput(value: unknown, root = ''): FieldError[] {
-  // Nearly every value is clean: a walk that builds no paths says so; only a value with something to
-  // report pays for the walk that names the fields.
-  if (isPlainlyStorable(value)) return [];
   const errors: FieldError[] = [];
-  const pending: Pending[] = [{ value, path: root, depth: 0 }];
+  const pending: Pending[] = [{ value, parent: undefined, key: undefined, depth: 0 }];
+  const fieldOf = (at: Pending): string => pathOf(at, root) || 'payload';
   // Breadth first, with an index instead of shift(): errors come out in the order of the fields.
   for (let index = 0; index < pending.length; index += 1) {
-    const { value: current, path, depth } = pending[index] as Pending;
-    const field = path === '' ? 'payload' : path;
+    const at = pending[index] as Pending;
+    const { value: current, depth } = at;
     if (typeof current === 'string') {
-      if (UNSTORABLE.test(current)) errors.push({ field, message: `${field} ${UNSTORABLE_MESSAGE}` });
-      else if (current.startsWith(BYTE_ORDER_MARK)) {
+      if (UNSTORABLE.test(current)) {
+        const field = fieldOf(at);
+        errors.push({ field, message: `${field} ${UNSTORABLE_MESSAGE}` });
+      } else if (current.startsWith(BYTE_ORDER_MARK)) {
+        const field = fieldOf(at);
         errors.push({ field, message: `${field} ${BYTE_ORDER_MARK_MESSAGE}` });
       }
       continue;
@@ -60,57 +68,31 @@ export function unstorableInput(value: unknown, root = ''): FieldError[] {
     if (typeof current !== 'object' || current === null) continue;
     if (depth >= MAX_NESTING_DEPTH) {
       // Named by its top-level field: the full path would be as long as the nesting.
+      const field = fieldOf(at);
       const top = field.split('.')[0] ?? field;
       errors.push({ field: top, message: `${top} nests deeper than ${MAX_NESTING_DEPTH} levels` });
       continue;
     }
     if (Array.isArray(current)) {
-      current.forEach((item: unknown, index) => {
-        pending.push({ value: item, path: childPath(path, index), depth: depth + 1 });
-      });
-      continue;
-    }
-    for (const [key, item] of Object.entries(current)) {
-      const itemPath = childPath(path, key);
-      if (UNSTORABLE.test(key)) {
-        errors.push({ field: itemPath, message: `property names ${UNSTORABLE_MESSAGE}` });
-        continue;
-      }
-      pending.push({ value: item, path: itemPath, depth: depth + 1 });
-    }
-  }
-  return errors;
-}
-
-/**
- * Whether unstorableInput would find nothing: the same checks and depth bound, without the field paths.
- * Iterative like it, with the depth of each pending value kept beside it.
- */
-function isPlainlyStorable(value: unknown): boolean {
-  const values: unknown[] = [value];
-  const depths: number[] = [0];
-  while (values.length > 0) {
-    const current = values.pop();
-    const depth = depths.pop() ?? 0;
-    if (typeof current === 'string') {
-      if (UNSTORABLE.test(current) || current.startsWith(BYTE_ORDER_MARK)) return false;
-      continue;
-    }
-    if (typeof current !== 'object' || current === null) continue;
-    if (depth >= MAX_NESTING_DEPTH) return false;
-    if (Array.isArray(current)) {
-      for (const item of current as unknown[]) {
-        values.push(item);
-        depths.push(depth + 1);
+      for (let item = 0; item < current.length; item += 1) {
+        pending.push({ value: current[item] as unknown, parent: at, key: item, depth: depth + 1 });
       }
       continue;
     }
     for (const key in current) {
       if (!Object.hasOwn(current, key)) continue;
-      if (UNSTORABLE.test(key)) return false;
-      values.push((current as Record<string, unknown>)[key]);
-      depths.push(depth + 1);
+      const child: Pending = {
+        value: (current as Record<string, unknown>)[key],
+        parent: at,
+        key,
+        depth: depth + 1,
+      };
+      if (UNSTORABLE.test(key)) {
+        errors.push({ field: pathOf(child, root), message: `property names ${UNSTORABLE_MESSAGE}` });
+        continue;
+      }
+      pending.push(child);
     }
   }
-  return true;
+  return errors;
 }
