@@ -255,30 +255,17 @@ export class MetricsService {
   }
 
   /**
-   * Each series' child, found by route, method and status code in turn: observe() with a labels object
-   * hashes its sorted keys on every request, and one key joined from the three would be a new string to
-   * hash each time. Bounded as the series are: route templates, methods, status codes.
+   * Each series' child, found by one string key: observe() with a labels object hashes its sorted keys on
+   * every request. Bounded as the series are: route templates, methods, status codes.
    */
-  private readonly httpSeries = new Map<
-    string,
-    Map<string, Map<number, { observe(seconds: number): void }>>
-  >();
+  private readonly httpSeries = new Map<string, { observe(seconds: number): void }>();
 
   observeHttpRequest(route: string, method: string, statusCode: number, seconds: number): void {
-    let byMethod = this.httpSeries.get(route);
-    if (!byMethod) {
-      byMethod = new Map();
-      this.httpSeries.set(route, byMethod);
-    }
-    let byStatus = byMethod.get(method);
-    if (!byStatus) {
-      byStatus = new Map();
-      byMethod.set(method, byStatus);
-    }
-    let series = byStatus.get(statusCode);
+    const key = `${route} ${method} ${statusCode}`;
+    let series = this.httpSeries.get(key);
     if (!series) {
       series = this.httpDuration.labels({ route, method, status_code: statusCode });
-      byStatus.set(statusCode, series);
+      this.httpSeries.set(key, series);
     }
     series.observe(seconds);
   }
