@@ -12,17 +12,19 @@ import { MemoryCommandClockStore } from '../../src/sessions/commands/delivery/me
 /**
  * The delivery engine on in-memory parts, for unit specs of its callers: the same transitions, clocks
  * and events as in the app, with no agent connected (a submitted command waits `queued`) and no sweeps
- * unless the spec runs them.
+ * unless the spec runs them. Engines given one `bus` hear each other's work signals, as instances on one
+ * Redis do.
  */
-export function inMemoryDelivery(parts: {
+export function inMemoryDeliveryParts(parts: {
   commands: CommandRepository;
   devices: DevicesService;
   metrics: MetricsService;
   config?: AppConfig;
   realtime?: RealtimeService;
-}): EngineCommandDelivery {
+  bus?: MemoryCache;
+}): { work: DeviceWorkSignal; transitions: CommandTransitions; delivery: EngineCommandDelivery } {
   const realtime = parts.realtime ?? new RealtimeService();
-  const work = new DeviceWorkSignal(new MemoryCache());
+  const work = new DeviceWorkSignal(parts.bus ?? new MemoryCache());
   // As at the app's bootstrap: the memory cache subscribes at once, before any command is submitted.
   void work.onApplicationBootstrap();
   const transitions = new CommandTransitions(
@@ -34,5 +36,16 @@ export function inMemoryDelivery(parts: {
     parts.devices,
     work,
   );
-  return new EngineCommandDelivery(parts.commands, transitions, realtime, work);
+  return {
+    work,
+    transitions,
+    delivery: new EngineCommandDelivery(parts.commands, transitions, realtime, work),
+  };
+}
+
+/** The engine alone (see inMemoryDeliveryParts). */
+export function inMemoryDelivery(
+  parts: Omit<Parameters<typeof inMemoryDeliveryParts>[0], 'bus'>,
+): EngineCommandDelivery {
+  return inMemoryDeliveryParts(parts).delivery;
 }

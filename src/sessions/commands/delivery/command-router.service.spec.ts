@@ -1,16 +1,12 @@
 import { eventually } from '../../../../test/support/eventually';
+import { inMemoryDeliveryParts } from '../../../../test/support/in-memory-delivery';
 import { inMemorySessions, pingCommand } from '../../../../test/support/in-memory-sessions';
 import { customerPrincipal } from '../../../../test/support/principals';
 import { loadConfig } from '../../../config/app-config';
-import { MemoryCache } from '../../../infra/cache/memory-cache';
 import { MetricsService } from '../../../infra/metrics/metrics.service';
 import { type AgentConnection } from '../../../realtime/realtime-connections';
 import { RealtimeHandlers } from '../../../realtime/realtime-handlers';
-import { RealtimeService } from '../../../realtime/realtime.service';
 import { CommandRouter } from './command-router.service';
-import { CommandTransitions } from './command-transitions.service';
-import { DeviceWorkSignal } from './device-work.signal';
-import { MemoryCommandClockStore } from './memory-command-clock.store';
 
 describe('CommandRouter', () => {
   // One command in flight per device, the default.
@@ -18,18 +14,8 @@ describe('CommandRouter', () => {
 
   async function build() {
     const { commandStore, devices, deviceStore, sessions } = inMemorySessions(config);
-    const work = new DeviceWorkSignal(new MemoryCache());
-    await work.onApplicationBootstrap();
     const metrics = new MetricsService();
-    const transitions = new CommandTransitions(
-      config,
-      commandStore,
-      new MemoryCommandClockStore(),
-      metrics,
-      new RealtimeService(),
-      devices,
-      work,
-    );
+    const { work, transitions } = inMemoryDeliveryParts({ commands: commandStore, devices, metrics, config });
     const handlers = new RealtimeHandlers();
     const router = new CommandRouter(config, handlers, transitions, work, metrics);
     router.onModuleInit();

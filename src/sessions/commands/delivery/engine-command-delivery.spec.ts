@@ -1,13 +1,9 @@
+import { inMemoryDeliveryParts } from '../../../../test/support/in-memory-delivery';
 import { inMemorySessions, pingCommand } from '../../../../test/support/in-memory-sessions';
 import { customerPrincipal } from '../../../../test/support/principals';
 import { loadConfig } from '../../../config/app-config';
 import { MemoryCache } from '../../../infra/cache/memory-cache';
 import { MetricsService } from '../../../infra/metrics/metrics.service';
-import { RealtimeService } from '../../../realtime/realtime.service';
-import { CommandTransitions } from './command-transitions.service';
-import { DeviceWorkSignal } from './device-work.signal';
-import { EngineCommandDelivery } from './engine-command-delivery';
-import { MemoryCommandClockStore } from './memory-command-clock.store';
 
 describe('EngineCommandDelivery watches', () => {
   const config = loadConfig({ LOG_LEVEL: 'silent' });
@@ -16,28 +12,15 @@ describe('EngineCommandDelivery watches', () => {
   async function build() {
     const { commandStore, devices, deviceStore, sessions } = inMemorySessions(config);
     const bus = new MemoryCache();
-    const instance = async () => {
-      const work = new DeviceWorkSignal(bus);
-      await work.onApplicationBootstrap();
-      const realtime = new RealtimeService();
-      const transitions = new CommandTransitions(
-        config,
-        commandStore,
-        new MemoryCommandClockStore(),
-        new MetricsService(),
-        realtime,
-        devices,
-        work,
-      );
-      return { transitions, delivery: new EngineCommandDelivery(commandStore, transitions, realtime, work) };
-    };
+    const instance = () =>
+      inMemoryDeliveryParts({ commands: commandStore, devices, metrics: new MetricsService(), config, bus });
     const owner = customerPrincipal();
     const device = deviceStore.put({ customerId: owner.userId, status: 'active', capabilities: ['ping'] });
     const session = await sessions.open(owner, device.id, {});
     const queuedCommand = async () =>
       (await commandStore.create(pingCommand(session.id, owner.userId))).command;
     const reads = jest.spyOn(commandStore, 'findById');
-    return { a: await instance(), b: await instance(), queuedCommand, reads };
+    return { a: instance(), b: instance(), queuedCommand, reads };
   }
 
   it('hears a command that ends on its own instance from the transition, without reading it', async () => {
